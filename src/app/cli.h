@@ -1,0 +1,8 @@
+#pragma once
+// The `churn-saver` command line (CLI11): serve, version, migrate, cases, events.
+namespace cs::app {
+
+/// Runs the command line; returns the process exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace cs::app

@@ -1,0 +1,145 @@
+#include "app/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "util/log.h"
+
+namespace cs::app {
+namespace {
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_secrets(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+/// Applies one KEY=VALUE to the config. Unknown keys return false.
+Result<bool> apply(Config& c, const std::string& key, const std::string& value) {
+  if (key == "CHURN_SAVER_DB") {
+    c.db_path = value;
+  } else if (key == "CHURN_SAVER_LISTEN") {
+    c.listen = value;
+  } else if (key == "CHURN_SAVER_WHOP_WEBHOOK_SECRET") {
+    c.webhook_secrets = split_secrets(value);
+  } else if (key == "CHURN_SAVER_WHOP_API_KEY") {
+    c.whop_api_key = value;
+  } else if (key == "CHURN_SAVER_WHOP_API_BASE") {
+    c.whop_api_base = value;
+  } else if (key == "CHURN_SAVER_WHOP_COMPANY_ID") {
+    c.whop_company_id = value;
+  } else if (key == "CHURN_SAVER_WHOP_EXPERIENCE_ID") {
+    c.whop_experience_id = value;
+  } else if (key == "CHURN_SAVER_KEY_FILE") {
+    c.key_file = value;
+  } else if (key == "CHURN_SAVER_LOG_LEVEL") {
+    c.log_level = value;
+  } else if (key == "CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS") {
+    try {
+      c.attribution_window_days = std::stoi(value);
+    } catch (...) {
+      return Error{key + " must be a whole number of days"};
+    }
+    if (c.attribution_window_days < 1 || c.attribution_window_days > 90) {
+      return Error{key + " must be between 1 and 90 days"};
+    }
+  } else if (key == "CHURN_SAVER_HTTP_THREADS") {
+    try {
+      c.http_threads = std::stoi(value);
+    } catch (...) {
+      return Error{key + " must be a number"};
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* const kKeys[] = {"CHURN_SAVER_DB",
+                             "CHURN_SAVER_LISTEN",
+                             "CHURN_SAVER_WHOP_WEBHOOK_SECRET",
+                             "CHURN_SAVER_WHOP_API_KEY",
+                             "CHURN_SAVER_WHOP_API_BASE",
+                             "CHURN_SAVER_WHOP_COMPANY_ID",
+                             "CHURN_SAVER_WHOP_EXPERIENCE_ID",
+                             "CHURN_SAVER_KEY_FILE",
+                             "CHURN_SAVER_LOG_LEVEL",
+                             "CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS",
+                             "CHURN_SAVER_HTTP_THREADS"};
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> parse_env_file(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::stringstream ss(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(ss, line)) {
+    ++n;
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      return Error{"line " + std::to_string(n) + ": expected KEY=VALUE"};
+    }
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+Result<Config> load_config(const Flags& flags, const Getenv& getenv,
+                           const std::string& default_config_file) {
+  Config c;
+  std::string file = flags.config.value_or("");
+  bool explicit_file = !file.empty();
+  if (file.empty() && getenv("CHURN_SAVER_CONFIG")) {
+    file = getenv("CHURN_SAVER_CONFIG");
+    explicit_file = !file.empty();
+  }
+  if (file.empty()) file = default_config_file;
+  std::ifstream in(file);
+  if (in) {
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto kv = parse_env_file(buf.str());
+    if (!kv) return Error{"config file " + file + ": " + kv.error()};
+    for (const auto& [k, v] : *kv) {
+      auto applied = apply(c, k, v);
+      if (!applied) return Error{"config file " + file + ": " + applied.error()};
+      if (!*applied) log::warn("unknown setting in config file", {{"file", file}, {"key", k}});
+    }
+    c.config_file = file;
+  } else if (explicit_file) {
+    return Error{"cannot read config file " + file};
+  }
+  for (const char* key : kKeys) {
+    if (const char* v = getenv(key)) {
+      auto applied = apply(c, key, v);
+      if (!applied) return Error{applied.error()};
+    }
+  }
+  if (flags.db) c.db_path = *flags.db;
+  if (flags.listen) c.listen = *flags.listen;
+  if (c.key_file.empty()) c.key_file = c.db_path + ".key";
+  return c;
+}
+
+}  // namespace cs::app

@@ -1,0 +1,48 @@
+#pragma once
+// Configuration, later wins: built-in defaults, the config file (--config, CHURN_SAVER_CONFIG, or
+// /etc/churn-saver/churn-saver.conf when it exists), CHURN_SAVER_* environment variables, flags.
+// The config file holds the same KEY=VALUE lines as the environment (systemd EnvironmentFile
+// syntax), so one name means one setting everywhere.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace cs::app {
+
+struct Config {
+  std::string db_path = "./churn-saver.db";
+  std::string listen = "127.0.0.1:8080";
+  std::string config_file;  // the file that was read, "" when none
+  std::vector<std::string> webhook_secrets;
+  std::string whop_api_key;
+  std::string whop_api_base = "https://api.whop.com/api/v1";
+  std::string whop_company_id;
+  std::string whop_experience_id;
+  std::string key_file;  // default: <db_path>.key
+  std::string log_level = "info";
+  int attribution_window_days = 14;
+  int http_threads = 32;
+};
+
+/// Values given on the command line (unset = not given).
+struct Flags {
+  std::optional<std::string> db;
+  std::optional<std::string> listen;
+  std::optional<std::string> config;
+};
+
+using Getenv = std::function<const char*(const char*)>;
+
+/// Builds the configuration. Error for an unreadable explicit config file or an invalid value.
+Result<Config> load_config(
+    const Flags& flags, const Getenv& getenv,
+    const std::string& default_config_file = "/etc/churn-saver/churn-saver.conf");
+
+/// Parses KEY=VALUE lines ('#' comments, blank lines, optional quotes around the value).
+Result<std::map<std::string, std::string>> parse_env_file(const std::string& text);
+
+}  // namespace cs::app

@@ -1,0 +1,233 @@
+#include "domain/event.h"
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <initializer_list>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/money.h"
+#include "domain/time.h"
+
+namespace cs::domain {
+namespace {
+
+using nlohmann::json;
+
+// Unix times: numbers above this are milliseconds, below it seconds (1e11 s is the year 5138,
+// 1e11 ms is March 1973, so real values of either unit never straddle it).
+constexpr double kMillisecondsThreshold = 1e11;
+// 9999-12-31T23:59:59.999Z: the last instant that format_iso8601_ms writes with four digits.
+constexpr double kMaxTimeMs = 253402300799999.0;
+// Amounts beyond this many major units are not money we could store as cents.
+constexpr double kMaxMajorAmount = 1e13;
+
+/// The member `key` of `obj`, or nullptr when `obj` is not an object or lacks the key.
+const json* member(const json* obj, const char* key) {
+  if (obj == nullptr || !obj->is_object()) return nullptr;
+  const auto it = obj->find(key);
+  return it == obj->end() ? nullptr : &*it;
+}
+
+/// Follows a path of object keys ("product", "id"); nullptr when any step is missing.
+const json* path(const json* obj, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) obj = member(obj, key);
+  return obj;
+}
+
+/// The string at `node`, or "" when it is absent or not a string.
+std::string string_or_empty(const json* node) {
+  return node != nullptr && node->is_string() ? node->get<std::string>() : std::string();
+}
+
+/// The first non-empty string among `nodes` ("" when none).
+std::string first_string(std::initializer_list<const json*> nodes) {
+  for (const json* node : nodes) {
+    std::string s = string_or_empty(node);
+    if (!s.empty()) return s;
+  }
+  return {};
+}
+
+std::string ascii_lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+/// Parses the whole of `text` as a finite decimal number ("29.99", "-1", "1e3"); nullopt for
+/// anything else, including surrounding spaces, "nan" and "inf".
+std::optional<double> parse_decimal(std::string_view text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+/// A JSON number, or a string holding a decimal number, as a double; nullopt otherwise.
+std::optional<double> number_like(const json* node) {
+  if (node == nullptr) return std::nullopt;
+  if (node->is_number()) {
+    const double value = node->get<double>();
+    return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
+  }
+  if (node->is_string()) return parse_decimal(node->get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+/// Money in major units (number or numeric string) as cents; nullopt when absent, wrong-typed or
+/// absurdly large.
+std::optional<int64_t> amount_cents(const json* node) {
+  const auto major = number_like(node);
+  if (!major || std::fabs(*major) > kMaxMajorAmount) return std::nullopt;
+  return major_to_cents(*major);
+}
+
+/// A unix time given as a number: seconds, or milliseconds when above 1e11. Negative or
+/// out-of-range values are not usable times.
+std::optional<int64_t> unix_time_ms(double value) {
+  const double ms = value > kMillisecondsThreshold ? value : value * 1000.0;
+  if (!(ms >= 0 && ms <= kMaxTimeMs)) return std::nullopt;
+  return static_cast<int64_t>(std::floor(ms));
+}
+
+/// An event time field: an ISO-8601 string, or unix seconds/milliseconds as a number or a string
+/// of digits. nullopt when absent, null, wrong-typed or unparseable.
+std::optional<int64_t> time_ms(const json* node) {
+  if (node == nullptr) return std::nullopt;
+  if (node->is_string()) {
+    const auto& text = node->get_ref<const std::string&>();
+    if (auto iso = parse_iso8601_ms(text)) return iso;
+    if (auto number = parse_decimal(text)) return unix_time_ms(*number);
+    return std::nullopt;
+  }
+  if (node->is_number()) {
+    const auto number = number_like(node);
+    return number ? unix_time_ms(*number) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool is_payment(EventKind kind) {
+  return kind == EventKind::PaymentFailed || kind == EventKind::PaymentSucceeded ||
+         kind == EventKind::PaymentPending;
+}
+
+bool is_membership(EventKind kind) {
+  return kind == EventKind::MembershipActivated || kind == EventKind::MembershipDeactivated ||
+         kind == EventKind::MembershipCancelAtPeriodEndChanged;
+}
+
+bool is_money_reversal(EventKind kind) {
+  return kind == EventKind::Refund || kind == EventKind::Dispute;
+}
+
+/// The event's own time per shared/WHOP.md §2, falling back to the envelope timestamp.
+std::optional<int64_t> event_time(EventKind kind, const json& body, const json* data) {
+  std::optional<int64_t> own;
+  if (kind == EventKind::PaymentFailed) {
+    own = time_ms(member(data, "last_payment_attempt"));
+  } else if (kind == EventKind::PaymentSucceeded) {
+    own = time_ms(member(data, "paid_at"));
+  } else if (is_membership(kind)) {
+    own = time_ms(member(data, "updated_at"));
+  } else if (is_money_reversal(kind)) {
+    own = time_ms(member(data, "updated_at"));
+    if (!own) own = time_ms(member(data, "created_at"));
+  }
+  return own ? own : time_ms(member(&body, "timestamp"));
+}
+
+/// The amount of the event: payments try total, subtotal, usd_total, then legacy final_amount;
+/// refunds and disputes use data.amount; other events carry none.
+std::optional<int64_t> event_amount(EventKind kind, const json* data) {
+  if (is_payment(kind)) {
+    for (const char* key : {"total", "subtotal", "usd_total", "final_amount"}) {
+      if (auto cents = amount_cents(member(data, key))) return cents;
+    }
+    return std::nullopt;
+  }
+  if (is_money_reversal(kind)) return amount_cents(member(data, "amount"));
+  return std::nullopt;
+}
+
+/// Fills the ids of `event` (kind and type already set) from the body.
+void map_ids(const json& body, const json* data, Event& event) {
+  event.envelope_id = string_or_empty(member(&body, "id"));
+  event.company_id = first_string(
+      {member(&body, "company_id"), member(data, "company_id"), path(data, {"company", "id"})});
+  if (is_membership(event.kind)) {
+    event.membership_id = string_or_empty(member(data, "id"));
+  } else {
+    event.membership_id =
+        first_string({path(data, {"membership", "id"}), member(data, "membership_id")});
+  }
+  if (is_payment(event.kind)) {
+    event.payment_id = string_or_empty(member(data, "id"));
+  } else if (is_money_reversal(event.kind)) {
+    event.payment_id = first_string({path(data, {"payment", "id"}), member(data, "payment_id")});
+  }
+  event.user_id = first_string({path(data, {"user", "id"}), member(data, "user_id")});
+  event.username = string_or_empty(path(data, {"user", "username"}));
+  event.product_id = first_string({path(data, {"product", "id"}), member(data, "product_id")});
+  event.product_title = string_or_empty(path(data, {"product", "title"}));
+  event.plan_id = first_string({path(data, {"plan", "id"}), member(data, "plan_id")});
+}
+
+/// The event type: v1 "type", else legacy "action"; "" when neither is a non-empty string.
+std::string event_type(const json& body) {
+  return first_string({member(&body, "type"), member(&body, "action")});
+}
+
+Result<Event> map_object(const json& body) {
+  Event event;
+  event.type = event_type(body);
+  if (event.type.empty()) return Error{"webhook body names no event type"};
+  event.kind = kind_from_type(event.type);
+  event.api_version = string_or_empty(member(&body, "api_version"));
+  const json* data = member(&body, "data");  // may be null or not an object: reads yield nothing
+  map_ids(body, data, event);
+  event.event_time_ms = event_time(event.kind, body, data);
+  event.amount_cents = event_amount(event.kind, data);
+  event.currency = ascii_lower(string_or_empty(member(data, "currency")));
+  if (event.kind == EventKind::PaymentFailed) {
+    event.failure_message = string_or_empty(member(data, "failure_message"));
+  }
+  if (is_membership(event.kind)) event.manage_url = string_or_empty(member(data, "manage_url"));
+  return event;
+}
+
+}  // namespace
+
+EventKind kind_from_type(std::string_view type) {
+  if (type == "payment.failed") return EventKind::PaymentFailed;
+  if (type == "payment.succeeded") return EventKind::PaymentSucceeded;
+  if (type == "payment.pending") return EventKind::PaymentPending;
+  if (type == "membership.activated" || type == "membership.went_valid") {
+    return EventKind::MembershipActivated;
+  }
+  if (type == "membership.deactivated" || type == "membership.went_invalid") {
+    return EventKind::MembershipDeactivated;
+  }
+  if (type == "membership.cancel_at_period_end_changed") {
+    return EventKind::MembershipCancelAtPeriodEndChanged;
+  }
+  if (type.starts_with("refund.")) return EventKind::Refund;
+  if (type.starts_with("dispute.")) return EventKind::Dispute;
+  return EventKind::Other;
+}
+
+Result<Event> map_whop_event(const nlohmann::json& body) {
+  if (!body.is_object()) return Error{"webhook body is not a JSON object"};
+  try {
+    return map_object(body);
+  } catch (const std::exception& e) {
+    // The reads above are type-checked; this only guards against the unforeseen.
+    return Error{std::string("webhook body could not be mapped: ") + e.what()};
+  }
+}
+
+}  // namespace cs::domain

@@ -1,0 +1,64 @@
+#pragma once
+// Mapping a Whop webhook body (v1 envelope or legacy v5) to the plain domain Event: the minimal
+// plaintext projection Churn Saver keeps next to the encrypted payload. Pure: no I/O, no clock.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "util/result.h"
+
+namespace cs::domain {
+
+enum class EventKind {
+  PaymentFailed,
+  PaymentSucceeded,
+  PaymentPending,
+  MembershipActivated,    // also legacy "membership.went_valid"
+  MembershipDeactivated,  // also legacy "membership.went_invalid"
+  MembershipCancelAtPeriodEndChanged,
+  Refund,   // any "refund.*"
+  Dispute,  // any "dispute.*"
+  Other,    // stored and acknowledged, ignored by recovery
+};
+
+/// EventKind for a Whop event type string (v1 names and the legacy ones above).
+EventKind kind_from_type(std::string_view type);
+
+/// What recovery needs from one event, and nothing personal beyond the username.
+struct Event {
+  std::string type;  // as sent: "payment.failed"; legacy: the "action"
+  EventKind kind = EventKind::Other;
+  std::string api_version;  // "v1", "v5", ... ("" when absent)
+  std::string envelope_id;  // v1 envelope "id" (msg_...) when present
+  /// The event's own time (shared/WHOP.md §2): payment.failed -> data.last_payment_attempt;
+  /// payment.succeeded -> data.paid_at; membership.* -> data.updated_at; refund/dispute ->
+  /// data.updated_at or data.created_at; otherwise and whenever that field is missing or null,
+  /// the envelope "timestamp". Legacy bodies carry unix seconds; both forms are accepted.
+  /// nullopt when no usable time exists at all.
+  std::optional<int64_t> event_time_ms;
+  std::string company_id;
+  std::string membership_id;  // payment: data.membership.id (legacy data.membership_id);
+                              // membership events: data.id
+  std::string payment_id;     // payment events: data.id; refund/dispute: data.payment.id or
+                              // data.payment_id
+  std::string user_id;        // data.user.id (legacy data.user_id)
+  std::string username;       // data.user.username ("" when absent)
+  std::string product_id;     // data.product.id (legacy data.product_id)
+  std::string product_title;  // data.product.title
+  std::string plan_id;        // data.plan.id (legacy data.plan_id)
+  std::optional<int64_t> amount_cents;  // payments: total, else subtotal, else usd_total, else
+                                        // legacy final_amount; refunds: data.amount
+  std::string currency;                 // lowercase; "" when absent
+  std::string failure_message;          // payment.failed: data.failure_message
+  std::string manage_url;               // membership events: data.manage_url
+};
+
+/// Maps a parsed webhook body. Error only when the body is not an object or names no event type
+/// ("type" for v1, "action" for legacy). Unknown types map to EventKind::Other. Lenient about
+/// everything else: unknown fields are ignored, wrong-typed fields are treated as absent.
+Result<Event> map_whop_event(const nlohmann::json& body);
+
+}  // namespace cs::domain

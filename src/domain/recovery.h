@@ -1,0 +1,91 @@
+#pragma once
+// The recovery rules (shared/DESIGN.md §5) as a pure fold over one membership's events.
+//
+// Order independence by construction: the fold sorts the facts by (time, kind rank, id) and
+// de-duplicates by id before it looks at them, so any permutation of the same set of facts, with
+// or without duplicates, yields the same episodes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/event.h"
+
+namespace cs::domain {
+
+enum class CaseStatus { Open, Recovered, Lost, Cancelled };
+const char* status_name(CaseStatus s);  // "open", "recovered", "lost", "cancelled"
+std::optional<CaseStatus> status_from_name(std::string_view name);
+
+enum class Resolution { None, Payment, Activation, Deactivated, Expired, Admin };
+const char* resolution_name(
+    Resolution r);  // "", "payment", "activation", "deactivated", "expired", "admin"
+
+struct RecoveryPolicy {
+  int64_t attribution_window_ms = 14LL * 24 * 3600 * 1000;
+};
+
+/// One stored event as recovery sees it.
+struct Fact {
+  std::string id;  // unique per event (the webhook-id); duplicates are dropped
+  EventKind kind = EventKind::Other;
+  int64_t time_ms = 0;
+  std::string payment_id;
+  std::optional<int64_t> amount_cents;
+  std::string currency;
+  std::string failure_message;
+};
+
+/// One failure episode of a membership, derived from facts.
+struct Episode {
+  int64_t first_failure_at = 0;
+  int64_t last_failure_at = 0;
+  int failures = 0;
+  int64_t amount_due_cents = 0;  // amount of the latest failed payment in the episode
+  std::string currency;
+  std::string failure_message;           // of the latest failure
+  CaseStatus status = CaseStatus::Open;  // Open, Recovered or Lost (never Cancelled)
+  Resolution resolution = Resolution::None;
+  std::optional<int64_t> resolved_at;
+  int64_t recovered_cents = 0;      // amount of the recovering payment.succeeded (0 for activation)
+  std::string recovery_payment_id;  // that payment's id
+  int64_t refunded_cents = 0;       // refunds/disputes against the recovering payment
+};
+
+/// Folds one membership's facts into its episodes, oldest first. Rules, on facts sorted by time
+/// (ties: failures before recoveries before deactivations before refunds, then by id):
+/// - PaymentFailed with no open episode opens one (first_failure_at = its time). While an episode
+///   is open and the failure is within the window of first_failure_at, it extends the episode
+///   (failures++, last_failure_at, amount_due_cents/currency/failure_message from it). A failure
+///   after the window of an open episode first closes that episode as Lost/Expired at
+///   first_failure_at + window, then opens a new one.
+/// - PaymentSucceeded or MembershipActivated with time t, first_failure_at <= t <= first_failure_at
+///   + window, on an episode that is Open or Lost/Deactivated: Recovered at t. Resolution Payment
+///   (recovered_cents = its amount, recovery_payment_id) or Activation (recovered_cents 0). If an
+///   Activation recovered the episode and a PaymentSucceeded follows within the window, the
+///   payment's amount and id are recorded (resolution becomes Payment, resolved_at stays).
+///   Outside those bounds such facts are ordinary renewals and change nothing.
+/// - MembershipDeactivated within the window of an Open episode: Lost/Deactivated at its time.
+/// - Refund/Dispute whose payment_id is the recovery_payment_id of an episode adds its amount
+///   (or the whole recovered amount when it has none) to refunded_cents, capped at recovered_cents.
+/// - At the end, an episode still Open with now_ms > first_failure_at + window becomes
+///   Lost/Expired at first_failure_at + window.
+/// A failure whose time is after a Recovered/Lost episode's resolution opens a new episode.
+std::vector<Episode> fold_membership(std::vector<Fact> facts, const RecoveryPolicy& policy,
+                                     int64_t now_ms);
+
+/// A case row as stored, for matching episodes to rows.
+struct ExistingCase {
+  std::string id;
+  int64_t first_failure_at = 0;
+};
+
+/// Which stored case each episode belongs to. Episode i covers the times
+/// [episodes[i].first_failure_at, episodes[i+1].first_failure_at) (the last is unbounded above).
+/// A stored case belongs to the episode whose cover contains its first_failure_at; stored cases
+/// before the first episode belong to the first. Each episode gets the earliest such case;
+/// `case_ids[i]` is "" when none (a new case must be created). Pure and deterministic.
+std::vector<std::string> assign_cases(const std::vector<Episode>& episodes,
+                                      const std::vector<ExistingCase>& existing);
+
+}  // namespace cs::domain

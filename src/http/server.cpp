@@ -1,0 +1,143 @@
+#include "http/server.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/routes.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace cs::http {
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Error{"listen address must be HOST:PORT, got \"" + listen + "\""};
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return Error{"bad port in \"" + listen + "\""};
+    port = port * 10 + (c - '0');
+  }
+  if (port > 65535) return Error{"bad port in \"" + listen + "\""};
+  return std::make_pair(host, port);
+}
+
+void json_error(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+                  "application/json");
+}
+
+size_t body_limit_for(const std::string& method, const std::string& path) {
+  if (method != "POST" && method != "PUT" && method != "PATCH") return 0;
+  if (path == "/webhooks/whop") return whop::kMaxWebhookBody;
+  return 64 * 1024;  // forms
+}
+
+Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts) {
+  svr_.new_task_queue = [n = opts_.threads] { return new httplib::ThreadPool(n); };
+  svr_.set_tcp_nodelay(true);
+  svr_.set_read_timeout(opts_.read_timeout_s, 0);
+  svr_.set_write_timeout(5, 0);
+  svr_.set_keep_alive_timeout(opts_.keep_alive_timeout_s);
+  svr_.set_keep_alive_max_count(1000);
+  svr_.set_payload_max_length(whop::kMaxWebhookBody);
+  install_middleware();
+  install_routes();
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::install_middleware() {
+  // Runs before the body is read: request id, and body limits (SECURITY.md, CVE-2025-46728).
+  svr_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Request-Id", crypto::random_hex(8));
+    size_t limit = body_limit_for(req.method, req.path);
+    if (limit == 0) return httplib::Server::HandlerResponse::Unhandled;
+    bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    if (!req.has_header("Content-Length") || chunked) {
+      json_error(res, 411, "length_required", "a Content-Length header is required");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string& cl = req.get_header_value("Content-Length");
+    bool numeric =
+        !cl.empty() && cl.size() < 19 && cl.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric || std::stoull(cl) > limit) {
+      json_error(res, 413, "payload_too_large",
+                 "the body is larger than " + std::to_string(limit) + " bytes");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // CVE-2026-28434: never let an exception's text reach the client.
+  svr_.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log::error("request failed", {{"request_id", res.get_header_value("X-Request-Id")},
+                                      {"path", req.path},
+                                      {"error", what}});
+        res.headers.erase("EXCEPTION_WHAT");
+        json_error(res, 500, "internal_error", "internal error");
+      });
+  svr_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "same-origin");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; object-src 'none'; base-uri 'none'; "
+                   "frame-ancestors 'none'; form-action 'self'");
+    res.set_header("X-Frame-Options", "DENY");
+    if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+  });
+  svr_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      json_error(res, res.status, res.status == 404 ? "not_found" : "error",
+                 res.status == 404 ? "no such page" : "request failed");
+    }
+  });
+}
+
+void Server::install_routes() {
+  add_health_routes(svr_, deps_);
+  add_webhook_routes(svr_, deps_);
+}
+
+Result<int> Server::bind(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = svr_.bind_to_any_port(host);
+    if (bound <= 0) return Error{"cannot listen on " + host + ": no free port"};
+  } else if (!svr_.bind_to_port(host, port)) {
+    return Error{"cannot listen on " + host + ":" + std::to_string(port) +
+                 " (address in use or not available)"};
+  }
+  return bound;
+}
+
+void Server::serve() {
+  svr_.listen_after_bind();
+}
+
+void Server::stop() {
+  if (svr_.is_running()) svr_.stop();
+}
+
+bool Server::running() const {
+  return svr_.is_running();
+}
+
+}  // namespace cs::http

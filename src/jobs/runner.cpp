@@ -1,0 +1,111 @@
+#include "jobs/runner.h"
+
+#include "domain/backoff.h"
+#include "util/log.h"
+
+namespace cs::jobs {
+
+JobRunner::JobRunner(store::Writer& writer, const Clock& clock, RunnerOptions opts)
+    : writer_(writer), clock_(clock), opts_(opts) {}
+
+JobRunner::~JobRunner() {
+  stop();
+}
+
+void JobRunner::on(const std::string& kind, Handler handler) {
+  handlers_[kind] = std::move(handler);
+}
+
+void JobRunner::start() {
+  for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+}
+
+void JobRunner::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void JobRunner::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakeups_;
+  }
+  cv_.notify_one();
+}
+
+int JobRunner::run_once() {
+  int64_t now = clock_.now_ms();
+  auto claimed = writer_.run_value<std::vector<store::Job>>([&](SQLite::Database& db) {
+    return store::claim_jobs(db, now, opts_.lease_ms, opts_.batch);
+  });
+  if (!claimed) {
+    log::error("could not claim jobs", {{"error", claimed.error()}});
+    return 0;
+  }
+  for (const auto& job : *claimed) {
+    JobOutcome out;
+    auto it = handlers_.find(job.kind);
+    if (it == handlers_.end()) {
+      out = JobOutcome::fatal("no handler for job kind " + job.kind);
+    } else {
+      try {
+        out = it->second(job);
+      } catch (const std::exception& e) {
+        out = JobOutcome::failure(std::string("handler error: ") + e.what());
+      }
+    }
+    finish(job, out);
+  }
+  return static_cast<int>(claimed->size());
+}
+
+void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
+  int64_t now = clock_.now_ms();
+  if (out.ok) {
+    auto st = writer_.run([&](SQLite::Database& db) { store::complete_job(db, job.id, now); });
+    if (!st) log::error("could not complete job", {{"job_id", job.id}, {"error", st.error()}});
+    return;
+  }
+  std::optional<int64_t> retry_at;
+  if (!out.permanent) {
+    double jitter;
+    {
+      std::lock_guard<std::mutex> lock(rng_mu_);
+      jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    }
+    int64_t delay =
+        out.retry_after_ms ? *out.retry_after_ms : domain::retry_delay_ms(job.attempts, jitter);
+    retry_at = now + delay;
+  }
+  std::string state;
+  auto st = writer_.run(
+      [&](SQLite::Database& db) { state = store::fail_job(db, job.id, out.error, now, retry_at); });
+  log::warn("job failed", {{"job_id", job.id},
+                           {"kind", job.kind},
+                           {"attempt", job.attempts},
+                           {"state", state},
+                           {"error", out.error}});
+}
+
+void JobRunner::worker_loop() {
+  for (;;) {
+    heartbeat_.store(clock_.now_ms());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
+    int ran = run_once();
+    if (ran > 0) continue;
+    std::unique_lock<std::mutex> lock(mu_);
+    uint64_t seen = wakeups_;
+    cv_.wait_for(lock, std::chrono::milliseconds(opts_.idle_poll_ms),
+                 [&] { return stopping_ || wakeups_ != seen; });
+  }
+}
+
+}  // namespace cs::jobs

@@ -1,0 +1,79 @@
+#pragma once
+// Job workers (DESIGN.md §6): claim due jobs with a lease, run the handler for their kind, then
+// complete, retry with backoff and jitter (Retry-After wins), or dead-letter them. At-least-once:
+// a job whose worker died is claimed again once its lease has passed.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/jobs.h"
+#include "store/writer.h"
+#include "util/clock.h"
+
+namespace cs::jobs {
+
+struct JobOutcome {
+  bool ok = true;
+  std::string error;                      // when !ok: what went wrong (no personal data)
+  std::optional<int64_t> retry_after_ms;  // when !ok: the server's Retry-After, if any
+  bool permanent = false;                 // when !ok: do not retry (dead now)
+
+  static JobOutcome success() { return {}; }
+  static JobOutcome failure(std::string e, std::optional<int64_t> retry_after = std::nullopt) {
+    return {false, std::move(e), retry_after, false};
+  }
+  static JobOutcome fatal(std::string e) { return {false, std::move(e), std::nullopt, true}; }
+};
+
+struct RunnerOptions {
+  int workers = 2;
+  int64_t lease_ms = 120 * 1000;  // longer than the longest Whop call with its retries
+  int batch = 32;                 // jobs claimed per claim transaction
+  int64_t idle_poll_ms = 500;     // how often idle workers look for due jobs
+};
+
+class JobRunner {
+ public:
+  using Handler = std::function<JobOutcome(const store::Job&)>;
+
+  JobRunner(store::Writer& writer, const Clock& clock, RunnerOptions opts = {});
+  ~JobRunner();
+
+  /// Registers the handler for one job kind (before start()).
+  void on(const std::string& kind, Handler handler);
+  void start();
+  /// Stops claiming; waits for running handlers to finish.
+  void stop();
+  /// Wakes idle workers (new work was enqueued).
+  void wake();
+  /// Claims and runs one batch on the calling thread; returns how many jobs ran. For tests.
+  int run_once();
+  /// Time of the last loop iteration of any worker (heartbeat for readiness), unix ms.
+  int64_t heartbeat_ms() const { return heartbeat_.load(); }
+
+ private:
+  void worker_loop();
+  void finish(const store::Job& job, const JobOutcome& out);
+
+  store::Writer& writer_;
+  const Clock& clock_;
+  RunnerOptions opts_;
+  std::map<std::string, Handler> handlers_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  uint64_t wakeups_ = 0;
+  std::atomic<int64_t> heartbeat_{0};
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace cs::jobs

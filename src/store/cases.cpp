@@ -1,0 +1,187 @@
+#include "store/cases.h"
+
+#include <SQLiteCpp/Statement.h>
+
+namespace cs::store {
+namespace {
+
+constexpr const char* kCaseCols =
+    "id, membership_id, user_id, username, company_id, product_id, product_title, plan_id, "
+    "status, resolution, first_failure_at, last_failure_at, failures, amount_due_cents, currency, "
+    "failure_message, resolved_at, recovered_cents, recovery_payment_id, refunded_cents, "
+    "cancelled_at, created_at, updated_at";
+
+std::optional<int64_t> opt_int(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+CaseRow read_case(SQLite::Statement& q) {
+  CaseRow c;
+  int i = 0;
+  c.id = q.getColumn(i++).getString();
+  c.membership_id = q.getColumn(i++).getString();
+  c.user_id = q.getColumn(i++).getString();
+  c.username = q.getColumn(i++).getString();
+  c.company_id = q.getColumn(i++).getString();
+  c.product_id = q.getColumn(i++).getString();
+  c.product_title = q.getColumn(i++).getString();
+  c.plan_id = q.getColumn(i++).getString();
+  c.status = q.getColumn(i++).getString();
+  c.resolution = q.getColumn(i++).getString();
+  c.first_failure_at = q.getColumn(i++).getInt64();
+  c.last_failure_at = q.getColumn(i++).getInt64();
+  c.failures = q.getColumn(i++).getInt();
+  c.amount_due_cents = q.getColumn(i++).getInt64();
+  c.currency = q.getColumn(i++).getString();
+  c.failure_message = q.getColumn(i++).getString();
+  c.resolved_at = opt_int(q.getColumn(i++));
+  c.recovered_cents = q.getColumn(i++).getInt64();
+  c.recovery_payment_id = q.getColumn(i++).getString();
+  c.refunded_cents = q.getColumn(i++).getInt64();
+  c.cancelled_at = opt_int(q.getColumn(i++));
+  c.created_at = q.getColumn(i++).getInt64();
+  c.updated_at = q.getColumn(i++).getInt64();
+  return c;
+}
+
+void bind_opt(SQLite::Statement& q, int idx, const std::optional<int64_t>& v) {
+  if (v) {
+    q.bind(idx, *v);
+  } else {
+    q.bind(idx);
+  }
+}
+
+}  // namespace
+
+std::vector<CaseRow> cases_for_membership(SQLite::Database& db, const std::string& membership_id) {
+  SQLite::Statement q(db, std::string("SELECT ") + kCaseCols +
+                              " FROM cases WHERE membership_id = ? ORDER BY first_failure_at, id");
+  q.bind(1, membership_id);
+  std::vector<CaseRow> out;
+  while (q.executeStep()) out.push_back(read_case(q));
+  return out;
+}
+
+std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id) {
+  SQLite::Statement q(db, std::string("SELECT ") + kCaseCols + " FROM cases WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_case(q);
+}
+
+void upsert_case(SQLite::Database& db, const CaseRow& c) {
+  SQLite::Statement q(
+      db,
+      std::string("INSERT INTO cases (") + kCaseCols +
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+          "membership_id=excluded.membership_id, user_id=excluded.user_id, "
+          "username=excluded.username, company_id=excluded.company_id, "
+          "product_id=excluded.product_id, product_title=excluded.product_title, "
+          "plan_id=excluded.plan_id, status=excluded.status, resolution=excluded.resolution, "
+          "first_failure_at=excluded.first_failure_at, "
+          "last_failure_at=excluded.last_failure_at, failures=excluded.failures, "
+          "amount_due_cents=excluded.amount_due_cents, currency=excluded.currency, "
+          "failure_message=excluded.failure_message, resolved_at=excluded.resolved_at, "
+          "recovered_cents=excluded.recovered_cents, "
+          "recovery_payment_id=excluded.recovery_payment_id, "
+          "refunded_cents=excluded.refunded_cents, cancelled_at=excluded.cancelled_at, "
+          "updated_at=excluded.updated_at");
+  int i = 1;
+  q.bind(i++, c.id);
+  q.bind(i++, c.membership_id);
+  q.bind(i++, c.user_id);
+  q.bind(i++, c.username);
+  q.bind(i++, c.company_id);
+  q.bind(i++, c.product_id);
+  q.bind(i++, c.product_title);
+  q.bind(i++, c.plan_id);
+  q.bind(i++, c.status);
+  q.bind(i++, c.resolution);
+  q.bind(i++, c.first_failure_at);
+  q.bind(i++, c.last_failure_at);
+  q.bind(i++, c.failures);
+  q.bind(i++, c.amount_due_cents);
+  q.bind(i++, c.currency);
+  q.bind(i++, c.failure_message);
+  bind_opt(q, i++, c.resolved_at);
+  q.bind(i++, c.recovered_cents);
+  q.bind(i++, c.recovery_payment_id);
+  q.bind(i++, c.refunded_cents);
+  bind_opt(q, i++, c.cancelled_at);
+  q.bind(i++, c.created_at);
+  q.bind(i++, c.updated_at);
+  q.exec();
+}
+
+std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f) {
+  std::string sql = std::string("SELECT ") + kCaseCols + " FROM cases";
+  if (!f.status.empty()) sql += " WHERE status = ?";
+  sql += " ORDER BY first_failure_at DESC, id DESC LIMIT ?";
+  SQLite::Statement q(db, sql);
+  int i = 1;
+  if (!f.status.empty()) q.bind(i++, f.status);
+  q.bind(i, f.limit);
+  std::vector<CaseRow> out;
+  while (q.executeStep()) out.push_back(read_case(q));
+  return out;
+}
+
+std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
+                                                        int64_t window_ms, int limit) {
+  SQLite::Statement q(db,
+                      "SELECT DISTINCT membership_id FROM cases "
+                      "WHERE status = 'open' AND first_failure_at < ? LIMIT ?");
+  q.bind(1, now - window_ms);
+  q.bind(2, limit);
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
+void record_action(SQLite::Database& db, const Action& a) {
+  SQLite::Statement q(db,
+                      "INSERT INTO recovery_actions (case_id, at, type, channel, attempt, actor, "
+                      "outcome, metadata) VALUES (?,?,?,?,?,?,?,?)");
+  if (a.case_id.empty()) {
+    q.bind(1);
+  } else {
+    q.bind(1, a.case_id);
+  }
+  q.bind(2, a.at);
+  q.bind(3, a.type);
+  q.bind(4, a.channel);
+  if (a.attempt) {
+    q.bind(5, *a.attempt);
+  } else {
+    q.bind(5);
+  }
+  q.bind(6, a.actor);
+  q.bind(7, a.outcome);
+  q.bind(8, a.metadata);
+  q.exec();
+}
+
+std::vector<Action> actions_for_case(SQLite::Database& db, const std::string& case_id) {
+  SQLite::Statement q(db,
+                      "SELECT case_id, at, type, channel, attempt, actor, outcome, metadata "
+                      "FROM recovery_actions WHERE case_id = ? ORDER BY at, id");
+  q.bind(1, case_id);
+  std::vector<Action> out;
+  while (q.executeStep()) {
+    Action a;
+    a.case_id = q.getColumn(0).getString();
+    a.at = q.getColumn(1).getInt64();
+    a.type = q.getColumn(2).getString();
+    a.channel = q.getColumn(3).getString();
+    if (!q.getColumn(4).isNull()) a.attempt = q.getColumn(4).getInt();
+    a.actor = q.getColumn(5).getString();
+    a.outcome = q.getColumn(6).getString();
+    a.metadata = q.getColumn(7).getString();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace cs::store

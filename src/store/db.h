@@ -1,0 +1,53 @@
+#pragma once
+// Connections to the one SQLite file. Pragmas are set here and nowhere else.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "util/result.h"
+
+namespace cs::store {
+
+enum class ConnectionRole {
+  Writer,  // the single writer: WAL, synchronous=FULL, foreign keys
+  Reader,  // query_only
+};
+
+/// Opens `path` (creating it for the writer) and applies, in order: busy_timeout, journal_mode=WAL,
+/// synchronous=FULL (writer), foreign_keys=ON, and query_only (reader). Throws SQLite::Exception.
+std::unique_ptr<SQLite::Database> open_connection(const std::string& path, ConnectionRole role);
+
+/// Runs `PRAGMA quick_check`; Error naming the first problem (and how to restore) when not "ok".
+Status quick_check(SQLite::Database& db);
+
+/// A fixed pool of read connections. lease() blocks until one is free.
+class ReadPool {
+ public:
+  ReadPool(const std::string& path, size_t size);
+  class Lease {
+   public:
+    Lease(ReadPool* pool, std::unique_ptr<SQLite::Database> db) : pool_(pool), db_(std::move(db)) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    SQLite::Database& operator*() { return *db_; }
+    SQLite::Database* operator->() { return db_.get(); }
+
+   private:
+    ReadPool* pool_;
+    std::unique_ptr<SQLite::Database> db_;
+  };
+  Lease lease();
+
+ private:
+  friend class Lease;
+  void give_back(std::unique_ptr<SQLite::Database> db);
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SQLite::Database>> free_;
+};
+
+}  // namespace cs::store

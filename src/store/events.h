@@ -1,0 +1,61 @@
+#pragma once
+// The events table: what Whop delivered (and what reconciliation synthesised).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "domain/recovery.h"
+
+namespace cs::store {
+
+/// Additional authenticated data that binds a sealed event payload to its row.
+inline std::string event_payload_aad(const std::string& webhook_id) {
+  return "events.payload:" + webhook_id;
+}
+
+struct NewEvent {
+  std::string webhook_id;
+  std::string source = "webhook";
+  std::string type;
+  std::string api_version;
+  std::string sig_scheme;
+  int64_t event_time = 0;
+  int64_t received_at = 0;
+  std::string membership_id, payment_id, user_id;
+  std::optional<int64_t> amount_cents;
+  std::string currency;
+  std::string failure_message;
+  std::string payload;  // sealed bytes
+};
+
+struct EventRow {
+  int64_t id = 0;
+  std::string webhook_id, source, type, api_version, sig_scheme;
+  int64_t event_time = 0, received_at = 0;
+  std::string membership_id, payment_id, user_id;
+  std::optional<int64_t> amount_cents;
+  std::string currency;
+  bool has_payload = false;
+  std::string process_state, process_note;
+  std::optional<int64_t> processed_at;
+};
+
+/// Inserts the event unless its webhook_id is already stored. Returns its row id, or nullopt for
+/// a duplicate (nothing written).
+std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e);
+std::optional<EventRow> find_event(SQLite::Database& db, int64_t id);
+/// The sealed payload of one event ("" when stripped or absent).
+std::string event_payload(SQLite::Database& db, int64_t id);
+/// Newest first by id, at most `limit`.
+std::vector<EventRow> recent_events(SQLite::Database& db, int limit);
+/// Every recovery-relevant fact of one membership (kind mapped from type).
+std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
+                                               const std::string& membership_id);
+void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
+                int64_t now);
+int64_t count_events(SQLite::Database& db);
+
+}  // namespace cs::store

@@ -1,0 +1,16 @@
+#pragma once
+// Creator settings as key/value rows.
+#include <map>
+#include <optional>
+#include <string>
+
+#include <SQLiteCpp/Database.h>
+
+namespace cs::store {
+
+std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key);
+void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
+                 int64_t now);
+std::map<std::string, std::string> all_settings(SQLite::Database& db);
+
+}  // namespace cs::store

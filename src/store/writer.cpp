@@ -1,0 +1,99 @@
+#include "store/writer.h"
+
+#include "util/log.h"
+
+namespace cs::store {
+
+Writer::Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch)
+    : db_(std::move(db)), max_batch_(max_batch), thread_([this] { loop(); }) {}
+
+Writer::~Writer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+Status Writer::run(Task task) {
+  Pending p{std::move(task), {}};
+  auto fut = p.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Error{"database writer is shutting down"};
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  std::string err = fut.get();
+  if (!err.empty()) return Error{err};
+  return Ok{};
+}
+
+void Writer::loop() {
+  for (;;) {
+    std::deque<Pending> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+  }
+}
+
+void Writer::run_batch(std::deque<Pending>& batch) {
+  std::vector<std::string> errors(batch.size());
+  std::string commit_error;
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+  } catch (const std::exception& e) {
+    commit_error = std::string("database busy or unwritable: ") + e.what();
+  }
+  if (commit_error.empty()) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {
+        db_->exec("SAVEPOINT task");
+        batch[i].task(*db_);
+        db_->exec("RELEASE task");
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+        if (errors[i].empty()) errors[i] = "database task failed";
+        try {
+          db_->exec("ROLLBACK TO task");
+          db_->exec("RELEASE task");
+        } catch (const std::exception& e2) {
+          commit_error = std::string("savepoint rollback failed: ") + e2.what();
+          break;
+        }
+      }
+    }
+    try {
+      if (commit_error.empty() && fail_commits_.load()) {
+        commit_error = "commit refused (test)";
+      }
+      if (commit_error.empty()) {
+        db_->exec("COMMIT");
+        commits_.fetch_add(1);
+      }
+    } catch (const std::exception& e) {
+      commit_error = std::string("database commit failed: ") + e.what();
+    }
+    if (!commit_error.empty()) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (...) {
+      }
+    }
+  }
+  if (!commit_error.empty()) log::error("write transaction failed", {{"error", commit_error}});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done.set_value(commit_error.empty() ? errors[i] : commit_error);
+  }
+}
+
+}  // namespace cs::store

@@ -1,0 +1,71 @@
+#pragma once
+// The single writer (DESIGN.md §4): one connection, one thread. Callers hand it a task and wait;
+// the thread runs whatever has queued (up to a bound) in ONE transaction, each task in its own
+// savepoint, commits with synchronous=FULL, and then wakes every caller. A task's effects are
+// durable when run() returns Ok; a failed task is rolled back alone; a failed commit fails all.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <SQLiteCpp/Database.h>
+
+#include "util/result.h"
+
+namespace cs::store {
+
+class Writer {
+ public:
+  using Task = std::function<void(SQLite::Database&)>;
+
+  /// Takes ownership of the writer connection and starts the thread.
+  explicit Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch = 512);
+  /// Finishes every queued task, then stops the thread.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  /// Runs `task` on the writer thread inside a group transaction and blocks until it is durably
+  /// committed (Ok) or failed (Error with the exception's message). Exceptions thrown by the task
+  /// roll back only that task.
+  Status run(Task task);
+
+  /// Runs `fn` and returns its value once committed.
+  template <class T>
+  Result<T> run_value(std::function<T(SQLite::Database&)> fn) {
+    std::optional<T> out;
+    Status st = run([&](SQLite::Database& db) { out = fn(db); });
+    if (!st) return Error{st.error()};
+    return std::move(*out);
+  }
+
+  /// Number of commits made (for tests and metrics).
+  uint64_t commits() const { return commits_.load(); }
+  /// Set to make every commit fail (tests of the "database cannot be written" path).
+  void set_fail_commits_for_test(bool on) { fail_commits_.store(on); }
+
+ private:
+  struct Pending {
+    Task task;
+    std::promise<std::string> done;  // "" = ok, else the error
+  };
+  void loop();
+  void run_batch(std::deque<Pending>& batch);
+
+  std::unique_ptr<SQLite::Database> db_;
+  size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<bool> fail_commits_{false};
+  std::thread thread_;
+};
+
+}  // namespace cs::store

@@ -1,0 +1,18 @@
+#pragma once
+// Parsing JSON from outside: size is bounded by the caller, nesting depth here (SECURITY.md:
+// nlohmann/json recurses when copying or dumping deep documents).
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+namespace cs {
+
+constexpr int kMaxJsonDepth = 64;
+
+/// Parses `text`; Error with a short reason when it is not valid JSON or nests deeper than
+/// `max_depth` arrays/objects.
+Result<nlohmann::json> parse_json_limited(std::string_view text, int max_depth = kMaxJsonDepth);
+
+}  // namespace cs

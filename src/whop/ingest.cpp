@@ -1,0 +1,88 @@
+#include "whop/ingest.h"
+
+#include "domain/event.h"
+#include "store/events.h"
+#include "store/jobs.h"
+#include "util/json_limits.h"
+#include "util/log.h"
+
+namespace cs::whop {
+namespace {
+
+bool valid_webhook_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+IngestResult reject(int status, std::string reason, std::string message, std::string id = "") {
+  return {status, std::move(reason), std::move(message), std::move(id)};
+}
+
+}  // namespace
+
+IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
+                            std::string_view body) {
+  auto secrets = ctx.secrets();
+  int64_t now = ctx.clock.now_ms();
+  auto v = verify(secrets, headers, body, now / 1000);
+  if (v.outcome == VerifyOutcome::NoSecret) {
+    return reject(503, "no_secret",
+                  "no webhook secret is configured; set CHURN_SAVER_WHOP_WEBHOOK_SECRET");
+  }
+  if (v.outcome != VerifyOutcome::Ok) {
+    return reject(401, outcome_name(v.outcome),
+                  std::string("webhook signature rejected: ") + outcome_name(v.outcome));
+  }
+  std::string webhook_id = v.scheme == "v1"
+                               ? headers.webhook_id
+                               : "legacy_" + crypto::hex_encode(crypto::sha256(body)).substr(0, 32);
+  if (!valid_webhook_id(webhook_id)) {
+    return reject(400, "bad_webhook_id", "webhook-id must be 1-128 letters, digits or _-.:");
+  }
+  auto json = parse_json_limited(body);
+  if (!json) return reject(400, "bad_json", json.error(), webhook_id);
+  auto ev = domain::map_whop_event(*json);
+  if (!ev) return reject(400, "bad_event", ev.error(), webhook_id);
+
+  store::NewEvent row;
+  row.webhook_id = webhook_id;
+  row.type = ev->type;
+  row.api_version = ev->api_version;
+  row.sig_scheme = v.scheme;
+  row.event_time = ev->event_time_ms.value_or(now);
+  row.received_at = now;
+  row.membership_id = ev->membership_id;
+  row.payment_id = ev->payment_id;
+  row.user_id = ev->user_id;
+  row.amount_cents = ev->amount_cents;
+  row.currency = ev->currency;
+  row.failure_message = ev->failure_message.substr(0, 500);
+  row.payload = crypto::seal(ctx.keys.current(), body, store::event_payload_aad(webhook_id));
+
+  bool inserted = false;
+  auto st = ctx.writer.run([&](SQLite::Database& db) {
+    auto id = store::insert_event(db, row);
+    inserted = id.has_value();
+    if (inserted) {
+      store::NewJob job;
+      job.kind = "process_event";
+      job.payload = nlohmann::json{{"event_id", *id}}.dump();
+      job.run_at = now;
+      store::enqueue_job(db, job, now);
+    }
+  });
+  if (!st) {
+    log::error("webhook not stored", {{"webhook_id", webhook_id}, {"error", st.error()}});
+    return reject(503, "store_failed", "the event could not be stored; Whop will retry",
+                  webhook_id);
+  }
+  if (inserted && ctx.on_stored) ctx.on_stored();
+  return {200, inserted ? "stored" : "duplicate", inserted ? "stored" : "duplicate", webhook_id};
+}
+
+}  // namespace cs::whop

@@ -1,0 +1,44 @@
+#pragma once
+// Durable webhook ingestion: verify the signature over the raw body, parse (depth-limited), map
+// the plaintext projection, seal the full body, and store the event together with its processing
+// job in the writer's next group commit. The caller answers 2xx only when `status` is 200.
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/writer.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "whop/signature.h"
+
+namespace cs::whop {
+
+struct IngestContext {
+  store::Writer& writer;
+  const crypto::Keyring& keys;
+  const Clock& clock;
+  /// The webhook secrets in force (read per request so the settings page can change them).
+  std::function<std::vector<std::string>()> secrets;
+  /// Called after a new event was committed (wakes the job workers).
+  std::function<void()> on_stored;
+};
+
+struct IngestResult {
+  int status = 500;
+  std::string reason;   // stable short code: "stored", "duplicate", "bad_signature", ...
+  std::string message;  // what a person reads in the response body
+  std::string webhook_id;
+};
+
+/// Maximum webhook body (SECURITY.md); the HTTP layer enforces it before reading the body.
+constexpr size_t kMaxWebhookBody = 1024 * 1024;
+
+/// Ingests one delivery. Statuses: 200 stored or duplicate; 401 signature problems; 400 invalid
+/// JSON, nesting over 64, no event type or a malformed webhook-id; 503 no secret configured or
+/// the database could not be written.
+IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
+                            std::string_view body);
+
+}  // namespace cs::whop

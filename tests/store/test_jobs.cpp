@@ -1,0 +1,143 @@
+// The job queue on a real file: unique keys, leases, retries, dead-letter, admin retry, and
+// crash-safety: a worker process killed mid-job leaves the job to be taken again after its lease.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "domain/backoff.h"
+#include "store/db.h"
+#include "store/jobs.h"
+#include "store/migrations.h"
+#include "support/test_app.h"
+
+using namespace cs;
+
+namespace {
+std::unique_ptr<SQLite::Database> fresh_db(const test::TempDir& dir) {
+  auto db = store::open_connection(dir.file("j.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  return db;
+}
+store::NewJob job(const std::string& kind, std::optional<std::string> key = std::nullopt,
+                  int max_attempts = 3) {
+  store::NewJob j;
+  j.kind = kind;
+  j.unique_key = std::move(key);
+  j.run_at = 1000;
+  j.max_attempts = max_attempts;
+  return j;
+}
+}  // namespace
+
+TEST_CASE("unique keys stop duplicates at enqueue") {
+  test::TempDir dir;
+  auto db = fresh_db(dir);
+  CHECK(store::enqueue_job(*db, job("nudge", "nudge:case1:0:push"), 1000).has_value());
+  CHECK_FALSE(store::enqueue_job(*db, job("nudge", "nudge:case1:0:push"), 1000).has_value());
+  CHECK(store::enqueue_job(*db, job("nudge", "nudge:case1:0:dm"), 1000).has_value());
+  CHECK(store::enqueue_job(*db, job("process_event"), 1000).has_value());
+  CHECK(store::enqueue_job(*db, job("process_event"), 1000).has_value());  // no key: always
+  CHECK(store::count_jobs_by_state(*db)["queued"] == 4);
+}
+
+TEST_CASE("jobs are not due before run_at; a claim leases them") {
+  test::TempDir dir;
+  auto db = fresh_db(dir);
+  store::enqueue_job(*db, job("a"), 1000);
+  CHECK(store::claim_jobs(*db, 999, 100, 10).empty());
+  auto claimed = store::claim_jobs(*db, 1000, 100, 10);
+  REQUIRE(claimed.size() == 1);
+  CHECK(claimed[0].state == "running");
+  CHECK(claimed[0].attempts == 1);
+  CHECK(claimed[0].lease_until == 1100);
+  // Leased: nobody else gets it before the lease ends.
+  CHECK(store::claim_jobs(*db, 1099, 100, 10).empty());
+  // Lease over (the worker died): taken again, the attempt counted.
+  auto again = store::claim_jobs(*db, 1100, 100, 10);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].attempts == 2);
+  store::complete_job(*db, again[0].id, 1150);
+  CHECK(store::claim_jobs(*db, 99999, 100, 10).empty());
+  CHECK(store::find_job(*db, again[0].id)->state == "done");
+}
+
+TEST_CASE("failures back off, then the job is dead, and an admin retry revives it") {
+  test::TempDir dir;
+  auto db = fresh_db(dir);
+  auto id = *store::enqueue_job(*db, job("a", std::nullopt, 2), 1000);
+  auto c1 = store::claim_jobs(*db, 1000, 100, 10);
+  REQUIRE(c1.size() == 1);
+  CHECK(store::fail_job(*db, id, "503 from Whop", 1010, 5000) == "failed");
+  CHECK(store::claim_jobs(*db, 4999, 100, 10).empty());
+  auto c2 = store::claim_jobs(*db, 5000, 100, 10);
+  REQUIRE(c2.size() == 1);
+  CHECK(store::fail_job(*db, id, "503 again", 5010, 9000) == "dead");  // attempts 2 of 2
+  auto dead = store::find_job(*db, id);
+  CHECK(dead->state == "dead");
+  CHECK(dead->last_error == "503 again");
+  CHECK(store::claim_jobs(*db, 999999, 100, 10).empty());
+  CHECK(store::retry_job(*db, id, 10000));
+  auto revived = store::claim_jobs(*db, 10000, 100, 10);
+  REQUIRE(revived.size() == 1);
+  CHECK(revived[0].attempts == 1);
+}
+
+TEST_CASE("a permanent failure is dead at once") {
+  test::TempDir dir;
+  auto db = fresh_db(dir);
+  auto id = *store::enqueue_job(*db, job("a", std::nullopt, 10), 1000);
+  store::claim_jobs(*db, 1000, 100, 10);
+  CHECK(store::fail_job(*db, id, "404 membership not found", 1001, std::nullopt) == "dead");
+}
+
+TEST_CASE("backoff grows exponentially with jitter, within bounds") {
+  for (int attempt = 1; attempt <= 12; ++attempt) {
+    int64_t full = std::min<int64_t>(2000LL << (attempt - 1), 3600 * 1000);
+    CHECK(domain::retry_delay_ms(attempt, 0.0) == full / 2);
+    CHECK(domain::retry_delay_ms(attempt, 0.999) <= full);
+    CHECK(domain::retry_delay_ms(attempt, 0.999) >= full / 2);
+  }
+  CHECK(domain::retry_delay_ms(40, 0.5) <= 3600 * 1000);
+}
+
+TEST_CASE("crash safety: a worker process SIGKILLed while holding a job loses nothing") {
+  test::TempDir dir;
+  std::string path = dir.file("j.db");
+  int64_t id = 0;
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+    id = *store::enqueue_job(*db, job("grant", "grant:case1"), 1000);
+  }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    // The worker: claims the job, says so, and then hangs "in the middle of the call".
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    auto claimed = store::claim_jobs(*db, 2000, 60000, 1);
+    char c = claimed.size() == 1 ? 'y' : 'n';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    for (;;) pause();
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  REQUIRE(c == 'y');
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+
+  auto db = store::open_connection(path, store::ConnectionRole::Writer);
+  CHECK(store::quick_check(*db));
+  auto j = store::find_job(*db, id);
+  REQUIRE(j);
+  CHECK(j->state == "running");
+  CHECK(store::claim_jobs(*db, 2000 + 59999, 60000, 10).empty());  // lease still held
+  auto retaken = store::claim_jobs(*db, 2000 + 60000, 60000, 10);
+  REQUIRE(retaken.size() == 1);
+  CHECK(retaken[0].id == id);
+  CHECK(retaken[0].attempts == 2);
+  // The unique key still holds while the job lives on.
+  CHECK_FALSE(store::enqueue_job(*db, job("grant", "grant:case1"), 3000).has_value());
+}

@@ -1,0 +1,165 @@
+// Store tests on real temp files: migrations (up, down, verify, newer-database refusal) and the
+// group-commit writer.
+#include <doctest/doctest.h>
+
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Statement.h>
+
+#include "store/db.h"
+#include "store/events.h"
+#include "store/migrations.h"
+#include "store/writer.h"
+#include "support/test_app.h"
+
+using namespace cs;
+
+namespace {
+int table_count(SQLite::Database& db) {
+  return db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type='table'").getInt();
+}
+}  // namespace
+
+TEST_CASE("migrations go up, verify, go down and up again") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  CHECK(store::schema_version(*db) == 0);
+  REQUIRE(store::migrate_up(*db));
+  CHECK(store::schema_version(*db) == store::binary_schema_version());
+  CHECK(store::verify_schema(*db));
+  CHECK(table_count(*db) >= 5);
+
+  REQUIRE(store::migrate_down(*db, store::binary_schema_version()));
+  CHECK(store::schema_version(*db) == 0);
+  CHECK(table_count(*db) == 0);
+
+  REQUIRE(store::migrate_up(*db));
+  CHECK(store::verify_schema(*db));
+  CHECK(db->execAndGet("PRAGMA journal_mode").getString() == "wal");
+  CHECK(db->execAndGet("PRAGMA synchronous").getInt() == 2);  // FULL
+  CHECK(db->execAndGet("PRAGMA foreign_keys").getInt() == 1);
+}
+
+TEST_CASE("every migration's down script undoes exactly its up script") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  for (int v = store::binary_schema_version(); v > 0; --v) {
+    REQUIRE(store::migrate_down(*db, 1));
+    CHECK(store::schema_version(*db) == v - 1);
+    CHECK(store::verify_schema(*db));
+  }
+}
+
+TEST_CASE("verify notices a schema that drifted") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  db->exec("CREATE INDEX sneaky ON events (type)");
+  auto st = store::verify_schema(*db);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().find("sneaky") != std::string::npos);
+}
+
+TEST_CASE("a database newer than the binary is refused with both versions named") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  db->exec("PRAGMA user_version = 99");
+  auto st = store::migrate_up(*db);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().find("99") != std::string::npos);
+  CHECK(st.error().find("schema version " + std::to_string(store::binary_schema_version())) !=
+        std::string::npos);
+}
+
+TEST_CASE("quick_check passes on a healthy file") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  CHECK(store::quick_check(*db));
+}
+
+namespace {
+store::NewEvent sample_event(const std::string& id) {
+  store::NewEvent e;
+  e.webhook_id = id;
+  e.type = "payment.failed";
+  e.event_time = 1000;
+  e.received_at = 2000;
+  e.membership_id = "mem_1";
+  return e;
+}
+}  // namespace
+
+TEST_CASE("the writer commits concurrent tasks in groups and every task is durable") {
+  test::TempDir dir;
+  std::string path = dir.file("w.db");
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+  constexpr int kThreads = 16, kPerThread = 50;
+  uint64_t commits = 0;
+  {
+    store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          auto st = writer.run([&](SQLite::Database& db) {
+            store::insert_event(db,
+                                sample_event("msg_" + std::to_string(t) + "_" + std::to_string(i)));
+          });
+          if (st) ok++;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(ok.load() == kThreads * kPerThread);
+    commits = writer.commits();
+  }
+  // Fewer commits than tasks: that is group commit at work.
+  CHECK(commits < static_cast<uint64_t>(kThreads * kPerThread));
+  auto db = store::open_connection(path, store::ConnectionRole::Reader);
+  CHECK(store::count_events(*db) == kThreads * kPerThread);
+}
+
+TEST_CASE("a failing task is rolled back alone; a failed commit fails every task in it") {
+  test::TempDir dir;
+  std::string path = dir.file("w.db");
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+  store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
+  auto bad = writer.run([](SQLite::Database& db) {
+    store::insert_event(db, sample_event("msg_half"));
+    throw std::runtime_error("boom");
+  });
+  CHECK_FALSE(bad);
+  CHECK(bad.error() == "boom");
+  CHECK(writer.run([](SQLite::Database& db) { store::insert_event(db, sample_event("msg_ok")); }));
+
+  writer.set_fail_commits_for_test(true);
+  auto refused =
+      writer.run([](SQLite::Database& db) { store::insert_event(db, sample_event("msg_lost")); });
+  CHECK_FALSE(refused);
+  writer.set_fail_commits_for_test(false);
+
+  auto check =
+      writer.run_value<int64_t>([](SQLite::Database& db) { return store::count_events(db); });
+  REQUIRE(check);
+  CHECK(*check == 1);  // only msg_ok
+}
+
+TEST_CASE("a duplicate webhook-id stores nothing new") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("e.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  CHECK(store::insert_event(*db, sample_event("msg_x")).has_value());
+  CHECK_FALSE(store::insert_event(*db, sample_event("msg_x")).has_value());
+  CHECK(store::count_events(*db) == 1);
+}
