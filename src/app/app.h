@@ -1,28 +1,31 @@
 #pragma once
 // The composition root: opens and checks the database, migrates, loads the keys, wires the writer,
-// read pool, job runner, maintenance loop and HTTP server, and owns their start/stop order.
-#include <atomic>
-#include <condition_variable>
+// read pool, Whop client, job runner, recovery engine, scheduler and HTTP server, and owns their
+// start/stop order.
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "app/config.h"
-#include "domain/recovery.h"
+#include "domain/settings.h"
 #include "http/server.h"
+#include "jobs/engine.h"
+#include "jobs/reconciler.h"
 #include "jobs/runner.h"
+#include "jobs/scheduler.h"
 #include "store/db.h"
 #include "store/writer.h"
 #include "util/clock.h"
 #include "util/crypto.h"
+#include "whop/client.h"
 #include "whop/ingest.h"
 
 namespace cs::app {
 
 struct AppOptions {
-  /// Start job worker threads and the maintenance loop (tests turn this off and drive
-  /// runner().run_once() and expire_cases() themselves).
+  /// Start job worker and scheduler threads (tests turn this off and drive runner().run_once()
+  /// and scheduler().run_once() themselves).
   bool background_workers = true;
+  /// Sleep used by the Whop client between in-call retries (tests pass one that does not sleep).
+  whop::Client::Sleep whop_sleep;
 };
 
 class App {
@@ -45,13 +48,17 @@ class App {
   store::Writer& writer() { return *writer_; }
   store::ReadPool& reads() { return *reads_; }
   jobs::JobRunner& runner() { return *runner_; }
+  jobs::Scheduler& scheduler() { return *scheduler_; }
+  jobs::RecoveryEngine& engine() { return *engine_; }
+  jobs::Reconciler& reconciler() { return *reconciler_; }
+  whop::Client& whop() { return *whop_; }
   const crypto::Keyring& keys() const { return keys_; }
-  domain::RecoveryPolicy policy() const;
-  /// Re-folds memberships whose open cases' windows have passed. Returns cases changed.
-  int expire_cases(int64_t now);
+  /// The settings in force: stored settings over the configured defaults, with the
+  /// environment's kill switches applied.
+  domain::RecoverySettings settings();
 
  private:
-  void maintenance_loop();
+  domain::RecoverySettings default_settings() const;
 
   Config config_;
   const Clock& clock_;
@@ -59,14 +66,15 @@ class App {
   crypto::Keyring keys_;
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<store::ReadPool> reads_;
+  std::unique_ptr<whop::Client> whop_;
   std::unique_ptr<jobs::JobRunner> runner_;
+  std::unique_ptr<jobs::RecoveryEngine> engine_;
+  std::unique_ptr<jobs::Scheduler> scheduler_;
+  std::unique_ptr<jobs::Reconciler> reconciler_;
   std::unique_ptr<whop::IngestContext> ingest_;
   std::unique_ptr<http::Server> http_;
-  std::thread maintenance_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool started_ = false;
+  std::mutex stop_mu_;
+  bool stopped_ = false;
   int port_ = 0;
 };
 

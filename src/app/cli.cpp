@@ -222,6 +222,9 @@ int run_cli(int argc, char** argv) {
   auto* serve = cli.add_subcommand("serve", "serve webhooks and the dashboard");
   add_common(serve);
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (CHURN_SAVER_LISTEN)");
+  serve->add_option(
+      "--scheduler-interval", flags.scheduler_interval,
+      "seconds between scheduler passes (CHURN_SAVER_SCHEDULER_INTERVAL, default 60)");
 
   cli.add_subcommand("version", "print the version");
 

@@ -55,6 +55,32 @@ Result<bool> apply(Config& c, const std::string& key, const std::string& value) 
     if (c.attribution_window_days < 1 || c.attribution_window_days > 90) {
       return Error{key + " must be between 1 and 90 days"};
     }
+  } else if (key == "CHURN_SAVER_JOB_LEASE") {
+    try {
+      c.job_lease_s = std::stoi(value);
+    } catch (...) {
+      return Error{key + " must be a whole number of seconds"};
+    }
+    if (c.job_lease_s < 1 || c.job_lease_s > 3600) {
+      return Error{key + " must be between 1 and 3600 seconds"};
+    }
+  } else if (key == "CHURN_SAVER_PUBLIC_URL") {
+    c.public_url = value;
+  } else if (key == "CHURN_SAVER_SCHEDULER_INTERVAL" || key == "CHURN_SAVER_RECONCILE_INTERVAL") {
+    double v = 0;
+    try {
+      v = std::stod(value);
+    } catch (...) {
+      return Error{key + " must be a number of seconds"};
+    }
+    if (!(v >= 0.01 && v <= 86400)) return Error{key + " must be between 0.01 and 86400 seconds"};
+    (key == "CHURN_SAVER_SCHEDULER_INTERVAL" ? c.scheduler_interval_s : c.reconcile_interval_s) = v;
+  } else if (key == "CHURN_SAVER_DISABLE_PROCESSING") {
+    c.disable_processing = value == "1" || value == "true";
+  } else if (key == "CHURN_SAVER_DISABLE_SCHEDULER") {
+    c.disable_scheduler = value == "1" || value == "true";
+  } else if (key == "CHURN_SAVER_DISABLE_NOTIFICATIONS") {
+    c.disable_notifications = value == "1" || value == "true";
   } else if (key == "CHURN_SAVER_HTTP_THREADS") {
     try {
       c.http_threads = std::stoi(value);
@@ -77,7 +103,14 @@ const char* const kKeys[] = {"CHURN_SAVER_DB",
                              "CHURN_SAVER_KEY_FILE",
                              "CHURN_SAVER_LOG_LEVEL",
                              "CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS",
-                             "CHURN_SAVER_HTTP_THREADS"};
+                             "CHURN_SAVER_HTTP_THREADS",
+                             "CHURN_SAVER_PUBLIC_URL",
+                             "CHURN_SAVER_JOB_LEASE",
+                             "CHURN_SAVER_SCHEDULER_INTERVAL",
+                             "CHURN_SAVER_RECONCILE_INTERVAL",
+                             "CHURN_SAVER_DISABLE_PROCESSING",
+                             "CHURN_SAVER_DISABLE_SCHEDULER",
+                             "CHURN_SAVER_DISABLE_NOTIFICATIONS"};
 
 }  // namespace
 
@@ -138,6 +171,11 @@ Result<Config> load_config(const Flags& flags, const Getenv& getenv,
   }
   if (flags.db) c.db_path = *flags.db;
   if (flags.listen) c.listen = *flags.listen;
+  if (flags.scheduler_interval) {
+    auto applied =
+        apply(c, "CHURN_SAVER_SCHEDULER_INTERVAL", std::to_string(*flags.scheduler_interval));
+    if (!applied) return Error{"--scheduler-interval: " + applied.error()};
+  }
   if (c.key_file.empty()) c.key_file = c.db_path + ".key";
   return c;
 }

@@ -26,6 +26,14 @@ struct Config {
   std::string log_level = "info";
   int attribution_window_days = 14;
   int http_threads = 32;
+  std::string public_url;  // base of tracked links in messages, e.g. https://cs.example.com
+  double scheduler_interval_s = 60;  // fractions allowed (tests)
+  double reconcile_interval_s = 600;
+  int job_lease_s = 120;  // a job whose worker died is taken again after this long
+  // Kill switches from the environment (the settings page has its own; either one switches off).
+  bool disable_processing = false;
+  bool disable_scheduler = false;
+  bool disable_notifications = false;
 };
 
 /// Values given on the command line (unset = not given).
@@ -33,6 +41,7 @@ struct Flags {
   std::optional<std::string> db;
   std::optional<std::string> listen;
   std::optional<std::string> config;
+  std::optional<double> scheduler_interval;
 };
 
 using Getenv = std::function<const char*(const char*)>;

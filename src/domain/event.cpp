@@ -172,6 +172,7 @@ void map_ids(const json& body, const json* data, Event& event) {
   }
   event.user_id = first_string({path(data, {"user", "id"}), member(data, "user_id")});
   event.username = string_or_empty(path(data, {"user", "username"}));
+  event.display_name = string_or_empty(path(data, {"user", "name"}));
   event.product_id = first_string({path(data, {"product", "id"}), member(data, "product_id")});
   event.product_title = string_or_empty(path(data, {"product", "title"}));
   event.plan_id = first_string({path(data, {"plan", "id"}), member(data, "plan_id")});

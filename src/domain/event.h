@@ -46,6 +46,8 @@ struct Event {
                               // data.payment_id
   std::string user_id;        // data.user.id (legacy data.user_id)
   std::string username;       // data.user.username ("" when absent)
+  std::string display_name;   // data.user.name: personal; used only to render a message, never
+                              // stored in plaintext
   std::string product_id;     // data.product.id (legacy data.product_id)
   std::string product_title;  // data.product.title
   std::string plan_id;        // data.plan.id (legacy data.plan_id)

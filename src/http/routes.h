@@ -9,6 +9,7 @@ namespace cs::http {
 
 void add_health_routes(httplib::Server& svr, Deps& deps);
 void add_webhook_routes(httplib::Server& svr, Deps& deps);
+void add_link_routes(httplib::Server& svr, Deps& deps);
 
 /// Body limit for a request (bytes), by method and path; 0 means the route takes no body.
 size_t body_limit_for(const std::string& method, const std::string& path);

@@ -95,13 +95,16 @@ void Server::install_middleware() {
         json_error(res, 500, "internal_error", "internal error");
       });
   svr_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "same-origin");
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; object-src 'none'; base-uri 'none'; "
-                   "frame-ancestors 'none'; form-action 'self'");
-    res.set_header("X-Frame-Options", "DENY");
-    if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+    auto set_default = [&res](const char* name, const char* value) {
+      if (!res.has_header(name)) res.set_header(name, value);
+    };
+    set_default("X-Content-Type-Options", "nosniff");
+    set_default("Referrer-Policy", "same-origin");
+    set_default("Content-Security-Policy",
+                "default-src 'self'; object-src 'none'; base-uri 'none'; "
+                "frame-ancestors 'none'; form-action 'self'");
+    set_default("X-Frame-Options", "DENY");
+    set_default("Cache-Control", "no-store");
   });
   svr_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
@@ -114,6 +117,7 @@ void Server::install_middleware() {
 void Server::install_routes() {
   add_health_routes(svr_, deps_);
   add_webhook_routes(svr_, deps_);
+  add_link_routes(svr_, deps_);
 }
 
 Result<int> Server::bind(const std::string& host, int port) {

@@ -9,12 +9,14 @@
 
 #include <httplib.h>
 
+#include "jobs/engine.h"
 #include "whop/ingest.h"
 
 namespace cs::http {
 
 struct Deps {
   whop::IngestContext* ingest = nullptr;
+  jobs::RecoveryEngine* engine = nullptr;
 };
 
 struct ServerOptions {

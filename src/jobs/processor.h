@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "domain/recovery.h"
+#include "domain/settings.h"
 #include "util/crypto.h"
 
 namespace cs::jobs {
@@ -15,16 +16,22 @@ namespace cs::jobs {
 struct ProcessOutcome {
   std::string state;  // "processed" | "ignored"
   std::string note;   // why ignored, or a short summary
+  int opened = 0;     // cases opened (the scheduler should look for a T+0 nudge)
 };
 
+/// The fold's policy from the creator's settings.
+domain::RecoveryPolicy policy_of(const domain::RecoverySettings& s);
+
 /// Processes event `event_id`: re-folds its membership and writes case rows and transition
-/// actions. Must run inside a write transaction. Throws on database errors.
+/// actions. A newly opened case gets its nudge schedule (first reminder at first_failure_at +
+/// first offset) and, when free days are on, a pending incentive. Must run inside a write
+/// transaction. Throws on database errors.
 ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, int64_t event_id,
-                             const domain::RecoveryPolicy& policy, int64_t now);
+                             const domain::RecoverySettings& settings, int64_t now);
 
 /// Re-folds one membership's cases at time `now` (used when attribution windows pass).
 /// Returns how many cases changed status.
 int refold_membership(SQLite::Database& db, const std::string& membership_id,
-                      const domain::RecoveryPolicy& policy, int64_t now);
+                      const domain::RecoverySettings& settings, int64_t now);
 
 }  // namespace cs::jobs

@@ -71,6 +71,13 @@ void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
     if (!st) log::error("could not complete job", {{"job_id", job.id}, {"error", st.error()}});
     return;
   }
+  if (out.deferred) {
+    auto st = writer_.run([&](SQLite::Database& db) {
+      store::defer_job(db, job.id, now + out.retry_after_ms.value_or(60000), now);
+    });
+    if (!st) log::error("could not defer job", {{"job_id", job.id}, {"error", st.error()}});
+    return;
+  }
   std::optional<int64_t> retry_at;
   if (!out.permanent) {
     double jitter;

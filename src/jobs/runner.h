@@ -24,12 +24,18 @@ struct JobOutcome {
   std::string error;                      // when !ok: what went wrong (no personal data)
   std::optional<int64_t> retry_after_ms;  // when !ok: the server's Retry-After, if any
   bool permanent = false;                 // when !ok: do not retry (dead now)
+  bool deferred = false;  // not run (a kill switch): try again later, attempt not counted
 
   static JobOutcome success() { return {}; }
   static JobOutcome failure(std::string e, std::optional<int64_t> retry_after = std::nullopt) {
-    return {false, std::move(e), retry_after, false};
+    return {false, std::move(e), retry_after, false, false};
   }
-  static JobOutcome fatal(std::string e) { return {false, std::move(e), std::nullopt, true}; }
+  static JobOutcome fatal(std::string e) {
+    return {false, std::move(e), std::nullopt, true, false};
+  }
+  static JobOutcome defer(std::string why, int64_t after_ms) {
+    return {false, std::move(why), after_ms, false, true};
+  }
 };
 
 struct RunnerOptions {

@@ -129,4 +129,14 @@ int64_t count_events(SQLite::Database& db) {
   return db.execAndGet("SELECT count(*) FROM events").getInt64();
 }
 
+std::optional<EventRow> latest_event_with_payload(SQLite::Database& db,
+                                                  const std::string& membership_id) {
+  SQLite::Statement q(db, std::string("SELECT ") + kEventCols +
+                              " FROM events WHERE membership_id = ? AND payload IS NOT NULL "
+                              "ORDER BY event_time DESC, id DESC LIMIT 1");
+  q.bind(1, membership_id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_event(q);
+}
+
 }  // namespace cs::store

@@ -57,5 +57,8 @@ std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
                 int64_t now);
 int64_t count_events(SQLite::Database& db);
+/// The newest event (by event time) of a membership that has a sealed payload, if any.
+std::optional<EventRow> latest_event_with_payload(SQLite::Database& db,
+                                                  const std::string& membership_id);
 
 }  // namespace cs::store

@@ -91,6 +91,16 @@ std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error,
   return state;
 }
 
+void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now) {
+  SQLite::Statement q(db,
+                      "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
+                      "run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?");
+  q.bind(1, run_at);
+  q.bind(2, now);
+  q.bind(3, id);
+  q.exec();
+}
+
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now) {
   SQLite::Statement q(db,
                       "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, "

@@ -44,6 +44,8 @@ void complete_job(SQLite::Database& db, int64_t id, int64_t now);
 /// max_attempts or retry_at is nullopt, dead. Returns the new state.
 std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error, int64_t now,
                      std::optional<int64_t> retry_at);
+/// Puts a claimed job back in the queue to run at `run_at` without counting the attempt.
+void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now);
 /// Puts a dead or failed job back in the queue with a fresh attempt budget. False if no such job.
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now);
 std::optional<Job> find_job(SQLite::Database& db, int64_t id);

@@ -1,6 +1,7 @@
 #include "store/settings.h"
 
 #include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
 
 namespace cs::store {
 
@@ -28,6 +29,23 @@ std::map<std::string, std::string> all_settings(SQLite::Database& db) {
   SQLite::Statement q(db, "SELECT key, value FROM settings");
   while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getString();
   return out;
+}
+
+domain::RecoverySettings load_recovery_settings(SQLite::Database& db,
+                                                const domain::RecoverySettings& defaults) {
+  auto stored = get_setting(db, "recovery");
+  nlohmann::json merged = domain::to_json(defaults);
+  if (stored) {
+    auto j = nlohmann::json::parse(*stored, nullptr, false);
+    if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) merged[it.key()] = it.value();
+    }
+  }
+  return domain::settings_from_json(merged);
+}
+
+void save_recovery_settings(SQLite::Database& db, const domain::RecoverySettings& s, int64_t now) {
+  put_setting(db, "recovery", domain::to_json(s).dump(), now);
 }
 
 }  // namespace cs::store

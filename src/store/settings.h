@@ -6,11 +6,18 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "domain/settings.h"
+
 namespace cs::store {
 
 std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key);
 void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
                  int64_t now);
 std::map<std::string, std::string> all_settings(SQLite::Database& db);
+
+/// The creator's recovery settings: stored values over `defaults` (built from the configuration).
+domain::RecoverySettings load_recovery_settings(SQLite::Database& db,
+                                                const domain::RecoverySettings& defaults);
+void save_recovery_settings(SQLite::Database& db, const domain::RecoverySettings& s, int64_t now);
 
 }  // namespace cs::store

@@ -31,9 +31,11 @@ TestApp::TestApp(Options opts) {
   config_.listen = "127.0.0.1:0";
   config_.webhook_secrets = opts.secrets;
   config_.http_threads = 8;
+  if (opts.configure) opts.configure(config_);
   const Clock& clock = opts.clock ? *opts.clock : system_clock_;
   app::AppOptions ao;
   ao.background_workers = opts.background_workers;
+  ao.whop_sleep = [](int64_t) {};  // in-call retries do not wait in tests
   app_ = std::make_unique<app::App>(config_, clock, ao);
   auto st = app_->start();
   if (!st) throw std::runtime_error("app did not start: " + st.error());
@@ -64,8 +66,10 @@ int TestApp::drain() {
   int total = 0;
   for (int i = 0; i < 1000; ++i) {
     int n = app_->runner().run_once();
-    if (n == 0) break;
     total += n;
+    if (n > 0) continue;
+    auto r = app_->scheduler().run_once();
+    if (r.nudges_enqueued + r.incentives_enqueued + r.nudges_skipped + r.cases_expired == 0) break;
   }
   return total;
 }

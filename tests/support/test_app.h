@@ -1,6 +1,7 @@
 #pragma once
 // Test fixtures: temp directories, the real App on an ephemeral port, and helpers to run the real
 // churn-saver binary as a subprocess.
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,9 +34,10 @@ class TestApp {
  public:
   struct Options {
     std::vector<std::string> secrets = {kTestSecret};
-    bool background_workers = false;  // tests drive jobs with drain()
-    const Clock* clock = nullptr;     // default: the system clock
-    std::string db_path;              // default: <tempdir>/cs.db
+    bool background_workers = false;              // tests drive jobs with drain()
+    const Clock* clock = nullptr;                 // default: the system clock
+    std::string db_path;                          // default: <tempdir>/cs.db
+    std::function<void(app::Config&)> configure;  // adjust the configuration before start
   };
   TestApp();
   explicit TestApp(Options opts);
@@ -47,7 +49,8 @@ class TestApp {
   std::string webhook_url() const { return base_url() + "/webhooks/whop"; }
   const std::string& db_path() const { return config_.db_path; }
   httplib::Client client() const;
-  /// Runs due jobs until none is left (bounded). Returns how many ran.
+  /// Runs due jobs and scheduler passes until nothing is left to do (bounded). Returns how many
+  /// jobs ran.
   int drain();
 
  private:

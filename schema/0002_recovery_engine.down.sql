@@ -1,0 +1,16 @@
+DROP TABLE engine_state;
+DROP TABLE nudge_sends;
+DROP INDEX events_payment;
+DROP INDEX cases_link_token;
+DROP INDEX cases_incentive_pending;
+DROP INDEX cases_nudge_due;
+ALTER TABLE cases DROP COLUMN clicks;
+ALTER TABLE cases DROP COLUMN first_click_at;
+ALTER TABLE cases DROP COLUMN dm_channel_id;
+ALTER TABLE cases DROP COLUMN link_token;
+ALTER TABLE cases DROP COLUMN manage_url;
+ALTER TABLE cases DROP COLUMN incentive_baseline;
+ALTER TABLE cases DROP COLUMN incentive_days;
+ALTER TABLE cases DROP COLUMN incentive_state;
+ALTER TABLE cases DROP COLUMN next_nudge_attempt;
+ALTER TABLE cases DROP COLUMN next_nudge_at;

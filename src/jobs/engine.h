@@ -1,0 +1,76 @@
+#pragma once
+// The recovery engine's job handlers (nudges, incentives, membership cancellation) and the
+// creator's manual actions on a case. Everything that calls Whop runs as a job through the queue
+// and is safe against retries and crashes:
+// - a nudge is unique per (case, attempt, channel): the send intent is recorded before the call,
+//   and a send whose outcome is unknown is never repeated;
+// - free days are granted at most once: intent (with the membership's renewal_period_end before
+//   the grant) is recorded first, and after an unknown outcome the membership is read back.
+#include <functional>
+#include <string>
+
+#include "domain/settings.h"
+#include "jobs/runner.h"
+#include "store/db.h"
+#include "store/writer.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "whop/client.h"
+
+namespace cs::jobs {
+
+struct EngineConfig {
+  std::string public_url;     // CHURN_SAVER_PUBLIC_URL: base of tracked links ("" = no tracking)
+  std::string company_id;     // CHURN_SAVER_WHOP_COMPANY_ID
+  std::string experience_id;  // CHURN_SAVER_WHOP_EXPERIENCE_ID (push needs it)
+};
+
+class RecoveryEngine {
+ public:
+  using SettingsFn = std::function<domain::RecoverySettings()>;
+  RecoveryEngine(store::Writer& writer, store::ReadPool& reads, whop::Client& whop,
+                 const crypto::Keyring& keys, const Clock& clock, EngineConfig config,
+                 SettingsFn settings);
+
+  /// Registers the handlers for "nudge", "incentive" and "whop_cancel".
+  void install(JobRunner& runner);
+
+  JobOutcome run_nudge(const store::Job& job);
+  JobOutcome run_incentive(const store::Job& job);
+  JobOutcome run_whop_cancel(const store::Job& job);
+
+  // --- Manual actions (actor admin). Each enqueues its work and writes a recovery_actions row.
+  /// Sends a nudge now on every enabled channel. Error if the case is not open.
+  Status nudge_now(const std::string& case_id);
+  /// Stops nudging: the case becomes cancelled. Error if it is not open.
+  Status cancel_case(const std::string& case_id);
+  /// Asks Whop to cancel the membership at the end of the period.
+  Status cancel_at_period_end(const std::string& case_id);
+  /// Asks Whop to end the membership now.
+  Status terminate_now(const std::string& case_id);
+
+  /// The tracked link for a case token: records the click and returns where to redirect.
+  std::optional<std::string> follow_link(const std::string& token);
+
+ private:
+  Status enqueue_cancel(const std::string& case_id, const std::string& mode);
+  /// Reads the membership's manage_url (cached on the case) and returns the link to send.
+  whop::ApiResult<std::string> manage_link(const std::string& case_id,
+                                           const std::string& membership_id);
+  void audit(const std::string& case_id, const std::string& type, const std::string& channel,
+             std::optional<int> attempt, const std::string& actor, const std::string& outcome,
+             const nlohmann::json& meta);
+
+  store::Writer& writer_;
+  store::ReadPool& reads_;
+  whop::Client& whop_;
+  const crypto::Keyring& keys_;
+  const Clock& clock_;
+  EngineConfig config_;
+  SettingsFn settings_;
+};
+
+/// A JobOutcome for a failed Whop call: retry later when it may succeed, dead otherwise.
+JobOutcome outcome_of(const whop::ApiError& e);
+
+}  // namespace cs::jobs
