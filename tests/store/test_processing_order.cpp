@@ -62,7 +62,7 @@ std::vector<std::string> run(const std::vector<store::NewEvent>& events, int64_t
   auto db = store::open_connection(dir.file("p.db"), store::ConnectionRole::Writer);
   REQUIRE(store::migrate_up(*db));
   crypto::Keyring keys({crypto::Key{1, std::string(32, 'k')}});
-  domain::RecoveryPolicy policy;
+  domain::RecoverySettings policy;
   for (const auto& e : events) {
     auto id = store::insert_event(*db, e);
     if (id) jobs::process_event(*db, keys, *id, policy, now);
@@ -114,7 +114,7 @@ TEST_CASE(
   auto db = store::open_connection(dir.file("p.db"), store::ConnectionRole::Writer);
   REQUIRE(store::migrate_up(*db));
   crypto::Keyring keys({crypto::Key{1, std::string(32, 'k')}});
-  domain::RecoveryPolicy policy;
+  domain::RecoverySettings policy;
   store::NewEvent f;
   f.webhook_id = "msg_f";
   f.type = "payment.failed";
