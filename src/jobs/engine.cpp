@@ -116,8 +116,8 @@ whop::ApiResult<std::string> RecoveryEngine::manage_link(const std::string& case
     e.retryable = true;
     return e;
   }
-  if (config_.public_url.empty()) return manage_url;  // no public URL: untracked link
-  std::string base = config_.public_url;
+  if (config().public_url.empty()) return manage_url;  // no public URL: untracked link
+  std::string base = config().public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/r/" + token;
 }
@@ -142,9 +142,9 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
       skip_reason = "case_" + c->status;
     } else if (!settings.notifications_enabled) {
       skip_reason = "notifications_disabled";
-    } else if (channel == "push" && config_.experience_id.empty()) {
+    } else if (channel == "push" && config().experience_id.empty()) {
       skip_reason = "no_experience_id";
-    } else if (channel == "dm" && config_.company_id.empty()) {
+    } else if (channel == "dm" && config().company_id.empty()) {
       skip_reason = "no_company_id";
     }
     std::string prior = store::begin_send(db, case_id, attempt, channel, actor, now);
@@ -196,8 +196,8 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
   {
     auto db = reads_.lease();
     if (auto ev = store::latest_event_with_payload(*db, c->membership_id)) {
-      auto body = crypto::open(keys_, store::event_payload(*db, ev->id),
-                               store::event_payload_aad(ev->webhook_id));
+      auto body = store::open_event_payload(keys_, store::event_payload(*db, ev->id),
+                                            ev->webhook_id);
       if (body) {
         auto j = parse_json_limited(*body);
         if (j) {
@@ -218,7 +218,7 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
 
   std::optional<whop::ApiError> err;
   if (channel == "push") {
-    auto r = whop_.send_push(config_.experience_id, {c->user_id},
+    auto r = whop_.send_push(config().experience_id, {c->user_id},
                              domain::render_template(t.push_title, vars),
                              domain::render_template(t.push_content, vars));
     if (!r) err = r.error();
@@ -229,7 +229,7 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
       dm_channel = store::get_dm_channel(*db, case_id);
     }
     if (dm_channel.empty()) {
-      auto ch = whop_.open_dm_channel(c->user_id, config_.company_id);
+      auto ch = whop_.open_dm_channel(c->user_id, config().company_id);
       if (!ch) {
         // Opening a channel sends nothing: a failure here is a certain non-send.
         auto e = ch.error();
@@ -360,6 +360,16 @@ JobOutcome RecoveryEngine::run_whop_cancel(const store::Job& job) {
   meta["mode"] = mode;
   audit(case_id, "membership_cancel_failed", "", std::nullopt, "admin", "failed", meta);
   return outcome_of(r.error());
+}
+
+void RecoveryEngine::set_config(EngineConfig config) {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  config_ = std::move(config);
+}
+
+EngineConfig RecoveryEngine::config() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return config_;
 }
 
 Status RecoveryEngine::nudge_now(const std::string& case_id) {

@@ -118,7 +118,7 @@ std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Ke
                                           const store::EventRow& ev) {
   std::string sealed = store::event_payload(db, ev.id);
   if (sealed.empty()) return std::nullopt;
-  auto body = crypto::open(keys, sealed, store::event_payload_aad(ev.webhook_id));
+  auto body = store::open_event_payload(keys, sealed, ev.webhook_id);
   if (!body) return std::nullopt;
   auto json = parse_json_limited(*body);
   if (!json) return std::nullopt;

@@ -64,7 +64,7 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
                          {"timestamp", domain::format_iso8601_ms(now)},
                          {"type", type},
                          {"data", data},
-                         {"company_id", company_id_}};
+                         {"company_id", company_id()}};
   auto ev = domain::map_whop_event(body);
   if (!ev || ev->membership_id.empty()) return false;
   std::string text = body.dump();
@@ -81,7 +81,7 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
   row.amount_cents = ev->amount_cents;
   row.currency = ev->currency;
   row.failure_message = ev->failure_message.substr(0, 500);
-  row.payload = crypto::seal(keys_.current(), text, store::event_payload_aad(row.webhook_id));
+  row.payload = store::seal_event_payload(keys_, text, row.webhook_id);
   bool added = false;
   auto st = writer_.run([&](SQLite::Database& db) {
     if (membership_based) {
@@ -102,10 +102,21 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
   return added;
 }
 
+void Reconciler::set_company_id(const std::string& company_id) {
+  std::lock_guard<std::mutex> lock(company_mu_);
+  company_id_ = company_id;
+}
+
+std::string Reconciler::company_id() const {
+  std::lock_guard<std::mutex> lock(company_mu_);
+  return company_id_;
+}
+
 ReconcileResult Reconciler::run_once() {
   ReconcileResult r;
   int64_t now = clock_.now_ms();
-  if (company_id_.empty()) {
+  const std::string company = company_id();
+  if (company.empty()) {
     r.error = "CHURN_SAVER_WHOP_COMPANY_ID is not set";
     return r;
   }
@@ -114,7 +125,7 @@ ReconcileResult Reconciler::run_once() {
   std::string newest = cursor.value_or("");
   auto pages = whop::for_each_page(
       [&](const std::optional<std::string>& after) {
-        return whop_.list_payments(company_id_, cursor, after, 50);
+        return whop_.list_payments(company, cursor, after, 50);
       },
       [&](const whop::Page& page) {
         for (const auto& p : page.data) {
@@ -143,7 +154,7 @@ ReconcileResult Reconciler::run_once() {
   // Memberships Whop says are past due but that have no open case: a failure we never heard of.
   auto members = whop::for_each_page(
       [&](const std::optional<std::string>& after) {
-        return whop_.list_memberships(company_id_, {"past_due"}, after, 50);
+        return whop_.list_memberships(company, {"past_due"}, after, 50);
       },
       [&](const whop::Page& page) {
         for (const auto& m : page.data) {

@@ -148,10 +148,14 @@ TickResult Scheduler::run_once() {
 }
 
 void Scheduler::loop() {
+  // Wakes arriving in a burst (many cases opening at once) are coalesced: at most one woken pass
+  // every kMinGap, which keeps a T+0 reminder within milliseconds without a pass per event.
+  constexpr auto kMinGap = std::chrono::milliseconds(20);
   for (;;) {
     run_once();
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
+    if (cv_.wait_for(lock, kMinGap, [&] { return stopping_; })) return;
+    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_) - kMinGap,
                  [&] { return stopping_ || woken_; });
     if (stopping_) return;
     woken_ = false;

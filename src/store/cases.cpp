@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/statements.h"
+
 namespace cs::store {
 namespace {
 
@@ -56,23 +58,23 @@ void bind_opt(SQLite::Statement& q, int idx, const std::optional<int64_t>& v) {
 }  // namespace
 
 std::vector<CaseRow> cases_for_membership(SQLite::Database& db, const std::string& membership_id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kCaseCols +
-                              " FROM cases WHERE membership_id = ? ORDER BY first_failure_at, id");
-  q.bind(1, membership_id);
+  auto q = prepare(db, std::string("SELECT ") + kCaseCols +
+                           " FROM cases WHERE membership_id = ? ORDER BY first_failure_at, id");
+  q->bind(1, membership_id);
   std::vector<CaseRow> out;
-  while (q.executeStep()) out.push_back(read_case(q));
+  while (q->executeStep()) out.push_back(read_case(*q));
   return out;
 }
 
 std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kCaseCols + " FROM cases WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_case(q);
+  auto q = prepare(db, std::string("SELECT ") + kCaseCols + " FROM cases WHERE id = ?");
+  q->bind(1, id);
+  if (!q->executeStep()) return std::nullopt;
+  return read_case(*q);
 }
 
 void upsert_case(SQLite::Database& db, const CaseRow& c) {
-  SQLite::Statement q(
+  auto q = prepare(
       db,
       std::string("INSERT INTO cases (") + kCaseCols +
           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
@@ -89,96 +91,96 @@ void upsert_case(SQLite::Database& db, const CaseRow& c) {
           "refunded_cents=excluded.refunded_cents, cancelled_at=excluded.cancelled_at, "
           "updated_at=excluded.updated_at");
   int i = 1;
-  q.bind(i++, c.id);
-  q.bind(i++, c.membership_id);
-  q.bind(i++, c.user_id);
-  q.bind(i++, c.username);
-  q.bind(i++, c.company_id);
-  q.bind(i++, c.product_id);
-  q.bind(i++, c.product_title);
-  q.bind(i++, c.plan_id);
-  q.bind(i++, c.status);
-  q.bind(i++, c.resolution);
-  q.bind(i++, c.first_failure_at);
-  q.bind(i++, c.last_failure_at);
-  q.bind(i++, c.failures);
-  q.bind(i++, c.amount_due_cents);
-  q.bind(i++, c.currency);
-  q.bind(i++, c.failure_message);
-  bind_opt(q, i++, c.resolved_at);
-  q.bind(i++, c.recovered_cents);
-  q.bind(i++, c.recovery_payment_id);
-  q.bind(i++, c.refunded_cents);
-  bind_opt(q, i++, c.cancelled_at);
-  q.bind(i++, c.created_at);
-  q.bind(i++, c.updated_at);
-  q.exec();
+  q->bind(i++, c.id);
+  q->bind(i++, c.membership_id);
+  q->bind(i++, c.user_id);
+  q->bind(i++, c.username);
+  q->bind(i++, c.company_id);
+  q->bind(i++, c.product_id);
+  q->bind(i++, c.product_title);
+  q->bind(i++, c.plan_id);
+  q->bind(i++, c.status);
+  q->bind(i++, c.resolution);
+  q->bind(i++, c.first_failure_at);
+  q->bind(i++, c.last_failure_at);
+  q->bind(i++, c.failures);
+  q->bind(i++, c.amount_due_cents);
+  q->bind(i++, c.currency);
+  q->bind(i++, c.failure_message);
+  bind_opt(*q, i++, c.resolved_at);
+  q->bind(i++, c.recovered_cents);
+  q->bind(i++, c.recovery_payment_id);
+  q->bind(i++, c.refunded_cents);
+  bind_opt(*q, i++, c.cancelled_at);
+  q->bind(i++, c.created_at);
+  q->bind(i++, c.updated_at);
+  q->exec();
 }
 
 std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f) {
   std::string sql = std::string("SELECT ") + kCaseCols + " FROM cases";
   if (!f.status.empty()) sql += " WHERE status = ?";
   sql += " ORDER BY first_failure_at DESC, id DESC LIMIT ?";
-  SQLite::Statement q(db, sql);
+  auto q = prepare(db, sql);
   int i = 1;
-  if (!f.status.empty()) q.bind(i++, f.status);
-  q.bind(i, f.limit);
+  if (!f.status.empty()) q->bind(i++, f.status);
+  q->bind(i, f.limit);
   std::vector<CaseRow> out;
-  while (q.executeStep()) out.push_back(read_case(q));
+  while (q->executeStep()) out.push_back(read_case(*q));
   return out;
 }
 
 std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
                                                         int64_t window_ms, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT DISTINCT membership_id FROM cases "
-                      "WHERE status = 'open' AND first_failure_at < ? LIMIT ?");
-  q.bind(1, now - window_ms);
-  q.bind(2, limit);
+  auto q = prepare(db,
+                   "SELECT DISTINCT membership_id FROM cases "
+                   "WHERE status = 'open' AND first_failure_at < ? LIMIT ?");
+  q->bind(1, now - window_ms);
+  q->bind(2, limit);
   std::vector<std::string> out;
-  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  while (q->executeStep()) out.push_back(q->getColumn(0).getString());
   return out;
 }
 
 void record_action(SQLite::Database& db, const Action& a) {
-  SQLite::Statement q(db,
-                      "INSERT INTO recovery_actions (case_id, at, type, channel, attempt, actor, "
-                      "outcome, metadata) VALUES (?,?,?,?,?,?,?,?)");
+  auto q = prepare(db,
+                   "INSERT INTO recovery_actions (case_id, at, type, channel, attempt, actor, "
+                   "outcome, metadata) VALUES (?,?,?,?,?,?,?,?)");
   if (a.case_id.empty()) {
-    q.bind(1);
+    q->bind(1);
   } else {
-    q.bind(1, a.case_id);
+    q->bind(1, a.case_id);
   }
-  q.bind(2, a.at);
-  q.bind(3, a.type);
-  q.bind(4, a.channel);
+  q->bind(2, a.at);
+  q->bind(3, a.type);
+  q->bind(4, a.channel);
   if (a.attempt) {
-    q.bind(5, *a.attempt);
+    q->bind(5, *a.attempt);
   } else {
-    q.bind(5);
+    q->bind(5);
   }
-  q.bind(6, a.actor);
-  q.bind(7, a.outcome);
-  q.bind(8, a.metadata);
-  q.exec();
+  q->bind(6, a.actor);
+  q->bind(7, a.outcome);
+  q->bind(8, a.metadata);
+  q->exec();
 }
 
 std::vector<Action> actions_for_case(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db,
-                      "SELECT case_id, at, type, channel, attempt, actor, outcome, metadata "
-                      "FROM recovery_actions WHERE case_id = ? ORDER BY at, id");
-  q.bind(1, case_id);
+  auto q = prepare(db,
+                   "SELECT case_id, at, type, channel, attempt, actor, outcome, metadata "
+                   "FROM recovery_actions WHERE case_id = ? ORDER BY at, id");
+  q->bind(1, case_id);
   std::vector<Action> out;
-  while (q.executeStep()) {
+  while (q->executeStep()) {
     Action a;
-    a.case_id = q.getColumn(0).getString();
-    a.at = q.getColumn(1).getInt64();
-    a.type = q.getColumn(2).getString();
-    a.channel = q.getColumn(3).getString();
-    if (!q.getColumn(4).isNull()) a.attempt = q.getColumn(4).getInt();
-    a.actor = q.getColumn(5).getString();
-    a.outcome = q.getColumn(6).getString();
-    a.metadata = q.getColumn(7).getString();
+    a.case_id = q->getColumn(0).getString();
+    a.at = q->getColumn(1).getInt64();
+    a.type = q->getColumn(2).getString();
+    a.channel = q->getColumn(3).getString();
+    if (!q->getColumn(4).isNull()) a.attempt = q->getColumn(4).getInt();
+    a.actor = q->getColumn(5).getString();
+    a.outcome = q->getColumn(6).getString();
+    a.metadata = q->getColumn(7).getString();
     out.push_back(std::move(a));
   }
   return out;

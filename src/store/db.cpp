@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/statements.h"
+
 namespace cs::store {
 
 std::unique_ptr<SQLite::Database> open_connection(const std::string& path, ConnectionRole role) {
@@ -34,7 +36,15 @@ Status quick_check(SQLite::Database& db) {
 }
 
 ReadPool::ReadPool(const std::string& path, size_t size) {
-  for (size_t i = 0; i < size; ++i) free_.push_back(open_connection(path, ConnectionRole::Reader));
+  for (size_t i = 0; i < size; ++i) {
+    free_.push_back(open_connection(path, ConnectionRole::Reader));
+    enable_statement_cache(*free_.back());
+  }
+}
+
+ReadPool::~ReadPool() {
+  // Every lease has been returned by now (leases never outlive the pool's owner).
+  for (auto& db : free_) forget_statements(*db);
 }
 
 ReadPool::Lease ReadPool::lease() {

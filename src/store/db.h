@@ -28,6 +28,7 @@ Status quick_check(SQLite::Database& db);
 class ReadPool {
  public:
   ReadPool(const std::string& path, size_t size);
+  ~ReadPool();
   class Lease {
    public:
     Lease(ReadPool* pool, std::unique_ptr<SQLite::Database> db) : pool_(pool), db_(std::move(db)) {}

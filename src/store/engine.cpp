@@ -2,226 +2,227 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/statements.h"
+
 namespace cs::store {
 
 std::vector<DueNudge> find_due_nudges(SQLite::Database& db, int64_t now, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT id, first_failure_at, next_nudge_attempt FROM cases "
-                      "WHERE status = 'open' AND next_nudge_at IS NOT NULL AND next_nudge_at <= ? "
-                      "ORDER BY next_nudge_at LIMIT ?");
-  q.bind(1, now);
-  q.bind(2, limit);
+  auto q = prepare(db,
+                   "SELECT id, first_failure_at, next_nudge_attempt FROM cases "
+                   "WHERE status = 'open' AND next_nudge_at IS NOT NULL AND next_nudge_at <= ? "
+                   "ORDER BY next_nudge_at LIMIT ?");
+  q->bind(1, now);
+  q->bind(2, limit);
   std::vector<DueNudge> out;
-  while (q.executeStep()) {
-    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt()});
+  while (q->executeStep()) {
+    out.push_back(
+        {q->getColumn(0).getString(), q->getColumn(1).getInt64(), q->getColumn(2).getInt()});
   }
   return out;
 }
 
 void set_nudge_schedule(SQLite::Database& db, const std::string& case_id, int next_attempt,
                         std::optional<int64_t> next_at) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET next_nudge_attempt = ?, next_nudge_at = ? WHERE id = ?");
-  q.bind(1, next_attempt);
+  auto q = prepare(db, "UPDATE cases SET next_nudge_attempt = ?, next_nudge_at = ? WHERE id = ?");
+  q->bind(1, next_attempt);
   if (next_at) {
-    q.bind(2, *next_at);
+    q->bind(2, *next_at);
   } else {
-    q.bind(2);
+    q->bind(2);
   }
-  q.bind(3, case_id);
-  q.exec();
+  q->bind(3, case_id);
+  q->exec();
 }
 
 std::vector<std::string> find_pending_incentives(SQLite::Database& db, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT id FROM cases WHERE incentive_state = 'pending' AND status = 'open' "
-                      "LIMIT ?");
-  q.bind(1, limit);
+  auto q = prepare(db,
+                   "SELECT id FROM cases WHERE incentive_state = 'pending' AND status = 'open' "
+                   "LIMIT ?");
+  q->bind(1, limit);
   std::vector<std::string> out;
-  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  while (q->executeStep()) out.push_back(q->getColumn(0).getString());
   return out;
 }
 
 std::optional<IncentiveState> get_incentive(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db,
-                      "SELECT incentive_state, incentive_days, incentive_baseline FROM cases "
-                      "WHERE id = ?");
-  q.bind(1, case_id);
-  if (!q.executeStep()) return std::nullopt;
+  auto q = prepare(db,
+                   "SELECT incentive_state, incentive_days, incentive_baseline FROM cases "
+                   "WHERE id = ?");
+  q->bind(1, case_id);
+  if (!q->executeStep()) return std::nullopt;
   IncentiveState s;
-  s.state = q.getColumn(0).getString();
-  s.days = q.getColumn(1).getInt();
-  if (!q.getColumn(2).isNull()) s.baseline = q.getColumn(2).getInt64();
+  s.state = q->getColumn(0).getString();
+  s.days = q->getColumn(1).getInt();
+  if (!q->getColumn(2).isNull()) s.baseline = q->getColumn(2).getInt64();
   return s;
 }
 
 void set_incentive(SQLite::Database& db, const std::string& case_id, const IncentiveState& s) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET incentive_state = ?, incentive_days = ?, "
-                      "incentive_baseline = ? WHERE id = ?");
-  q.bind(1, s.state);
-  q.bind(2, s.days);
+  auto q = prepare(db,
+                   "UPDATE cases SET incentive_state = ?, incentive_days = ?, "
+                   "incentive_baseline = ? WHERE id = ?");
+  q->bind(1, s.state);
+  q->bind(2, s.days);
   if (s.baseline) {
-    q.bind(3, *s.baseline);
+    q->bind(3, *s.baseline);
   } else {
-    q.bind(3);
+    q->bind(3);
   }
-  q.bind(4, case_id);
-  q.exec();
+  q->bind(4, case_id);
+  q->exec();
 }
 
 std::string begin_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
                        const std::string& channel, const std::string& actor, int64_t now) {
-  SQLite::Statement ins(db,
-                        "INSERT INTO nudge_sends (case_id, attempt, channel, state, actor, "
-                        "created_at, updated_at) VALUES (?,?,?,'sending',?,?,?) "
-                        "ON CONFLICT (case_id, attempt, channel) DO NOTHING");
-  ins.bind(1, case_id);
-  ins.bind(2, attempt);
-  ins.bind(3, channel);
-  ins.bind(4, actor);
-  ins.bind(5, now);
-  ins.bind(6, now);
-  if (ins.exec() > 0) return "";
-  SQLite::Statement q(db,
-                      "SELECT state FROM nudge_sends WHERE case_id = ? AND attempt = ? AND "
-                      "channel = ?");
-  q.bind(1, case_id);
-  q.bind(2, attempt);
-  q.bind(3, channel);
-  q.executeStep();
-  return q.getColumn(0).getString();
+  auto ins = prepare(db,
+                     "INSERT INTO nudge_sends (case_id, attempt, channel, state, actor, "
+                     "created_at, updated_at) VALUES (?,?,?,'sending',?,?,?) "
+                     "ON CONFLICT (case_id, attempt, channel) DO NOTHING");
+  ins->bind(1, case_id);
+  ins->bind(2, attempt);
+  ins->bind(3, channel);
+  ins->bind(4, actor);
+  ins->bind(5, now);
+  ins->bind(6, now);
+  if (ins->exec() > 0) return "";
+  auto q = prepare(db,
+                   "SELECT state FROM nudge_sends WHERE case_id = ? AND attempt = ? AND "
+                   "channel = ?");
+  q->bind(1, case_id);
+  q->bind(2, attempt);
+  q->bind(3, channel);
+  q->executeStep();
+  return q->getColumn(0).getString();
 }
 
 void finish_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
                  const std::string& channel, const std::string& state, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE nudge_sends SET state = ?, updated_at = ? "
-                      "WHERE case_id = ? AND attempt = ? AND channel = ?");
-  q.bind(1, state);
-  q.bind(2, now);
-  q.bind(3, case_id);
-  q.bind(4, attempt);
-  q.bind(5, channel);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE nudge_sends SET state = ?, updated_at = ? "
+                   "WHERE case_id = ? AND attempt = ? AND channel = ?");
+  q->bind(1, state);
+  q->bind(2, now);
+  q->bind(3, case_id);
+  q->bind(4, attempt);
+  q->bind(5, channel);
+  q->exec();
 }
 
 std::vector<SendRow> sends_for_case(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db,
-                      "SELECT attempt, channel, state, actor, created_at FROM nudge_sends "
-                      "WHERE case_id = ? ORDER BY created_at, id");
-  q.bind(1, case_id);
+  auto q = prepare(db,
+                   "SELECT attempt, channel, state, actor, created_at FROM nudge_sends "
+                   "WHERE case_id = ? ORDER BY created_at, id");
+  q->bind(1, case_id);
   std::vector<SendRow> out;
-  while (q.executeStep()) {
-    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
-                   q.getColumn(2).getString(), q.getColumn(3).getString(),
-                   q.getColumn(4).getInt64()});
+  while (q->executeStep()) {
+    out.push_back({q->getColumn(0).getString(), q->getColumn(1).getString(),
+                   q->getColumn(2).getString(), q->getColumn(3).getString(),
+                   q->getColumn(4).getInt64()});
   }
   return out;
 }
 
 int count_manual_sends(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db,
-                      "SELECT count(DISTINCT attempt) FROM nudge_sends "
-                      "WHERE case_id = ? AND attempt LIKE 'm%'");
-  q.bind(1, case_id);
-  q.executeStep();
-  return q.getColumn(0).getInt();
+  auto q = prepare(db,
+                   "SELECT count(DISTINCT attempt) FROM nudge_sends "
+                   "WHERE case_id = ? AND attempt LIKE 'm%'");
+  q->bind(1, case_id);
+  q->executeStep();
+  return q->getColumn(0).getInt();
 }
 
 std::string ensure_link(SQLite::Database& db, const std::string& case_id,
                         const std::string& manage_url, const std::string& new_token) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET manage_url = ?, link_token = coalesce(link_token, ?) "
-                      "WHERE id = ? RETURNING link_token");
-  q.bind(1, manage_url);
-  q.bind(2, new_token);
-  q.bind(3, case_id);
-  if (!q.executeStep()) return "";
-  return q.getColumn(0).getString();
+  auto q = prepare(db,
+                   "UPDATE cases SET manage_url = ?, link_token = coalesce(link_token, ?) "
+                   "WHERE id = ? RETURNING link_token");
+  q->bind(1, manage_url);
+  q->bind(2, new_token);
+  q->bind(3, case_id);
+  if (!q->executeStep()) return "";
+  return q->getColumn(0).getString();
 }
 
 std::optional<LinkTarget> find_link(SQLite::Database& db, const std::string& token) {
-  SQLite::Statement q(db, "SELECT id, manage_url FROM cases WHERE link_token = ?");
-  q.bind(1, token);
-  if (!q.executeStep()) return std::nullopt;
-  return LinkTarget{q.getColumn(0).getString(), q.getColumn(1).getString()};
+  auto q = prepare(db, "SELECT id, manage_url FROM cases WHERE link_token = ?");
+  q->bind(1, token);
+  if (!q->executeStep()) return std::nullopt;
+  return LinkTarget{q->getColumn(0).getString(), q->getColumn(1).getString()};
 }
 
 void record_click(SQLite::Database& db, const std::string& case_id, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET clicks = clicks + 1, "
-                      "first_click_at = coalesce(first_click_at, ?) WHERE id = ?");
-  q.bind(1, now);
-  q.bind(2, case_id);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE cases SET clicks = clicks + 1, "
+                   "first_click_at = coalesce(first_click_at, ?) WHERE id = ?");
+  q->bind(1, now);
+  q->bind(2, case_id);
+  q->exec();
 }
 
 void set_dm_channel(SQLite::Database& db, const std::string& case_id, const std::string& channel) {
-  SQLite::Statement q(db, "UPDATE cases SET dm_channel_id = ? WHERE id = ?");
-  q.bind(1, channel);
-  q.bind(2, case_id);
-  q.exec();
+  auto q = prepare(db, "UPDATE cases SET dm_channel_id = ? WHERE id = ?");
+  q->bind(1, channel);
+  q->bind(2, case_id);
+  q->exec();
 }
 
 std::string get_dm_channel(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db, "SELECT dm_channel_id FROM cases WHERE id = ?");
-  q.bind(1, case_id);
-  return q.executeStep() ? q.getColumn(0).getString() : "";
+  auto q = prepare(db, "SELECT dm_channel_id FROM cases WHERE id = ?");
+  q->bind(1, case_id);
+  return q->executeStep() ? q->getColumn(0).getString() : "";
 }
 
 std::string get_manage_url(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db, "SELECT manage_url FROM cases WHERE id = ?");
-  q.bind(1, case_id);
-  return q.executeStep() ? q.getColumn(0).getString() : "";
+  auto q = prepare(db, "SELECT manage_url FROM cases WHERE id = ?");
+  q->bind(1, case_id);
+  return q->executeStep() ? q->getColumn(0).getString() : "";
 }
 
 bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET status = 'cancelled', resolution = 'admin', "
-                      "cancelled_at = ?, next_nudge_at = NULL, updated_at = ? "
-                      "WHERE id = ? AND status = 'open'");
-  q.bind(1, now);
-  q.bind(2, now);
-  q.bind(3, case_id);
-  return q.exec() > 0;
+  auto q = prepare(db,
+                   "UPDATE cases SET status = 'cancelled', resolution = 'admin', "
+                   "cancelled_at = ?, next_nudge_at = NULL, updated_at = ? "
+                   "WHERE id = ? AND status = 'open'");
+  q->bind(1, now);
+  q->bind(2, now);
+  q->bind(3, case_id);
+  return q->exec() > 0;
 }
 
 std::optional<std::string> get_engine_state(SQLite::Database& db, const std::string& key) {
-  SQLite::Statement q(db, "SELECT value FROM engine_state WHERE key = ?");
-  q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  return q.getColumn(0).getString();
+  auto q = prepare(db, "SELECT value FROM engine_state WHERE key = ?");
+  q->bind(1, key);
+  if (!q->executeStep()) return std::nullopt;
+  return q->getColumn(0).getString();
 }
 
 void put_engine_state(SQLite::Database& db, const std::string& key, const std::string& value,
                       int64_t now) {
-  SQLite::Statement q(db,
-                      "INSERT INTO engine_state (key, value, updated_at) VALUES (?,?,?) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                      "updated_at = excluded.updated_at");
-  q.bind(1, key);
-  q.bind(2, value);
-  q.bind(3, now);
-  q.exec();
+  auto q = prepare(db,
+                   "INSERT INTO engine_state (key, value, updated_at) VALUES (?,?,?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                   "updated_at = excluded.updated_at");
+  q->bind(1, key);
+  q->bind(2, value);
+  q->bind(3, now);
+  q->exec();
 }
 
 bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
                           const std::string& type, int64_t event_time) {
-  SQLite::Statement q(db,
-                      "SELECT 1 FROM events WHERE payment_id = ? AND type = ? AND event_time = ? "
-                      "AND payment_id != '' LIMIT 1");
-  q.bind(1, payment_id);
-  q.bind(2, type);
-  q.bind(3, event_time);
-  return q.executeStep();
+  auto q = prepare(db,
+                   "SELECT 1 FROM events WHERE payment_id = ? AND type = ? AND event_time = ? "
+                   "AND payment_id != '' LIMIT 1");
+  q->bind(1, payment_id);
+  q->bind(2, type);
+  q->bind(3, event_time);
+  return q->executeStep();
 }
 
 bool has_open_case(SQLite::Database& db, const std::string& membership_id) {
-  SQLite::Statement q(db,
-                      "SELECT 1 FROM cases WHERE membership_id = ? AND status = 'open' LIMIT 1");
-  q.bind(1, membership_id);
-  return q.executeStep();
+  auto q = prepare(db, "SELECT 1 FROM cases WHERE membership_id = ? AND status = 'open' LIMIT 1");
+  q->bind(1, membership_id);
+  return q->executeStep();
 }
 
 }  // namespace cs::store

@@ -2,6 +2,9 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/statements.h"
+#include "util/compress.h"
+
 namespace cs::store {
 namespace {
 
@@ -34,80 +37,95 @@ EventRow read_event(SQLite::Statement& q) {
 
 }  // namespace
 
+// Stored plaintext: "z" + zlib data (the format byte leaves room for others later).
+std::string seal_event_payload(const crypto::Keyring& keys, std::string_view body,
+                               const std::string& webhook_id) {
+  std::string plain = "z" + compress::deflate(body);
+  return crypto::seal(keys.current(), plain, event_payload_aad(webhook_id));
+}
+
+Result<std::string> open_event_payload(const crypto::Keyring& keys, std::string_view sealed,
+                                       const std::string& webhook_id) {
+  auto plain = crypto::open(keys, sealed, event_payload_aad(webhook_id));
+  if (!plain) return Error{plain.error()};
+  if (plain->empty() || (*plain)[0] != 'z') return Error{"unknown stored payload format"};
+  return compress::inflate(std::string_view(*plain).substr(1));
+}
+
 std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e) {
-  SQLite::Statement q(db,
-                      "INSERT INTO events (webhook_id, source, type, api_version, sig_scheme, "
-                      "event_time, received_at, membership_id, payment_id, user_id, amount_cents, "
-                      "currency, failure_message, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                      "ON CONFLICT (webhook_id) DO NOTHING");
-  q.bind(1, e.webhook_id);
-  q.bind(2, e.source);
-  q.bind(3, e.type);
-  q.bind(4, e.api_version);
-  q.bind(5, e.sig_scheme);
-  q.bind(6, e.event_time);
-  q.bind(7, e.received_at);
-  q.bind(8, e.membership_id);
-  q.bind(9, e.payment_id);
-  q.bind(10, e.user_id);
+  auto q = prepare(db,
+                   "INSERT INTO events (webhook_id, source, type, api_version, sig_scheme, "
+                   "event_time, received_at, membership_id, payment_id, user_id, amount_cents, "
+                   "currency, failure_message, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                   "ON CONFLICT (webhook_id) DO NOTHING");
+  q->bind(1, e.webhook_id);
+  q->bind(2, e.source);
+  q->bind(3, e.type);
+  q->bind(4, e.api_version);
+  q->bind(5, e.sig_scheme);
+  q->bind(6, e.event_time);
+  q->bind(7, e.received_at);
+  q->bind(8, e.membership_id);
+  q->bind(9, e.payment_id);
+  q->bind(10, e.user_id);
   if (e.amount_cents) {
-    q.bind(11, *e.amount_cents);
+    q->bind(11, *e.amount_cents);
   } else {
-    q.bind(11);
+    q->bind(11);
   }
-  q.bind(12, e.currency);
-  q.bind(13, e.failure_message);
+  q->bind(12, e.currency);
+  q->bind(13, e.failure_message);
   if (e.payload.empty()) {
-    q.bind(14);
+    q->bind(14);
   } else {
-    q.bind(14, e.payload.data(), static_cast<int>(e.payload.size()));
+    q->bind(14, e.payload.data(), static_cast<int>(e.payload.size()));
   }
-  if (q.exec() == 0) return std::nullopt;
+  if (q->exec() == 0) return std::nullopt;
   return db.getLastInsertRowid();
 }
 
 std::optional<EventRow> find_event(SQLite::Database& db, int64_t id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kEventCols + " FROM events WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_event(q);
+  auto q = prepare(db, std::string("SELECT ") + kEventCols + " FROM events WHERE id = ?");
+  q->bind(1, id);
+  if (!q->executeStep()) return std::nullopt;
+  return read_event(*q);
 }
 
 std::string event_payload(SQLite::Database& db, int64_t id) {
-  SQLite::Statement q(db, "SELECT payload FROM events WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep() || q.getColumn(0).isNull()) return "";
-  const auto& c = q.getColumn(0);
+  auto q = prepare(db, "SELECT payload FROM events WHERE id = ?");
+  q->bind(1, id);
+  if (!q->executeStep() || q->getColumn(0).isNull()) return "";
+  const auto& c = q->getColumn(0);
   return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
 }
 
 std::vector<EventRow> recent_events(SQLite::Database& db, int limit) {
-  SQLite::Statement q(
-      db, std::string("SELECT ") + kEventCols + " FROM events ORDER BY id DESC LIMIT ?");
-  q.bind(1, limit);
+  auto q =
+      prepare(db, std::string("SELECT ") + kEventCols + " FROM events ORDER BY id DESC LIMIT ?");
+  q->bind(1, limit);
   std::vector<EventRow> out;
-  while (q.executeStep()) out.push_back(read_event(q));
+  while (q->executeStep()) out.push_back(read_event(*q));
   return out;
 }
 
 std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
                                                const std::string& membership_id) {
-  SQLite::Statement q(db,
-                      "SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
-                      "failure_message "
-                      "FROM events WHERE membership_id = ? ORDER BY event_time, id");
-  q.bind(1, membership_id);
+  auto q = prepare(db,
+                   "SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
+                   "failure_message "
+                   "FROM events WHERE membership_id = ? ORDER BY event_time, id");
+  q->bind(1, membership_id);
   std::vector<domain::Fact> out;
-  while (q.executeStep()) {
+  while (q->executeStep()) {
     domain::Fact f;
-    f.id = q.getColumn(0).getString();
-    f.kind = domain::kind_from_type(q.getColumn(1).getString());
+    f.id = q->getColumn(0).getString();
+    f.kind = domain::kind_from_type(q->getColumn(1).getString());
     if (f.kind == domain::EventKind::Other) continue;
-    f.time_ms = q.getColumn(2).getInt64();
-    f.payment_id = q.getColumn(3).getString();
-    if (!q.getColumn(4).isNull()) f.amount_cents = q.getColumn(4).getInt64();
-    f.currency = q.getColumn(5).getString();
-    f.failure_message = q.getColumn(6).getString();
+    f.time_ms = q->getColumn(2).getInt64();
+    f.payment_id = q->getColumn(3).getString();
+    if (!q->getColumn(4).isNull()) f.amount_cents = q->getColumn(4).getInt64();
+    f.currency = q->getColumn(5).getString();
+    f.failure_message = q->getColumn(6).getString();
     out.push_back(std::move(f));
   }
   return out;
@@ -115,14 +133,14 @@ std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
 
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
                 int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE events SET process_state = ?, process_note = ?, processed_at = ? "
-                      "WHERE id = ?");
-  q.bind(1, state);
-  q.bind(2, note);
-  q.bind(3, now);
-  q.bind(4, id);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE events SET process_state = ?, process_note = ?, processed_at = ? "
+                   "WHERE id = ?");
+  q->bind(1, state);
+  q->bind(2, note);
+  q->bind(3, now);
+  q->bind(4, id);
+  q->exec();
 }
 
 int64_t count_events(SQLite::Database& db) {
@@ -131,12 +149,12 @@ int64_t count_events(SQLite::Database& db) {
 
 std::optional<EventRow> latest_event_with_payload(SQLite::Database& db,
                                                   const std::string& membership_id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kEventCols +
-                              " FROM events WHERE membership_id = ? AND payload IS NOT NULL "
-                              "ORDER BY event_time DESC, id DESC LIMIT 1");
-  q.bind(1, membership_id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_event(q);
+  auto q = prepare(db, std::string("SELECT ") + kEventCols +
+                           " FROM events WHERE membership_id = ? AND payload IS NOT NULL "
+                           "ORDER BY event_time DESC, id DESC LIMIT 1");
+  q->bind(1, membership_id);
+  if (!q->executeStep()) return std::nullopt;
+  return read_event(*q);
 }
 
 }  // namespace cs::store

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "domain/recovery.h"
+#include "util/crypto.h"
 
 namespace cs::store {
 
@@ -15,6 +16,15 @@ namespace cs::store {
 inline std::string event_payload_aad(const std::string& webhook_id) {
   return "events.payload:" + webhook_id;
 }
+
+/// The stored form of a raw webhook body: deflated, then sealed with the current key and bound to
+/// its row by the webhook-id.
+std::string seal_event_payload(const crypto::Keyring& keys, std::string_view body,
+                               const std::string& webhook_id);
+/// The raw body back from its stored form. Error when the key is missing, the row binding does
+/// not match, or the data is corrupt.
+Result<std::string> open_event_payload(const crypto::Keyring& keys, std::string_view sealed,
+                                       const std::string& webhook_id);
 
 struct NewEvent {
   std::string webhook_id;

@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/statements.h"
+
 namespace cs::store {
 namespace {
 
@@ -29,48 +31,48 @@ Job read_job(SQLite::Statement& q) {
 }  // namespace
 
 std::optional<int64_t> enqueue_job(SQLite::Database& db, const NewJob& j, int64_t now) {
-  SQLite::Statement q(db,
-                      "INSERT INTO jobs (kind, unique_key, payload, state, attempts, max_attempts, "
-                      "run_at, created_at, updated_at) VALUES (?,?,?,'queued',0,?,?,?,?) "
-                      "ON CONFLICT (unique_key) DO NOTHING");
-  q.bind(1, j.kind);
+  auto q = prepare(db,
+                   "INSERT INTO jobs (kind, unique_key, payload, state, attempts, max_attempts, "
+                   "run_at, created_at, updated_at) VALUES (?,?,?,'queued',0,?,?,?,?) "
+                   "ON CONFLICT (unique_key) DO NOTHING");
+  q->bind(1, j.kind);
   if (j.unique_key) {
-    q.bind(2, *j.unique_key);
+    q->bind(2, *j.unique_key);
   } else {
-    q.bind(2);
+    q->bind(2);
   }
-  q.bind(3, j.payload);
-  q.bind(4, j.max_attempts);
-  q.bind(5, j.run_at);
-  q.bind(6, now);
-  q.bind(7, now);
-  if (q.exec() == 0) return std::nullopt;
+  q->bind(3, j.payload);
+  q->bind(4, j.max_attempts);
+  q->bind(5, j.run_at);
+  q->bind(6, now);
+  q->bind(7, now);
+  if (q->exec() == 0) return std::nullopt;
   return db.getLastInsertRowid();
 }
 
 std::vector<Job> claim_jobs(SQLite::Database& db, int64_t now, int64_t lease_ms, int limit) {
-  SQLite::Statement q(
+  auto q = prepare(
       db, std::string("UPDATE jobs SET state = 'running', attempts = attempts + 1, run_at = ?1, "
                       "lease_until = ?1, updated_at = ?2 WHERE id IN (SELECT id FROM jobs "
                       "WHERE state IN ('queued', 'failed', 'running') AND run_at <= ?2 "
                       "ORDER BY run_at, id LIMIT ?3) RETURNING ") +
               kJobCols);
-  q.bind(1, now + lease_ms);
-  q.bind(2, now);
-  q.bind(3, limit);
+  q->bind(1, now + lease_ms);
+  q->bind(2, now);
+  q->bind(3, limit);
   std::vector<Job> out;
-  while (q.executeStep()) out.push_back(read_job(q));
+  while (q->executeStep()) out.push_back(read_job(*q));
   return out;
 }
 
 void complete_job(SQLite::Database& db, int64_t id, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE jobs SET state = 'done', lease_until = NULL, run_at = ?, "
-                      "updated_at = ? WHERE id = ?");
-  q.bind(1, now);
-  q.bind(2, now);
-  q.bind(3, id);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE jobs SET state = 'done', lease_until = NULL, run_at = ?, "
+                   "updated_at = ? WHERE id = ?");
+  q->bind(1, now);
+  q->bind(2, now);
+  q->bind(3, id);
+  q->exec();
 }
 
 std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error, int64_t now,
@@ -79,71 +81,71 @@ std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error,
   if (!job) return "";
   bool dead = !retry_at || job->attempts >= job->max_attempts;
   std::string state = dead ? "dead" : "failed";
-  SQLite::Statement q(db,
-                      "UPDATE jobs SET state = ?, last_error = ?, lease_until = NULL, run_at = ?, "
-                      "updated_at = ? WHERE id = ?");
-  q.bind(1, state);
-  q.bind(2, error.substr(0, 1000));
-  q.bind(3, dead ? now : *retry_at);
-  q.bind(4, now);
-  q.bind(5, id);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE jobs SET state = ?, last_error = ?, lease_until = NULL, run_at = ?, "
+                   "updated_at = ? WHERE id = ?");
+  q->bind(1, state);
+  q->bind(2, error.substr(0, 1000));
+  q->bind(3, dead ? now : *retry_at);
+  q->bind(4, now);
+  q->bind(5, id);
+  q->exec();
   return state;
 }
 
 void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
-                      "run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?");
-  q.bind(1, run_at);
-  q.bind(2, now);
-  q.bind(3, id);
-  q.exec();
+  auto q = prepare(db,
+                   "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
+                   "run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?");
+  q->bind(1, run_at);
+  q->bind(2, now);
+  q->bind(3, id);
+  q->exec();
 }
 
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, "
-                      "lease_until = NULL, updated_at = ? "
-                      "WHERE id = ? AND state IN ('dead', 'failed')");
-  q.bind(1, now);
-  q.bind(2, now);
-  q.bind(3, id);
-  return q.exec() > 0;
+  auto q = prepare(db,
+                   "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, "
+                   "lease_until = NULL, updated_at = ? "
+                   "WHERE id = ? AND state IN ('dead', 'failed')");
+  q->bind(1, now);
+  q->bind(2, now);
+  q->bind(3, id);
+  return q->exec() > 0;
 }
 
 std::optional<Job> find_job(SQLite::Database& db, int64_t id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_job(q);
+  auto q = prepare(db, std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?");
+  q->bind(1, id);
+  if (!q->executeStep()) return std::nullopt;
+  return read_job(*q);
 }
 
 std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit) {
   std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs";
   if (!state.empty()) sql += " WHERE state = ?";
   sql += " ORDER BY id DESC LIMIT ?";
-  SQLite::Statement q(db, sql);
+  auto q = prepare(db, sql);
   int i = 1;
-  if (!state.empty()) q.bind(i++, state);
-  q.bind(i, limit);
+  if (!state.empty()) q->bind(i++, state);
+  q->bind(i, limit);
   std::vector<Job> out;
-  while (q.executeStep()) out.push_back(read_job(q));
+  while (q->executeStep()) out.push_back(read_job(*q));
   return out;
 }
 
 std::map<std::string, int64_t> count_jobs_by_state(SQLite::Database& db) {
   std::map<std::string, int64_t> out = {
       {"queued", 0}, {"running", 0}, {"done", 0}, {"failed", 0}, {"dead", 0}};
-  SQLite::Statement q(db, "SELECT state, count(*) FROM jobs GROUP BY state");
-  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+  auto q = prepare(db, "SELECT state, count(*) FROM jobs GROUP BY state");
+  while (q->executeStep()) out[q->getColumn(0).getString()] = q->getColumn(1).getInt64();
   return out;
 }
 
 int64_t purge_done_jobs(SQLite::Database& db, int64_t before) {
-  SQLite::Statement q(db, "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?");
-  q.bind(1, before);
-  return q.exec();
+  auto q = prepare(db, "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?");
+  q->bind(1, before);
+  return q->exec();
 }
 
 }  // namespace cs::store

@@ -1,33 +1,35 @@
 #include "store/settings.h"
 
 #include <SQLiteCpp/Statement.h>
+
 #include <nlohmann/json.hpp>
+#include "store/statements.h"
 
 namespace cs::store {
 
 std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key) {
-  SQLite::Statement q(db, "SELECT value FROM settings WHERE key = ?");
-  q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  return q.getColumn(0).getString();
+  auto q = prepare(db, "SELECT value FROM settings WHERE key = ?");
+  q->bind(1, key);
+  if (!q->executeStep()) return std::nullopt;
+  return q->getColumn(0).getString();
 }
 
 void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
                  int64_t now) {
-  SQLite::Statement q(db,
-                      "INSERT INTO settings (key, value, updated_at) VALUES (?,?,?) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                      "updated_at = excluded.updated_at");
-  q.bind(1, key);
-  q.bind(2, value);
-  q.bind(3, now);
-  q.exec();
+  auto q = prepare(db,
+                   "INSERT INTO settings (key, value, updated_at) VALUES (?,?,?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                   "updated_at = excluded.updated_at");
+  q->bind(1, key);
+  q->bind(2, value);
+  q->bind(3, now);
+  q->exec();
 }
 
 std::map<std::string, std::string> all_settings(SQLite::Database& db) {
   std::map<std::string, std::string> out;
-  SQLite::Statement q(db, "SELECT key, value FROM settings");
-  while (q.executeStep()) out[q.getColumn(0).getString()] = q.getColumn(1).getString();
+  auto q = prepare(db, "SELECT key, value FROM settings");
+  while (q->executeStep()) out[q->getColumn(0).getString()] = q->getColumn(1).getString();
   return out;
 }
 

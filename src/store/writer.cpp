@@ -1,11 +1,15 @@
 #include "store/writer.h"
 
+#include "store/statements.h"
 #include "util/log.h"
 
 namespace cs::store {
 
 Writer::Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch)
-    : db_(std::move(db)), max_batch_(max_batch), thread_([this] { loop(); }) {}
+    : db_(std::move(db)), max_batch_(max_batch) {
+  enable_statement_cache(*db_);
+  thread_ = std::thread([this] { loop(); });
+}
 
 Writer::~Writer() {
   {
@@ -14,6 +18,7 @@ Writer::~Writer() {
   }
   cv_.notify_all();
   thread_.join();
+  forget_statements(*db_);
 }
 
 Status Writer::run(Task task) {
@@ -48,46 +53,63 @@ void Writer::loop() {
 
 void Writer::run_batch(std::deque<Pending>& batch) {
   std::vector<std::string> errors(batch.size());
-  std::string commit_error;
-  try {
-    db_->exec("BEGIN IMMEDIATE");
-  } catch (const std::exception& e) {
-    commit_error = std::string("database busy or unwritable: ") + e.what();
-  }
-  if (commit_error.empty()) {
-    for (size_t i = 0; i < batch.size(); ++i) {
+  std::string commit_error = fail_commits_.load() ? "commit refused (test)" : "";
+  // Fast path: every task in one transaction with no savepoints. Tasks rarely fail; when one
+  // does, the whole transaction is rolled back and the batch runs again with a savepoint per task
+  // so the failing task is rolled back alone. (Tasks only assign their outputs, so running one
+  // twice is harmless.)
+  bool need_savepoints = false;
+  for (int pass = 0; pass < 2 && commit_error.empty(); ++pass) {
+    bool savepoints = pass == 1;
+    if (savepoints && !need_savepoints) break;
+    std::fill(errors.begin(), errors.end(), std::string());
+    try {
+      db_->exec("BEGIN IMMEDIATE");
+    } catch (const std::exception& e) {
+      commit_error = std::string("database busy or unwritable: ") + e.what();
+      break;
+    }
+    bool failed = false;
+    for (size_t i = 0; i < batch.size() && commit_error.empty(); ++i) {
       try {
-        db_->exec("SAVEPOINT task");
+        if (savepoints) db_->exec("SAVEPOINT task");
         batch[i].task(*db_);
-        db_->exec("RELEASE task");
+        if (savepoints) db_->exec("RELEASE task");
       } catch (const std::exception& e) {
         errors[i] = e.what();
         if (errors[i].empty()) errors[i] = "database task failed";
+        if (!savepoints) {
+          failed = true;
+          break;
+        }
         try {
           db_->exec("ROLLBACK TO task");
           db_->exec("RELEASE task");
         } catch (const std::exception& e2) {
           commit_error = std::string("savepoint rollback failed: ") + e2.what();
-          break;
         }
       }
     }
-    try {
-      if (commit_error.empty() && fail_commits_.load()) {
-        commit_error = "commit refused (test)";
-      }
-      if (commit_error.empty()) {
-        db_->exec("COMMIT");
-        commits_.fetch_add(1);
-      }
-    } catch (const std::exception& e) {
-      commit_error = std::string("database commit failed: ") + e.what();
-    }
-    if (!commit_error.empty()) {
+    if (failed) {
+      need_savepoints = true;
       try {
         db_->exec("ROLLBACK");
       } catch (...) {
       }
+      continue;
+    }
+    try {
+      if (commit_error.empty()) {
+        db_->exec("COMMIT");
+        commits_.fetch_add(1);
+        break;
+      }
+    } catch (const std::exception& e) {
+      commit_error = std::string("database commit failed: ") + e.what();
+    }
+    try {
+      db_->exec("ROLLBACK");
+    } catch (...) {
     }
   }
   if (!commit_error.empty()) log::error("write transaction failed", {{"error", commit_error}});

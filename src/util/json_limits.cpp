@@ -2,23 +2,40 @@
 
 namespace cs {
 namespace {
-struct TooDeep {};
+
+/// True when `text` nests arrays/objects deeper than `max_depth`, counting only brackets outside
+/// strings. A cheap byte scan, so the real parse can run without a per-token callback.
+bool nests_deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<nlohmann::json> parse_json_limited(std::string_view text, int max_depth) {
-  using nlohmann::json;
-  json::parser_callback_t cb = [max_depth](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        depth >= max_depth) {
-      throw TooDeep{};
-    }
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), cb);
-  } catch (const TooDeep&) {
+  if (nests_deeper_than(text, max_depth)) {
     return Error{"JSON nested deeper than " + std::to_string(max_depth) + " levels"};
-  } catch (const json::parse_error& e) {
+  }
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
     return Error{"invalid JSON (at byte " + std::to_string(e.byte) + ")"};
   }
 }

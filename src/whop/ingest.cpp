@@ -34,6 +34,11 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
     return reject(503, "no_secret",
                   "no webhook secret is configured; set CHURN_SAVER_WHOP_WEBHOOK_SECRET");
   }
+  if (v.outcome == VerifyOutcome::Ok && ctx.refusal) {
+    if (auto why = ctx.refusal(); !why.empty()) {
+      return reject(503, "unavailable", why + "; Whop will retry");
+    }
+  }
   if (v.outcome != VerifyOutcome::Ok) {
     return reject(401, outcome_name(v.outcome),
                   std::string("webhook signature rejected: ") + outcome_name(v.outcome));
@@ -62,7 +67,7 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
   row.amount_cents = ev->amount_cents;
   row.currency = ev->currency;
   row.failure_message = ev->failure_message.substr(0, 500);
-  row.payload = crypto::seal(ctx.keys.current(), body, store::event_payload_aad(webhook_id));
+  row.payload = store::seal_event_payload(ctx.keys, body, webhook_id);
 
   bool inserted = false;
   auto st = ctx.writer.run([&](SQLite::Database& db) {

@@ -23,6 +23,8 @@ struct IngestContext {
   std::function<std::vector<std::string>()> secrets;
   /// Called after a new event was committed (wakes the job workers).
   std::function<void()> on_stored;
+  /// A reason to refuse every delivery with 503 (e.g. the database failed its check); "" = none.
+  std::function<std::string()> refusal;
 };
 
 struct IngestResult {

@@ -288,11 +288,12 @@ TEST_CASE("payloads are encrypted at rest and open with the generated 0600 key f
   CHECK(sealed.find("Your card") == std::string::npos);
   auto ring = crypto::load_or_create_keyring(t.db_path() + ".key");
   REQUIRE(ring);
-  auto opened = crypto::open(*ring, sealed, store::event_payload_aad("msg_SEALED"));
+  auto opened = store::open_event_payload(*ring, sealed, "msg_SEALED");
   REQUIRE(opened);
   CHECK(*opened == body);
+  CHECK(sealed.size() < body.size());  // compressed before sealing
   // Bound to its row: it does not open as another event's payload.
-  CHECK_FALSE(crypto::open(*ring, sealed, store::event_payload_aad("msg_OTHER")));
+  CHECK_FALSE(store::open_event_payload(*ring, sealed, "msg_OTHER"));
   // The projection is minimal: ids, type, amounts, times.
   CHECK(rows[0].membership_id == "mem_Zx12Cv34Bn56Ml");
   CHECK(rows[0].amount_cents == 2999);
