@@ -7,6 +7,7 @@
 // - free days are granted at most once: intent (with the membership's renewal_period_end before
 //   the grant) is recorded first, and after an unknown outcome the membership is read back.
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "domain/settings.h"
@@ -31,6 +32,10 @@ class RecoveryEngine {
   RecoveryEngine(store::Writer& writer, store::ReadPool& reads, whop::Client& whop,
                  const crypto::Keyring& keys, const Clock& clock, EngineConfig config,
                  SettingsFn settings);
+
+  /// Replaces the connection values (public URL, company id, experience id) in force; jobs that
+  /// start afterwards use them (the settings page changes them without a restart).
+  void set_config(EngineConfig config);
 
   /// Registers the handlers for "nudge", "incentive" and "whop_cancel".
   void install(JobRunner& runner);
@@ -61,11 +66,14 @@ class RecoveryEngine {
              std::optional<int> attempt, const std::string& actor, const std::string& outcome,
              const nlohmann::json& meta);
 
+  EngineConfig config() const;
+
   store::Writer& writer_;
   store::ReadPool& reads_;
   whop::Client& whop_;
   const crypto::Keyring& keys_;
   const Clock& clock_;
+  mutable std::mutex config_mu_;  // guards config_
   EngineConfig config_;
   SettingsFn settings_;
 };
