@@ -38,6 +38,8 @@ class Reconciler {
   ~Reconciler();
   void start();
   void stop();
+  /// Replaces the company id (the settings page changes it without a restart). Thread-safe.
+  void set_company_id(const std::string& company_id);
   /// One pass on the calling thread.
   ReconcileResult run_once();
   int64_t last_run_ms() const { return last_run_.load(); }
@@ -51,6 +53,8 @@ class Reconciler {
   whop::Client& whop_;
   const crypto::Keyring& keys_;
   const Clock& clock_;
+  std::string company_id() const;
+  mutable std::mutex company_mu_;  // guards company_id_
   std::string company_id_;
   int64_t interval_ms_;
   std::function<void()> on_added_;
