@@ -6,14 +6,32 @@
 
 namespace cs::compress {
 
+namespace {
+
+/// One deflate stream per thread, reset between uses: deflateInit allocates a few hundred KB,
+/// which as a per-call allocation is mmap'd and unmapped every time (page faults, TLB flushes).
+struct Deflater {
+  z_stream zs{};
+  bool ok = false;
+  Deflater() { ok = deflateInit(&zs, 6) == Z_OK; }
+  ~Deflater() {
+    if (ok) deflateEnd(&zs);
+  }
+};
+
+}  // namespace
+
 std::string deflate(std::string_view data) {
-  uLongf cap = compressBound(static_cast<uLong>(data.size()));
-  std::string out(cap, '\0');
-  int rc =
-      compress2(reinterpret_cast<Bytef*>(out.data()), &cap,
-                reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()), 6);
-  if (rc != Z_OK) throw std::runtime_error("zlib compression failed");
-  out.resize(cap);
+  thread_local Deflater d;
+  if (!d.ok || deflateReset(&d.zs) != Z_OK) throw std::runtime_error("zlib init failed");
+  std::string out(deflateBound(&d.zs, static_cast<uLong>(data.size())), '\0');
+  d.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  d.zs.avail_in = static_cast<uInt>(data.size());
+  d.zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  d.zs.avail_out = static_cast<uInt>(out.size());
+  if (::deflate(&d.zs, Z_FINISH) != Z_STREAM_END)
+    throw std::runtime_error("zlib compression failed");
+  out.resize(out.size() - d.zs.avail_out);
   return out;
 }
 
