@@ -85,7 +85,12 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
   bool added = false;
   auto st = writer_.run([&](SQLite::Database& db) {
     if (membership_based) {
-      if (store::has_open_case(db, row.membership_id)) return;
+      // Known already: an open case, or a failure stored but not processed yet (e.g. the one this
+      // pass just added from the payments list, or a webhook while processing is switched off).
+      if (store::has_open_case(db, row.membership_id) ||
+          store::has_pending_failure(db, row.membership_id)) {
+        return;
+      }
     } else if (store::payment_event_exists(db, row.payment_id, row.type, row.event_time)) {
       return;  // the webhook already brought it
     }

@@ -73,5 +73,8 @@ bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
                           const std::string& type, int64_t event_time);
 /// True when the membership has an open case.
 bool has_open_case(SQLite::Database& db, const std::string& membership_id);
+/// True when a payment.failed event of the membership is stored but not processed yet (it will
+/// open or extend a case once processed).
+bool has_pending_failure(SQLite::Database& db, const std::string& membership_id);
 
 }  // namespace cs::store

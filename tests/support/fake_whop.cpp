@@ -255,6 +255,7 @@ struct FakeWhop::Impl {
   std::vector<Call> calls;
   uint64_t calls_base = 0;  // sequence number of calls[0] (clear_calls() advances it)
   std::vector<Fault> faults;
+  std::function<void(const Call&)> observer;
   bool rate_limit = false;
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> rate_windows;
 
@@ -360,12 +361,15 @@ struct FakeWhop::Impl {
              const Handler& fn) {
     uint64_t seq;
     std::optional<Fault> fault;
+    std::function<void(const Call&)> observe;
     {
       std::lock_guard lk(mu);
       seq = calls_base + calls.size();
       calls.push_back(Call{req.method, req.path, query_of(req), req.body, 0});
       fault = take_fault(req.method, req.path);
+      observe = observer;
     }
+    if (observe) observe(Call{req.method, req.path, query_of(req), req.body, 0});
     std::optional<Reply> reply;
     std::optional<Reply> effect_reply;
     if (fault && fault->apply_effect) effect_reply = run(req, op, fn);
@@ -1036,6 +1040,11 @@ void FakeWhop::clear_calls() {
   std::lock_guard lk(impl_->mu);
   impl_->calls_base += impl_->calls.size();
   impl_->calls.clear();
+}
+
+void FakeWhop::set_call_observer(std::function<void(const Call&)> fn) {
+  std::lock_guard lk(impl_->mu);
+  impl_->observer = std::move(fn);
 }
 
 void FakeWhop::enable_control_api(bool on) {

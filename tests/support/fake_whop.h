@@ -126,6 +126,9 @@ class FakeWhop {
   /// Calls whose method matches and whose path starts with `path_prefix`.
   std::vector<Call> calls(const std::string& method, const std::string& path_prefix) const;
   void clear_calls();
+  /// Calls `fn` for every REST call as it arrives (before faults and the answer), on the fake's
+  /// server thread and outside its lock; for benchmarks that time calls. nullptr removes it.
+  void set_call_observer(std::function<void(const Call&)> fn);
 
   /// Serves the control API under /_fake on the same port (404 while off); used by the standalone
   /// fake-whop executable: POST /_fake/deliver, GET|DELETE /_fake/calls, POST /_fake/memberships,

@@ -1,0 +1,296 @@
+// Crash safety of the recovery engine against the real binary: SIGKILL the server while a Whop
+// call is in flight (the fake Whop has applied the call and is slow to answer), restart it on the
+// same database, and still exactly one free-days grant and no duplicate nudge.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "domain/time.h"
+#include "support/fake_whop.h"
+#include "support/test_app.h"
+
+using namespace cs;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kDay = 86400000;
+constexpr const char* kMembership = "mem_Zx12Cv34Bn56Ml";
+constexpr const char* kApiKey = "key_e2e";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tail(const std::string& s, size_t n = 4000) {
+  return s.size() <= n ? s : s.substr(s.size() - n);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Polls `done` every 10 ms until it holds or `limit` passes. Returns whether it held.
+bool wait_for(const std::function<bool()>& done,
+              std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
+  auto deadline = SteadyClock::now() + limit;
+  while (SteadyClock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+/// The churn-saver binary serving on 127.0.0.1:<free port> with the engine pointed at a fake
+/// Whop. Always killed and reaped on destruction.
+class ServerProcess {
+ public:
+  ServerProcess(std::string db, std::string log, std::vector<std::string> env)
+      : db_(std::move(db)), log_(std::move(log)), env_(std::move(env)) {}
+  ~ServerProcess() { kill_and_reap(SIGKILL); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  void start() {
+    REQUIRE(pid_ <= 0);
+    port_ = test::free_port();
+    std::vector<std::string> args = {CS_BINARY, "serve",    "--db",
+                                     db_,       "--listen", "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "CHURN_SAVER_CONFIG=/dev/null"};
+    env.insert(env.end(), env_.begin(), env_.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close_range(3, ~0U, 0);
+      ::signal(SIGPIPE, SIG_DFL);
+      ::execve(CS_BINARY, argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+    REQUIRE(pid > 0);
+    pid_ = pid;
+  }
+
+  bool wait_ready(std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
+    auto deadline = SteadyClock::now() + limit;
+    while (SteadyClock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      httplib::Client c("127.0.0.1", port_);
+      c.set_connection_timeout(0, 200000);
+      c.set_read_timeout(1, 0);
+      auto res = c.Get("/healthz");
+      if (res && res->status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  int kill_and_reap(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+
+  std::string webhook_url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/webhooks/whop";
+  }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  std::string db_, log_;
+  std::vector<std::string> env_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+/// Reads the server's database (read-only, while it runs).
+struct DbView {
+  std::string path;
+
+  std::string scalar(const std::string& sql, const std::string& arg = "") const {
+    try {
+      SQLite::Database db(path, SQLite::OPEN_READONLY);
+      db.setBusyTimeout(5000);
+      SQLite::Statement q(db, sql);
+      if (!arg.empty()) q.bind(1, arg);
+      if (!q.executeStep() || q.getColumn(0).isNull()) return "";
+      return q.getColumn(0).getString();
+    } catch (const std::exception&) {
+      return "";  // not created yet
+    }
+  }
+  std::string incentive_state() const {
+    return scalar("SELECT incentive_state FROM cases WHERE membership_id = ?", kMembership);
+  }
+  std::string send_state(const std::string& attempt, const std::string& channel) const {
+    return scalar("SELECT state FROM nudge_sends WHERE attempt = '" + attempt +
+                      "' AND channel = '" + channel +
+                      "' AND case_id = (SELECT id FROM cases WHERE membership_id = ?)",
+                  kMembership);
+  }
+  /// Jobs not finished (anything but done/dead).
+  std::string unfinished_jobs() const {
+    return scalar("SELECT count(*) FROM jobs WHERE state NOT IN ('done', 'dead')");
+  }
+};
+
+/// A fake Whop, a database directory and the server wired to them.
+struct Rig {
+  test::FakeWhop whop{test::kTestSecret, kApiKey};
+  test::TempDir dir;
+  DbView db{dir.file("cs.db")};
+  ServerProcess server{dir.file("cs.db"),
+                       dir.file("server.log"),
+                       {"CHURN_SAVER_WHOP_WEBHOOK_SECRET=" + std::string(test::kTestSecret),
+                        "CHURN_SAVER_WHOP_API_BASE=" + whop.api_base(),
+                        "CHURN_SAVER_WHOP_API_KEY=" + std::string(kApiKey),
+                        "CHURN_SAVER_WHOP_COMPANY_ID=biz_Qw12Er34Ty56Ui",
+                        "CHURN_SAVER_WHOP_EXPERIENCE_ID=exp_E2e123",
+                        "CHURN_SAVER_PUBLIC_URL=https://recover.example.com",
+                        "CHURN_SAVER_JOB_LEASE=1", "CHURN_SAVER_SCHEDULER_INTERVAL=0.05"}};
+
+  Rig() {
+    ::signal(SIGPIPE, SIG_IGN);
+    int64_t now = now_ms();
+    whop.put_membership(
+        {{"id", kMembership},
+         {"status", "past_due"},
+         {"manage_url", "https://whop.com/billing/manage/" + std::string(kMembership)},
+         {"renewal_period_end", domain::format_iso8601_ms(now + 3 * kDay)},
+         {"updated_at", domain::format_iso8601_ms(now)},
+         {"user", {{"id", "user_Qa12Ws34Ed56R"}, {"username", "johndoe42"}}},
+         {"company", {{"id", "biz_Qw12Er34Ty56Ui"}}}});
+  }
+
+  void start() {
+    server.start();
+    REQUIRE_MESSAGE(server.wait_ready(), tail(server.log()));
+    whop.set_webhook_target(server.webhook_url());
+  }
+
+  void kill() {
+    int status = server.kill_and_reap(SIGKILL);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+  }
+
+  int deliver_failure() {
+    test::FakeWhop::PaymentSpec spec;
+    spec.time_ms = now_ms();
+    return whop.deliver(test::FakeWhop::payment_event("payment.failed", spec)).status;
+  }
+
+  size_t calls(const std::string& path) { return whop.calls("POST", path).size(); }
+  size_t free_day_calls() {
+    return calls("/api/v1/memberships/" + std::string(kMembership) + "/add_free_days");
+  }
+  size_t pushes() { return calls("/api/v1/notifications"); }
+  size_t dms() { return calls("/api/v1/messages"); }
+};
+
+}  // namespace
+
+TEST_CASE("SIGKILL inside add_free_days: after restart one grant and no duplicate nudge") {
+  Rig rig;
+  // add_free_days takes effect at once, then the answer is held back for 3 s.
+  test::Fault slow;
+  slow.method = "POST";
+  slow.path_prefix = "/api/v1/memberships/" + std::string(kMembership) + "/add_free_days";
+  slow.delay_ms = 3000;
+  slow.apply_effect = true;
+  rig.whop.inject(slow);
+  rig.start();
+  REQUIRE(rig.deliver_failure() == 200);
+
+  // Kill the server while the fake is inside add_free_days.
+  REQUIRE_MESSAGE(wait_for([&] { return rig.free_day_calls() == 1; }), tail(rig.server.log()));
+  rig.kill();
+  CHECK(rig.whop.free_day_grants(kMembership) == std::vector<int>{3});
+  CHECK(rig.db.incentive_state() == "granting");  // intent recorded before the call
+
+  rig.start();
+  REQUIRE_MESSAGE(wait_for([&] { return rig.db.incentive_state() == "granted"; }),
+                  "incentive state " << rig.db.incentive_state() << "\n"
+                                     << tail(rig.server.log()));
+  REQUIRE_MESSAGE(wait_for([&] { return rig.db.unfinished_jobs() == "0"; }),
+                  tail(rig.server.log()));
+
+  // The restarted server read the membership back instead of granting again.
+  CHECK(rig.free_day_calls() == 1);
+  CHECK(rig.whop.free_day_grants(kMembership) == std::vector<int>{3});
+  CHECK(rig.db.scalar("SELECT count(*) FROM recovery_actions WHERE type = 'incentive_granted' "
+                      "AND metadata LIKE '%read_back%'") == "1");
+  // One T+0 push and one DM, no duplicates.
+  CHECK(rig.pushes() == 1);
+  CHECK(rig.dms() == 1);
+  CHECK(rig.db.send_state("0", "push") == "sent");
+  CHECK(rig.db.send_state("0", "dm") == "sent");
+  CHECK(rig.db.scalar("SELECT count(*) FROM cases") == "1");
+}
+
+TEST_CASE("SIGKILL inside a push: after restart the push is never sent again") {
+  Rig rig;
+  test::Fault slow;
+  slow.method = "POST";
+  slow.path_prefix = "/api/v1/notifications";
+  slow.delay_ms = 3000;
+  slow.apply_effect = true;
+  rig.whop.inject(slow);
+  rig.start();
+  REQUIRE(rig.deliver_failure() == 200);
+
+  REQUIRE_MESSAGE(wait_for([&] { return rig.pushes() == 1; }), tail(rig.server.log()));
+  rig.kill();
+  CHECK(rig.db.send_state("0", "push") == "sending");  // intent recorded before the call
+
+  rig.start();
+  REQUIRE_MESSAGE(wait_for([&] {
+                    return rig.db.unfinished_jobs() == "0" && rig.db.incentive_state() == "granted";
+                  }),
+                  tail(rig.server.log()));
+  // The push may have reached the member: it is recorded as unknown and not repeated.
+  CHECK(rig.pushes() == 1);
+  CHECK(rig.db.send_state("0", "push") == "unknown");
+  CHECK(rig.db.scalar("SELECT count(*) FROM recovery_actions WHERE type = 'nudge_unknown'") == "1");
+  CHECK(rig.dms() == 1);
+  CHECK(rig.db.send_state("0", "dm") == "sent");
+  CHECK(rig.whop.free_day_grants(kMembership) == std::vector<int>{3});
+  CHECK(rig.free_day_calls() == 1);
+}
