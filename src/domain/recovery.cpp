@@ -52,6 +52,22 @@ std::vector<Fact> canonical_facts(std::vector<Fact> facts) {
     return a.id.empty() ? full_key(a) == full_key(b) : a.id == b.id;
   };
   facts.erase(std::unique(facts.begin(), facts.end(), same), facts.end());
+  // The same payment attempt can arrive under two ids (a webhook, and reconciliation's synthetic
+  // event for it): a failed or succeeded payment with the same payment id and time is one fact.
+  const auto payment_key = [](const Fact& f) {
+    bool keyed = !f.payment_id.empty() &&
+                 (f.kind == EventKind::PaymentFailed || f.kind == EventKind::PaymentSucceeded);
+    return std::make_tuple(keyed, f.kind, f.payment_id, f.time_ms);
+  };
+  std::sort(facts.begin(), facts.end(), [&](const Fact& a, const Fact& b) {
+    auto ka = payment_key(a), kb = payment_key(b);
+    return ka < kb || (ka == kb && full_key(a) < full_key(b));
+  });
+  facts.erase(std::unique(facts.begin(), facts.end(),
+                          [&](const Fact& a, const Fact& b) {
+                            return std::get<0>(payment_key(a)) && payment_key(a) == payment_key(b);
+                          }),
+              facts.end());
   std::sort(facts.begin(), facts.end(), fold_order);
   return facts;
 }

@@ -248,13 +248,8 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   CHECK(env.only_case("mem_Rec2").failures == 1);
 }
 
-// Known bug (reported, not fixed here: the fix belongs in the fold or in ingestion): a webhook
-// that arrives after reconciliation already stored the same payment (same payment id, type and
-// event time) has its own webhook-id, so the fold counts the failure twice. The reconciler only
-// de-duplicates in the other direction (webhook first, then reconciliation). Remove may_fail once
-// domain facts are de-duplicated by (payment id, kind, time) as well.
-TEST_CASE("reconciliation: a late webhook for a reconciled payment is not a second failure" *
-          doctest::may_fail()) {
+// The same payment attempt arrives twice: from reconciliation, then as the late webhook.
+TEST_CASE("reconciliation: a late webhook for a reconciled payment is not a second failure") {
   Env env({}, /*put_default_membership=*/false);
   const int64_t t_fail = env.start - 3600 * 1000;
   auto failed_spec = Env::spec("mem_Rec1", t_fail, "pay_Rec1");

@@ -660,3 +660,24 @@ TEST_CASE("property: the fold is independent of order and duplicates") {
   // The generator must exercise the interesting paths, or the property proves little.
   CHECK(multi_episode_streams > kStreams / 10);
 }
+
+TEST_CASE("the same payment attempt under two ids (webhook and reconciliation) is one fact") {
+  using namespace cs::domain;
+  const int64_t t0 = 1767225600000;
+  Fact webhook{"msg_A", EventKind::PaymentFailed, t0, "pay_1", 2999, "usd", "declined"};
+  Fact reconciled{"recon_pay_1", EventKind::PaymentFailed, t0, "pay_1", 2999, "usd", "declined"};
+  Fact retry{"msg_B", EventKind::PaymentFailed, t0 + 3600000, "pay_1", 2999, "usd", "declined"};
+  for (auto facts : {std::vector<Fact>{webhook, reconciled, retry},
+                     std::vector<Fact>{retry, reconciled, webhook}}) {
+    auto eps = fold_membership(facts, RecoveryPolicy{}, t0 + 86400000);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].failures == 2);  // two attempts of pay_1, not three deliveries
+  }
+  Fact paid{"msg_C", EventKind::PaymentSucceeded, t0 + 7200000, "pay_2", 2999, "usd", ""};
+  Fact paid_again{
+      "recon_pay_2", EventKind::PaymentSucceeded, t0 + 7200000, "pay_2", 2999, "usd", ""};
+  auto eps = fold_membership({webhook, paid, paid_again}, RecoveryPolicy{}, t0 + 86400000);
+  REQUIRE(eps.size() == 1);
+  CHECK(eps[0].status == CaseStatus::Recovered);
+  CHECK(eps[0].recovered_cents == 2999);
+}
