@@ -196,8 +196,8 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
   {
     auto db = reads_.lease();
     if (auto ev = store::latest_event_with_payload(*db, c->membership_id)) {
-      auto body = store::open_event_payload(keys_, store::event_payload(*db, ev->id),
-                                            ev->webhook_id);
+      auto body =
+          store::open_event_payload(keys_, store::event_payload(*db, ev->id), ev->webhook_id);
       if (body) {
         auto j = parse_json_limited(*body);
         if (j) {
