@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/processor.h"
+#include "store/auth.h"
 #include "store/migrations.h"
 #include "store/settings.h"
 #include "util/log.h"
@@ -14,7 +15,9 @@
 namespace cs::app {
 
 App::App(Config config, const Clock& clock, AppOptions options)
-    : config_(std::move(config)), clock_(clock), options_(std::move(options)) {}
+    : config_(std::move(config)), clock_(clock), options_(std::move(options)) {
+  ops_ = std::make_unique<Operations>(*this, clock_);
+}
 
 App::~App() {
   stop();
@@ -38,6 +41,95 @@ domain::RecoverySettings App::settings() {
   return s;
 }
 
+domain::RecoverySettings App::stored_settings() {
+  auto db = reads_->lease();
+  return store::load_recovery_settings(*db, default_settings());
+}
+
+store::ConnectionSettings App::connection() const {
+  std::lock_guard<std::mutex> lock(conn_mu_);
+  return conn_;
+}
+
+void App::load_connection() {
+  store::ConnectionSettings base{config_.whop_api_key, config_.webhook_secrets,
+                                 config_.whop_company_id, config_.whop_experience_id,
+                                 config_.public_url};
+  store::StoredConnection stored;
+  {
+    auto db = reads_->lease();
+    auto r = store::load_connection(*db, keys_);
+    if (r) {
+      stored = *r;
+    } else {
+      log::error(
+          "the Whop connection saved on the dashboard is not readable; using the "
+          "configuration's",
+          {{"error", r.error()}});
+    }
+  }
+  std::lock_guard<std::mutex> lock(conn_mu_);
+  conn_ = store::merge_connection(base, stored);
+}
+
+void App::apply_connection(const store::ConnectionSettings& c) {
+  {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    conn_ = c;
+  }
+  whop_->set_api_key(c.api_key);
+  engine_->set_config(jobs::EngineConfig{c.public_url, c.company_id, c.experience_id});
+  reconciler_->set_company_id(c.company_id);
+  if (options_.background_workers && !c.api_key.empty() && !c.company_id.empty() &&
+      !reconciler_started_.exchange(true)) {
+    reconciler_->start();
+  }
+}
+
+Status App::save_connection(const store::StoredConnection& values) {
+  int64_t now = clock_.now_ms();
+  store::ConnectionSettings merged;
+  std::string problem;
+  auto st = writer_->run([&](SQLite::Database& db) {
+    auto stored = store::load_connection(db, keys_);
+    if (!stored) {
+      problem = stored.error();
+      return;
+    }
+    store::StoredConnection next = *stored;
+    if (values.api_key) next.api_key = values.api_key;
+    if (values.webhook_secrets) next.webhook_secrets = values.webhook_secrets;
+    if (values.company_id) next.company_id = values.company_id;
+    if (values.experience_id) next.experience_id = values.experience_id;
+    if (values.public_url) next.public_url = values.public_url;
+    store::save_connection(db, keys_, next, now);
+    store::ConnectionSettings base{config_.whop_api_key, config_.webhook_secrets,
+                                   config_.whop_company_id, config_.whop_experience_id,
+                                   config_.public_url};
+    merged = store::merge_connection(base, next);
+  });
+  if (!st) return Error{"the connection could not be saved: " + st.error()};
+  if (!problem.empty()) return Error{problem};
+  apply_connection(merged);
+  log::info("Whop connection changed on the dashboard");
+  return Ok{};
+}
+
+Result<std::string> App::create_setup_token() {
+  int64_t now = clock_.now_ms();
+  std::string token = crypto::random_hex(16);
+  bool has_admin = false;
+  auto st = writer_->run([&](SQLite::Database& db) {
+    has_admin = store::admin_password_hash(db).has_value();
+    if (!has_admin) {
+      store::insert_setup_token(db, crypto::hex_encode(crypto::sha256(token)), now,
+                                now + 30 * kMinuteMs);
+    }
+  });
+  if (!st) return Error{"cannot store the setup link: " + st.error()};
+  return has_admin ? std::string() : token;
+}
+
 Status App::start() {
   auto listen = http::parse_listen(config_.listen);
   if (!listen) return Error{listen.error()};
@@ -45,10 +137,16 @@ Status App::start() {
   try {
     umask(0077);
     wdb = store::open_connection(config_.db_path, store::ConnectionRole::Writer);
+    // A small file is checked before serving (cheap); a large one after READY, in the
+    // background, so start-up stays fast (PERFORMANCE.md target 5): if that check fails, webhooks
+    // are answered 503 (Whop retries) and readiness reports the problem.
     std::error_code ec;
     auto size = std::filesystem::file_size(config_.db_path, ec);
-    if (ec || size <= 32ull * 1024 * 1024) {
+    if (ec || size <= kSyncQuickCheckBytes) {
       if (auto st = store::quick_check(*wdb); !st) return st;
+      db_check_.set_ok();
+    } else {
+      background_check_ = true;
     }
     if (auto st = store::migrate_up(*wdb); !st) return st;
   } catch (const std::exception& e) {
@@ -60,14 +158,16 @@ Status App::start() {
 
   writer_ = std::make_unique<store::Writer>(std::move(wdb));
   reads_ = std::make_unique<store::ReadPool>(config_.db_path, 4);
+  load_connection();  // dashboard-saved Whop connection over the configuration's
   whop::ClientConfig wc;
   wc.api_base = config_.whop_api_base;
-  wc.api_key = config_.whop_api_key;
+  wc.api_key = connection().api_key;
   whop_ = std::make_unique<whop::Client>(wc, clock_, options_.whop_sleep);
   jobs::RunnerOptions ro;
   ro.lease_ms = static_cast<int64_t>(config_.job_lease_s) * 1000;
   runner_ = std::make_unique<jobs::JobRunner>(*writer_, clock_, ro);
-  jobs::EngineConfig ec{config_.public_url, config_.whop_company_id, config_.whop_experience_id};
+  jobs::EngineConfig ec{connection().public_url, connection().company_id,
+                        connection().experience_id};
   engine_ = std::make_unique<jobs::RecoveryEngine>(*writer_, *reads_, *whop_, keys_, clock_, ec,
                                                    [this] { return settings(); });
   engine_->install(*runner_);
@@ -76,7 +176,7 @@ Status App::start() {
       static_cast<int64_t>(config_.scheduler_interval_s * 1000), [this] { runner_->wake(); });
 
   reconciler_ = std::make_unique<jobs::Reconciler>(
-      *writer_, *whop_, keys_, clock_, config_.whop_company_id,
+      *writer_, *whop_, keys_, clock_, connection().company_id,
       static_cast<int64_t>(config_.reconcile_interval_s * 1000), [this] { runner_->wake(); });
 
   runner_->on("process_event", [this](const store::Job& job) {
@@ -99,12 +199,32 @@ Status App::start() {
     return jobs::JobOutcome::success();
   });
 
-  ingest_ = std::make_unique<whop::IngestContext>(
-      whop::IngestContext{*writer_, keys_, clock_, [this] { return config_.webhook_secrets; },
-                          [this] { runner_->wake(); }, nullptr});
+  ingest_ = std::make_unique<whop::IngestContext>(whop::IngestContext{
+      *writer_, keys_, clock_, [this] { return connection().webhook_secrets; },
+      [this] { runner_->wake(); },
+      [this]() -> std::string {
+        return db_check_.state() == "failed" ? "the database failed its integrity check" : "";
+      }});
   http::Deps deps;
   deps.ingest = ingest_.get();
   deps.engine = engine_.get();
+  deps.writer = writer_.get();
+  deps.reads = reads_.get();
+  deps.clock = &clock_;
+  deps.keys = &keys_;
+  deps.whop = whop_.get();
+  deps.webhook_stats = &webhook_stats_;
+  deps.stored_settings = [this] { return stored_settings(); };
+  deps.env_processing_off = config_.disable_processing;
+  deps.env_scheduler_off = config_.disable_scheduler;
+  deps.env_notifications_off = config_.disable_notifications;
+  deps.connection = [this] { return connection(); };
+  deps.save_connection = [this](const store::StoredConnection& c) { return save_connection(c); };
+  deps.whop_api_base = config_.whop_api_base;
+  deps.retention_defaults = {config_.retention_payload_days, config_.retention_event_days};
+  deps.wake_jobs = [this] { runner_->wake(); };
+  deps.trusted_proxy = config_.trusted_proxy;
+  deps.ops = &ops_->prepare();  // health, readiness, metrics, alerts (issue 5)
   http::ServerOptions hopts;
   hopts.threads = config_.http_threads;
   http_ = std::make_unique<http::Server>(deps, hopts);
@@ -112,10 +232,28 @@ Status App::start() {
   if (!bound) return Error{bound.error()};
   port_ = *bound;
 
+  if (background_check_) {
+    check_thread_ = std::thread([this] {
+      try {
+        auto db = store::open_connection(config_.db_path, store::ConnectionRole::Reader);
+        auto st = store::quick_check(*db);
+        if (st) {
+          db_check_.set_ok();
+        } else {
+          db_check_.set_failed(st.error());
+          log::error("database integrity check failed: webhooks are refused (503)",
+                     {{"error", st.error()}});
+        }
+      } catch (const std::exception& e) {
+        db_check_.set_failed(e.what());
+      }
+    });
+  }
   if (options_.background_workers) {
     runner_->start();
     scheduler_->start();
-    if (!config_.whop_api_key.empty() && !config_.whop_company_id.empty()) {
+    if (!connection().api_key.empty() && !connection().company_id.empty() &&
+        !reconciler_started_.exchange(true)) {
       reconciler_->start();
     } else {
       log::warn(
@@ -123,7 +261,7 @@ Status App::start() {
           "CHURN_SAVER_WHOP_COMPANY_ID");
     }
   }
-  if (config_.webhook_secrets.empty()) {
+  if (connection().webhook_secrets.empty()) {
     log::warn(
         "no webhook secret configured: webhooks are answered 503 until "
         "CHURN_SAVER_WHOP_WEBHOOK_SECRET is set");
@@ -132,16 +270,26 @@ Status App::start() {
   if (!s.processing_enabled) log::warn("webhook processing is switched off (events are stored)");
   if (!s.scheduler_enabled) log::warn("the scheduler is switched off");
   if (!s.notifications_enabled) log::warn("outbound notifications are switched off");
-  if (config_.public_url.empty()) {
+  if (connection().public_url.empty()) {
     log::warn(
         "CHURN_SAVER_PUBLIC_URL is not set: messages link to Whop directly, clicks are not "
         "tracked");
   }
+  ops_->start(options_.background_workers);  // probes + watchdog; daily maintenance (serve)
   return Ok{};
 }
 
 void App::serve() {
+  {
+    std::lock_guard<std::mutex> lock(serve_mu_);
+    serving_ = true;
+  }
   if (http_) http_->serve();
+  {
+    std::lock_guard<std::mutex> lock(serve_mu_);
+    serving_ = false;
+  }
+  serve_cv_.notify_all();
 }
 
 void App::stop() {
@@ -150,7 +298,15 @@ void App::stop() {
     if (stopped_) return;
     stopped_ = true;
   }
+  if (ops_) ops_->stop();  // readiness answers 503 from here on; probes and maintenance end
   if (http_) http_->stop();
+  {
+    // Graceful drain: serve() returns once the requests in flight are answered; only then go
+    // the workers and the writer those requests use.
+    std::unique_lock<std::mutex> lock(serve_mu_);
+    serve_cv_.wait_for(lock, std::chrono::seconds(30), [this] { return !serving_; });
+  }
+  if (check_thread_.joinable()) check_thread_.join();
   if (reconciler_) reconciler_->stop();
   if (scheduler_) scheduler_->stop();
   if (runner_) runner_->stop();

@@ -2,9 +2,15 @@
 // The composition root: opens and checks the database, migrates, loads the keys, wires the writer,
 // read pool, Whop client, job runner, recovery engine, scheduler and HTTP server, and owns their
 // start/stop order.
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "app/config.h"
+#include "app/operations.h"
 #include "domain/settings.h"
 #include "http/server.h"
 #include "jobs/engine.h"
@@ -27,6 +33,37 @@ struct AppOptions {
   /// Sleep used by the Whop client between in-call retries (tests pass one that does not sleep).
   whop::Client::Sleep whop_sleep;
 };
+
+/// The outcome of the database integrity check made at start.
+class DbCheck {
+ public:
+  void set_ok() {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = "ok";
+  }
+  void set_failed(std::string why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = "failed";
+    failure_ = std::move(why);
+  }
+  /// "pending" | "ok" | "failed".
+  std::string state() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return state_;
+  }
+  std::string failure() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failure_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string state_ = "pending";
+  std::string failure_;
+};
+
+/// Databases up to this size are checked before serving; larger ones in the background.
+constexpr uintmax_t kSyncQuickCheckBytes = 32ull * 1024 * 1024;
 
 class App {
  public:
@@ -53,12 +90,33 @@ class App {
   jobs::Reconciler& reconciler() { return *reconciler_; }
   whop::Client& whop() { return *whop_; }
   const crypto::Keyring& keys() const { return keys_; }
+  const DbCheck& db_check() const { return db_check_; }
+  /// Health probes, watchdog, backups, retention and alerts (app/operations.h).
+  Operations& operations() { return *ops_; }
   /// The settings in force: stored settings over the configured defaults, with the
   /// environment's kill switches applied.
   domain::RecoverySettings settings();
+  /// The recovery settings as stored over the configured defaults, without the environment's
+  /// kill switches (what the dashboard edits).
+  domain::RecoverySettings stored_settings();
+
+  /// The Whop connection in force: values saved on the dashboard (sealed in the settings table)
+  /// over the configuration's. Cheap; called per webhook for the secrets.
+  store::ConnectionSettings connection() const;
+  /// Stores the dashboard's connection values (fields left unset keep what was stored) and
+  /// applies them at once: Whop client key, engine config, reconciler company (and starts the
+  /// reconciler when it becomes configured), webhook secrets.
+  Status save_connection(const store::StoredConnection& values);
+  /// When no admin password is set: stores a new one-time setup token valid for 30 minutes and
+  /// returns it (the link is /setup/<token>); "" when an admin exists.
+  Result<std::string> create_setup_token();
+  http::WebhookStats& webhook_stats() { return webhook_stats_; }
 
  private:
   domain::RecoverySettings default_settings() const;
+  /// Reads the stored connection over the configuration's into conn_ (start()).
+  void load_connection();
+  void apply_connection(const store::ConnectionSettings& c);
 
   Config config_;
   const Clock& clock_;
@@ -73,6 +131,17 @@ class App {
   std::unique_ptr<jobs::Reconciler> reconciler_;
   std::unique_ptr<whop::IngestContext> ingest_;
   std::unique_ptr<http::Server> http_;
+  mutable std::mutex conn_mu_;      // guards conn_
+  store::ConnectionSettings conn_;  // see connection()
+  http::WebhookStats webhook_stats_;
+  std::atomic<bool> reconciler_started_{false};
+  DbCheck db_check_;
+  bool background_check_ = false;
+  std::thread check_thread_;
+  std::unique_ptr<Operations> ops_;
+  std::mutex serve_mu_;  // serving_: stop() waits for serve() to drain requests in flight
+  std::condition_variable serve_cv_;
+  bool serving_ = false;
   std::mutex stop_mu_;
   bool stopped_ = false;
   int port_ = 0;

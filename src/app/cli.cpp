@@ -1,23 +1,31 @@
 #include "app/cli.h"
 
 #include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
 
+#include <SQLiteCpp/Transaction.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/app.h"
+#include "app/backup.h"
+#include "app/cli_ops.h"
+#include "app/systemd.h"
 #include "domain/money.h"
 #include "domain/time.h"
+#include "store/auth.h"
 #include "store/cases.h"
 #include "store/db.h"
 #include "store/events.h"
 #include "store/migrations.h"
 #include "util/log.h"
+#include "util/password.h"
 
 namespace cs::app {
 namespace {
@@ -172,6 +180,70 @@ int cmd_migrate(const Config& c, const std::string& action, int steps) {
   return 0;
 }
 
+/// On first start (no admin yet): prints the one-time setup link. On stdout, never in the logs.
+void print_setup_link(App& app, const Config& c) {
+  auto token = app.create_setup_token();
+  if (!token) {
+    log::error("no setup link", {{"error", token.error()}});
+    return;
+  }
+  if (token->empty()) return;
+  std::string host = http::parse_listen(c.listen)->first;
+  if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::string base = "http://" + host + ":" + std::to_string(app.port());
+  std::string pub = app.connection().public_url;
+  if (!pub.empty()) base = pub;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::printf(
+      "\nNo admin password is set yet. Open this one-time link within 30 minutes to choose it:\n"
+      "  %s/setup/%s\n"
+      "(or run `churn-saver admin set-password` and type the password on standard input)\n\n",
+      base.c_str(), token->c_str());
+}
+
+/// Reads one line (the password) from stdin, without echo on a terminal.
+std::string read_password_line() {
+  bool tty = isatty(STDIN_FILENO);
+  termios old{};
+  if (tty) {
+    std::fprintf(stderr, "New admin password (at least %zu characters): ", password::kMinLength);
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fprintf(stderr, "\n");
+  }
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+int cmd_set_password(const Config& c) {
+  std::string pw = read_password_line();
+  if (auto problem = password::check_strength(pw); !problem.empty()) return fail(problem);
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = store::open_connection(c.db_path, store::ConnectionRole::Writer);
+    if (auto st = store::migrate_up(*db); !st) return fail(st.error());
+    std::string encoded = password::hash(pw);
+    SQLite::Transaction tx(*db);
+    int64_t now = SystemClock().now_ms();
+    store::set_admin_password(*db, encoded, now);
+    store::record_action(*db,
+                         {"", now, "admin_password_set", "", std::nullopt, "admin", "cli", "{}"});
+    tx.commit();
+  } catch (const std::exception& e) {
+    return fail("cannot set the password in " + c.db_path + ": " + e.what());
+  }
+  std::printf("Admin password set. Every dashboard session was signed out.\n");
+  return 0;
+}
+
 int cmd_serve(const Config& c) {
   log::set_level(log::level_from_name(c.log_level));
   // Block the stop signals in every thread; one thread waits for them.
@@ -183,20 +255,29 @@ int cmd_serve(const Config& c) {
   signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
+  // One serve per database; `restore` refuses while this lock is held (issue 5).
+  auto lock = DatabaseLock::acquire(c.db_path);
+  if (!lock) return fail(lock.error());
   App app(c, clock);
   if (auto st = app.start(); !st) return fail(st.error());
+  // Migrated and listening: tell systemd (Type=notify) before anything slower.
+  systemd::notify_ready("serving on " + c.listen + " (port " + std::to_string(app.port()) + ")");
   log::info("churn-saver started", {{"version", CHURN_SAVER_VERSION},
                                     {"listen", c.listen},
                                     {"port", app.port()},
                                     {"db", c.db_path}});
   std::printf("Churn Saver %s listening on http://%s:%d/\n", CHURN_SAVER_VERSION,
               http::parse_listen(c.listen)->first.c_str(), app.port());
+  print_setup_link(app, c);
   std::fflush(stdout);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&set, &sig);
-    if (sig != 0) log::info("stopping", {{"signal", sig}});
-    app.stop();
+    if (sig != 0) {
+      log::info("stopping", {{"signal", sig}});
+      systemd::notify_stopping();
+    }
+    app.stop();  // drains: requests in flight, then jobs, then queued writes
   });
   app.serve();
   // serve() also returns if the listener fails; make sure the waiter can finish.
@@ -250,6 +331,16 @@ int run_cli(int argc, char** argv) {
   events->add_option("--limit", event_limit, "how many, newest first (default 50)");
   events->add_flag("--json", events_json, "one JSON object per line");
 
+  auto* admin = cli.add_subcommand("admin", "the dashboard's admin account");
+  admin->require_subcommand(1);
+  auto* set_password = admin->add_subcommand(
+      "set-password", "set the admin password, read from standard input (signs everybody out)");
+  add_common(set_password);
+
+  // backup, restore, check, member erase, jobs list|retry|purge, events replay (issue 5).
+  OpsCommands ops;
+  add_ops_commands(cli, events, add_common, ops);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -265,7 +356,9 @@ int run_cli(int argc, char** argv) {
   if (serve->parsed()) return cmd_serve(*config);
   if (migrate->parsed()) return cmd_migrate(*config, mig_action, mig_steps);
   if (cases->parsed()) return cmd_cases(*config, case_status, cases_json);
+  if (auto code = run_ops_command(ops, *config)) return *code;
   if (events->parsed()) return cmd_events(*config, event_limit, events_json);
+  if (set_password->parsed()) return cmd_set_password(*config);
   return 1;
 }
 

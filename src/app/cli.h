@@ -1,5 +1,6 @@
 #pragma once
-// The `churn-saver` command line (CLI11): serve, version, migrate, cases, events.
+// The `churn-saver` command line (CLI11): serve, version, migrate, cases, events, admin, and the
+// operator commands of cli_ops.h (backup, restore, check, member erase, jobs, events replay).
 namespace cs::app {
 
 /// Runs the command line; returns the process exit code.

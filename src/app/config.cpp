@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -66,6 +68,8 @@ Result<bool> apply(Config& c, const std::string& key, const std::string& value) 
     }
   } else if (key == "CHURN_SAVER_PUBLIC_URL") {
     c.public_url = value;
+  } else if (key == "CHURN_SAVER_TRUSTED_PROXY") {
+    c.trusted_proxy = value;
   } else if (key == "CHURN_SAVER_SCHEDULER_INTERVAL" || key == "CHURN_SAVER_RECONCILE_INTERVAL") {
     double v = 0;
     try {
@@ -81,6 +85,57 @@ Result<bool> apply(Config& c, const std::string& key, const std::string& value) 
     c.disable_scheduler = value == "1" || value == "true";
   } else if (key == "CHURN_SAVER_DISABLE_NOTIFICATIONS") {
     c.disable_notifications = value == "1" || value == "true";
+  } else if (key == "CHURN_SAVER_METRICS_TOKEN") {
+    c.metrics_token = value;
+  } else if (key == "CHURN_SAVER_BACKUP_DIR") {
+    c.backup_dir = (value == "off" || value == "none") ? "off" : value;
+  } else if (key == "CHURN_SAVER_ALERT_URL") {
+    c.alert_url = value;
+  } else if (key == "CHURN_SAVER_BACKUP_KEEP" || key == "CHURN_SAVER_RETENTION_PAYLOAD_DAYS" ||
+             key == "CHURN_SAVER_RETENTION_EVENT_DAYS" ||
+             key == "CHURN_SAVER_RETENTION_CASE_DAYS" ||
+             key == "CHURN_SAVER_ALERT_WEBHOOK_SILENCE_HOURS" ||
+             key == "CHURN_SAVER_ALERT_DISK_FREE_PERCENT") {
+    // Operations (issue 5): whole numbers with a sane range each.
+    struct Range {
+      const char* key;
+      int* field;
+      int lo, hi;
+      const char* unit;
+    };
+    const Range ranges[] = {
+        {"CHURN_SAVER_BACKUP_KEEP", &c.backup_keep, 1, 1000, "backups"},
+        {"CHURN_SAVER_RETENTION_PAYLOAD_DAYS", &c.retention_payload_days, 1, 3650, "days"},
+        {"CHURN_SAVER_RETENTION_EVENT_DAYS", &c.retention_event_days, 1, 3650, "days"},
+        {"CHURN_SAVER_RETENTION_CASE_DAYS", &c.retention_case_days, 1, 3650, "days"},
+        {"CHURN_SAVER_ALERT_WEBHOOK_SILENCE_HOURS", &c.alert_webhook_silence_hours, 1, 8760,
+         "hours"},
+        {"CHURN_SAVER_ALERT_DISK_FREE_PERCENT", &c.alert_disk_free_percent, 0, 99, "percent"}};
+    for (const auto& r : ranges) {
+      if (key != r.key) continue;
+      int v = 0;
+      try {
+        size_t used = 0;
+        v = std::stoi(value, &used);
+        if (used != value.size()) throw std::invalid_argument(key);
+      } catch (...) {
+        return Error{key + " must be a whole number of " + r.unit};
+      }
+      if (v < r.lo || v > r.hi) {
+        return Error{key + " must be between " + std::to_string(r.lo) + " and " +
+                     std::to_string(r.hi) + " " + r.unit};
+      }
+      *r.field = v;
+    }
+  } else if (key == "CHURN_SAVER_MAINTENANCE_INTERVAL") {
+    double v = 0;
+    try {
+      v = std::stod(value);
+    } catch (...) {
+      return Error{key + " must be a number of seconds"};
+    }
+    if (!(v >= 0.05 && v <= 86400)) return Error{key + " must be between 0.05 and 86400 seconds"};
+    c.maintenance_interval_s = v;
   } else if (key == "CHURN_SAVER_HTTP_THREADS") {
     try {
       c.http_threads = std::stoi(value);
@@ -105,12 +160,23 @@ const char* const kKeys[] = {"CHURN_SAVER_DB",
                              "CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS",
                              "CHURN_SAVER_HTTP_THREADS",
                              "CHURN_SAVER_PUBLIC_URL",
+                             "CHURN_SAVER_TRUSTED_PROXY",
                              "CHURN_SAVER_JOB_LEASE",
                              "CHURN_SAVER_SCHEDULER_INTERVAL",
                              "CHURN_SAVER_RECONCILE_INTERVAL",
                              "CHURN_SAVER_DISABLE_PROCESSING",
                              "CHURN_SAVER_DISABLE_SCHEDULER",
-                             "CHURN_SAVER_DISABLE_NOTIFICATIONS"};
+                             "CHURN_SAVER_DISABLE_NOTIFICATIONS",
+                             "CHURN_SAVER_METRICS_TOKEN",
+                             "CHURN_SAVER_BACKUP_DIR",
+                             "CHURN_SAVER_BACKUP_KEEP",
+                             "CHURN_SAVER_RETENTION_PAYLOAD_DAYS",
+                             "CHURN_SAVER_RETENTION_EVENT_DAYS",
+                             "CHURN_SAVER_RETENTION_CASE_DAYS",
+                             "CHURN_SAVER_ALERT_URL",
+                             "CHURN_SAVER_ALERT_WEBHOOK_SILENCE_HOURS",
+                             "CHURN_SAVER_ALERT_DISK_FREE_PERCENT",
+                             "CHURN_SAVER_MAINTENANCE_INTERVAL"};
 
 }  // namespace
 
@@ -162,6 +228,10 @@ Result<Config> load_config(const Flags& flags, const Getenv& getenv,
     c.config_file = file;
   } else if (explicit_file) {
     return Error{"cannot read config file " + file};
+  } else if (::access(file.c_str(), F_OK) == 0) {
+    // The packaged file is 0640 root:churn-saver: say so instead of silently using defaults.
+    return Error{"cannot read config file " + file +
+                 " (run as root or as the churn-saver user, or pass --config)"};
   }
   for (const char* key : kKeys) {
     if (const char* v = getenv(key)) {
@@ -177,6 +247,17 @@ Result<Config> load_config(const Flags& flags, const Getenv& getenv,
     if (!applied) return Error{"--scheduler-interval: " + applied.error()};
   }
   if (c.key_file.empty()) c.key_file = c.db_path + ".key";
+  if (c.backup_dir.empty()) {
+    auto slash = c.db_path.rfind('/');
+    c.backup_dir =
+        (slash == std::string::npos ? std::string(".") : c.db_path.substr(0, slash)) + "/backups";
+  } else if (c.backup_dir == "off") {
+    c.backup_dir.clear();
+  }
+  if (c.retention_case_days <= c.attribution_window_days) {
+    return Error{"CHURN_SAVER_RETENTION_CASE_DAYS must be longer than the attribution window (" +
+                 std::to_string(c.attribution_window_days) + " days)"};
+  }
   return c;
 }
 

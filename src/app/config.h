@@ -27,6 +27,9 @@ struct Config {
   int attribution_window_days = 14;
   int http_threads = 32;
   std::string public_url;  // base of tracked links in messages, e.g. https://cs.example.com
+  /// Address of the reverse proxy whose X-Forwarded-For / X-Forwarded-Proto are believed
+  /// (CHURN_SAVER_TRUSTED_PROXY, e.g. 127.0.0.1 when Caddy runs on the same host); "" = none.
+  std::string trusted_proxy;
   double scheduler_interval_s = 60;  // fractions allowed (tests)
   double reconcile_interval_s = 600;
   int job_lease_s = 120;  // a job whose worker died is taken again after this long
@@ -34,6 +37,22 @@ struct Config {
   bool disable_processing = false;
   bool disable_scheduler = false;
   bool disable_notifications = false;
+
+  // --- Operations (issue 5; see README "Operations").
+  std::string metrics_token;  // CHURN_SAVER_METRICS_TOKEN: bearer for /metrics ("" = 403)
+  /// CHURN_SAVER_BACKUP_DIR: serve's daily backups. load_config defaults it to
+  /// <database directory>/backups; "off" (or a Config built in code, "") means no daily backups.
+  std::string backup_dir;
+  int backup_keep = 7;                   // CHURN_SAVER_BACKUP_KEEP
+  int retention_payload_days = 30;       // CHURN_SAVER_RETENTION_PAYLOAD_DAYS
+  int retention_event_days = 60;         // CHURN_SAVER_RETENTION_EVENT_DAYS
+  int retention_case_days = 60;          // CHURN_SAVER_RETENTION_CASE_DAYS
+  std::string alert_url;                 // CHURN_SAVER_ALERT_URL (Slack/Discord incoming webhook)
+  int alert_webhook_silence_hours = 24;  // CHURN_SAVER_ALERT_WEBHOOK_SILENCE_HOURS
+  int alert_disk_free_percent = 10;      // CHURN_SAVER_ALERT_DISK_FREE_PERCENT
+  /// CHURN_SAVER_MAINTENANCE_INTERVAL: seconds between alert checks (backups and retention run
+  /// when a day has passed since the last one).
+  double maintenance_interval_s = 60;
 };
 
 /// Values given on the command line (unset = not given).

@@ -10,6 +10,21 @@ namespace cs::http {
 void add_health_routes(httplib::Server& svr, Deps& deps);
 void add_webhook_routes(httplib::Server& svr, Deps& deps);
 void add_link_routes(httplib::Server& svr, Deps& deps);
+/// GET /metrics (Prometheus text, bearer CHURN_SAVER_METRICS_TOKEN): http/metrics.cpp.
+void add_metrics_routes(httplib::Server& svr, Deps& deps);
+
+/// Installs the dashboard (pages, JSON API, export, sign-in, static assets; see http/dashboard.h)
+/// and returns its access gate, which the server runs before routing: it answers (and returns
+/// true for) a request that needs a session and has none: 401 JSON under /api/, else a redirect
+/// to /login. Returns an empty function when `deps` lacks what the dashboard needs.
+std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_routes(
+    httplib::Server& svr, Deps& deps);
+/// Paths served without a session: webhooks, health and metrics, the click redirect, static
+/// assets, sign-in and the setup link. Everything else needs a session.
+bool is_public_path(const std::string& path);
+/// Every dashboard route installed so far (method, pattern, an example path, and its kind:
+/// "page", "form", "api" or "public"), for the route-table tests.
+std::vector<std::pair<std::string, std::string>> dashboard_route_examples(const std::string& kind);
 
 /// Body limit for a request (bytes), by method and path; 0 means the route takes no body.
 size_t body_limit_for(const std::string& method, const std::string& path);

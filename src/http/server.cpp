@@ -42,6 +42,12 @@ size_t body_limit_for(const std::string& method, const std::string& path) {
 Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts) {
   svr_.new_task_queue = [n = opts_.threads] { return new httplib::ThreadPool(n); };
   svr_.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second churn-saver (or
+  // anything else) bind the same port and silently take a share of the webhooks (issue 5).
+  svr_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
   svr_.set_read_timeout(opts_.read_timeout_s, 0);
   svr_.set_write_timeout(5, 0);
   svr_.set_keep_alive_timeout(opts_.keep_alive_timeout_s);
@@ -57,8 +63,10 @@ Server::~Server() {
 
 void Server::install_middleware() {
   // Runs before the body is read: request id, and body limits (SECURITY.md, CVE-2025-46728).
-  svr_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", crypto::random_hex(8));
+    // Dashboard access (default deny): no session, no route, before the body is read.
+    if (gate_ && gate_(req, res)) return httplib::Server::HandlerResponse::Handled;
     size_t limit = body_limit_for(req.method, req.path);
     if (limit == 0) return httplib::Server::HandlerResponse::Unhandled;
     bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
@@ -118,6 +126,8 @@ void Server::install_routes() {
   add_health_routes(svr_, deps_);
   add_webhook_routes(svr_, deps_);
   add_link_routes(svr_, deps_);
+  add_metrics_routes(svr_, deps_);
+  gate_ = add_dashboard_routes(svr_, deps_);
 }
 
 Result<int> Server::bind(const std::string& host, int port) {

@@ -9,7 +9,17 @@
 
 #include <httplib.h>
 
+#include "domain/settings.h"
+#include "http/ops.h"
+#include "http/webhook_stats.h"
 #include "jobs/engine.h"
+#include "store/connection.h"
+#include "store/dashboard.h"
+#include "store/db.h"
+#include "store/writer.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "whop/client.h"
 #include "whop/ingest.h"
 
 namespace cs::http {
@@ -17,6 +27,38 @@ namespace cs::http {
 struct Deps {
   whop::IngestContext* ingest = nullptr;
   jobs::RecoveryEngine* engine = nullptr;
+
+  // --- Dashboard (issue 4). Unset pointers leave the dashboard routes out.
+  store::Writer* writer = nullptr;
+  store::ReadPool* reads = nullptr;
+  const Clock* clock = nullptr;
+  const crypto::Keyring* keys = nullptr;
+  whop::Client* whop = nullptr;
+  /// Rejected webhook deliveries by reason (in memory; the webhook route counts into it).
+  WebhookStats* webhook_stats = nullptr;
+  /// The recovery settings as stored over the configured defaults, WITHOUT the environment's
+  /// kill switches (what the settings page edits).
+  std::function<domain::RecoverySettings()> stored_settings;
+  /// Kill switches forced off by the environment (CHURN_SAVER_DISABLE_*).
+  bool env_processing_off = false, env_scheduler_off = false, env_notifications_off = false;
+  /// The Whop connection in force (dashboard values over the configuration's).
+  std::function<store::ConnectionSettings()> connection;
+  /// Stores the dashboard's connection values (sealed) and applies them without a restart.
+  std::function<Status(const store::StoredConnection&)> save_connection;
+  std::string whop_api_base;  // for the settings page
+  /// Retention from the configuration (CHURN_SAVER_RETENTION_*), shown until the page saves its
+  /// own.
+  store::RetentionSettings retention_defaults;
+  /// Wakes the job workers after the dashboard queued a job (replay, retry).
+  std::function<void()> wake_jobs;
+  /// Address of a reverse proxy whose X-Forwarded-For / X-Forwarded-Proto are believed
+  /// (CHURN_SAVER_TRUSTED_PROXY); "" = none.
+  std::string trusted_proxy;
+
+  // --- Operations (issue 5): health, readiness, metrics, alerts. Owned by app::Operations;
+  // null in a bare server (then /readyz and /metrics answer 503). The dashboard's alert banner
+  // reads ops->alerts().
+  OpsState* ops = nullptr;
 };
 
 struct ServerOptions {
@@ -43,6 +85,8 @@ class Server {
   Deps deps_;
   ServerOptions opts_;
   httplib::Server svr_;
+  /// The dashboard's access check, run before routing (see add_dashboard_routes).
+  std::function<bool(const httplib::Request&, httplib::Response&)> gate_;
 };
 
 /// Splits "HOST:PORT" ("[::1]:8080" for IPv6). Error for anything else.

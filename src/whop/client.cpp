@@ -170,10 +170,16 @@ struct Client::Impl {
   std::string scheme_host;  // "https://api.whop.com"
   std::string prefix;       // "/api/v1"
 
-  mutable std::mutex mu;  // guards ops, counts, rng
+  mutable std::mutex key_mu;  // guards cfg.api_key (set_api_key)
+  mutable std::mutex mu;      // guards ops, counts, rng
   std::map<std::string, OpState> ops;
   std::map<std::pair<std::string, std::string>, uint64_t> counts;
   std::mt19937_64 rng{std::random_device{}()};
+
+  std::string api_key() const {
+    std::lock_guard<std::mutex> lock(key_mu);
+    return cfg.api_key;
+  }
 
   Impl(ClientConfig c, const Clock& clk, Sleep s, Random r)
       : cfg(std::move(c)), clock(clk), sleep(std::move(s)), random01(std::move(r)) {
@@ -334,7 +340,7 @@ struct Client::Impl {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     cli.enable_server_certificate_verification(true);
 #endif
-    httplib::Headers headers{{"Authorization", "Bearer " + cfg.api_key},
+    httplib::Headers headers{{"Authorization", "Bearer " + api_key()},
                              {"Accept", "application/json"},
                              {"User-Agent", std::string("churn-saver/") + CHURN_SAVER_VERSION}};
     std::string target = prefix + rq.path;
@@ -479,7 +485,7 @@ struct Client::Impl {
 
   ApiResult<json> execute(const Request& rq) {
     const bool is_post = rq.method != "GET";
-    if (cfg.api_key.empty()) {
+    if (api_key().empty()) {
       count(rq.op, "not_configured");
       ApiError e = base_error(rq);
       e.code = "not_configured";
@@ -608,6 +614,11 @@ struct Client::Impl {
 };
 
 // ------------------------------------------------------------------------------------------------
+
+void Client::set_api_key(const std::string& api_key) {
+  std::lock_guard<std::mutex> lock(impl_->key_mu);
+  impl_->cfg.api_key = api_key;
+}
 
 Client::Client(ClientConfig config, const Clock& clock, Sleep sleep, Random random01)
     : impl_(std::make_unique<Impl>(std::move(config), clock, std::move(sleep),

@@ -158,6 +158,9 @@ class Client {
   /// Breaker state of every operation used so far.
   std::map<std::string, BreakerInfo> breakers() const;
 
+  /// Replaces the API key (the settings page changes it without a restart). Thread-safe.
+  void set_api_key(const std::string& api_key);
+
   /// "scheme://host[:port]" of the API base (for messages).
   const std::string& host() const;
 

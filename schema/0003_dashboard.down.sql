@@ -1,0 +1,13 @@
+DROP INDEX events_state;
+DROP INDEX cases_window;
+DROP INDEX nudge_sends_case_sent;
+DROP INDEX cases_user;
+DROP INDEX cases_username;
+DROP INDEX cases_amount_id;
+DROP INDEX cases_status_amount_id;
+DROP INDEX cases_first_id;
+DROP INDEX cases_status_first_id;
+DROP TABLE setup_tokens;
+DROP INDEX sessions_expires;
+DROP TABLE sessions;
+DROP TABLE admin_user;

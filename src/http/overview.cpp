@@ -1,0 +1,45 @@
+// GET /: the overview (KPI tiles for 7, 30 or 90 days by first_failure_at, charts, next steps).
+#include "http/dashboard.h"
+#include "http/page_data.h"
+#include "view/pages.h"
+
+namespace cs::http {
+
+int window_param(const httplib::Request& req) {
+  std::string w = req.get_param_value("window");
+  if (w == "7") return 7;
+  if (w == "90") return 90;
+  return 30;
+}
+
+view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
+  view::OverviewModel m;
+  m.window_days = window_days;
+  m.now = d.now();
+  m.since = m.now - static_cast<int64_t>(window_days) * 86400000;
+  {
+    auto db = d.deps.reads->lease();
+    m.kpis = store::load_kpis(*db, m.since);
+    if (charts) m.charts = store::load_charts(*db, m.since, m.now);
+    m.any_events = store::any_events(*db);
+  }
+  if (d.deps.connection) {
+    auto c = d.deps.connection();
+    m.connected = !c.api_key.empty() && !c.company_id.empty();
+    m.has_secret = !c.webhook_secrets.empty();
+    std::string base = c.public_url.empty() ? std::string("https://YOUR-HOST") : c.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    m.webhook_url = base + "/webhooks/whop";
+  }
+  return m;
+}
+
+void add_overview_routes(httplib::Server& svr, Dashboard& d) {
+  note_route({"GET", "/", "/", "page"});
+  svr.Get("/", page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+            auto m = load_overview(d, window_param(req));
+            send_html(res, 200, view::overview_page(d.chrome(s, "Overview", "overview"), m));
+          }));
+}
+
+}  // namespace cs::http

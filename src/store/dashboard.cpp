@@ -1,0 +1,453 @@
+#include "store/dashboard.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "store/settings.h"
+
+namespace cs::store {
+namespace {
+
+constexpr int64_t kDay = 86400000;
+
+constexpr const char* kListCols =
+    "id, membership_id, user_id, username, product_title, status, resolution, first_failure_at, "
+    "last_failure_at, failures, amount_due_cents, currency, recovered_cents, refunded_cents, "
+    "resolved_at, clicks, incentive_state, incentive_days";
+
+constexpr const char* kEventCols =
+    "id, webhook_id, source, type, api_version, sig_scheme, event_time, received_at, "
+    "membership_id, payment_id, user_id, amount_cents, currency, payload IS NOT NULL, "
+    "process_state, process_note, processed_at";
+
+std::optional<int64_t> opt_int(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+CaseListRow read_list_row(SQLite::Statement& q) {
+  CaseListRow r;
+  int i = 0;
+  r.id = q.getColumn(i++).getString();
+  r.membership_id = q.getColumn(i++).getString();
+  r.user_id = q.getColumn(i++).getString();
+  r.username = q.getColumn(i++).getString();
+  r.product_title = q.getColumn(i++).getString();
+  r.status = q.getColumn(i++).getString();
+  r.resolution = q.getColumn(i++).getString();
+  r.first_failure_at = q.getColumn(i++).getInt64();
+  r.last_failure_at = q.getColumn(i++).getInt64();
+  r.failures = q.getColumn(i++).getInt();
+  r.amount_due_cents = q.getColumn(i++).getInt64();
+  r.currency = q.getColumn(i++).getString();
+  r.recovered_cents = q.getColumn(i++).getInt64();
+  r.refunded_cents = q.getColumn(i++).getInt64();
+  r.resolved_at = opt_int(q.getColumn(i++));
+  r.clicks = q.getColumn(i++).getInt();
+  r.incentive_state = q.getColumn(i++).getString();
+  r.incentive_days = q.getColumn(i++).getInt();
+  return r;
+}
+
+EventRow read_event(SQLite::Statement& q) {
+  EventRow r;
+  r.id = q.getColumn(0).getInt64();
+  r.webhook_id = q.getColumn(1).getString();
+  r.source = q.getColumn(2).getString();
+  r.type = q.getColumn(3).getString();
+  r.api_version = q.getColumn(4).getString();
+  r.sig_scheme = q.getColumn(5).getString();
+  r.event_time = q.getColumn(6).getInt64();
+  r.received_at = q.getColumn(7).getInt64();
+  r.membership_id = q.getColumn(8).getString();
+  r.payment_id = q.getColumn(9).getString();
+  r.user_id = q.getColumn(10).getString();
+  r.amount_cents = opt_int(q.getColumn(11));
+  r.currency = q.getColumn(12).getString();
+  r.has_payload = q.getColumn(13).getInt() != 0;
+  r.process_state = q.getColumn(14).getString();
+  r.process_note = q.getColumn(15).getString();
+  r.processed_at = opt_int(q.getColumn(16));
+  return r;
+}
+
+void add_money(MoneyByCurrency& m, const std::string& currency, int64_t cents) {
+  for (auto& [c, v] : m) {
+    if (c == currency) {
+      v += cents;
+      return;
+    }
+  }
+  m.emplace_back(currency, cents);
+}
+
+void sort_money(MoneyByCurrency& m) {
+  std::sort(m.begin(), m.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+}
+
+/// The search condition on cases for `q` (binds ?1 = q, ?2 = q's prefix upper bound).
+constexpr const char* kSearch =
+    "(username = ?1 OR user_id = ?1 OR membership_id = ?1 OR (username >= ?1 AND username < ?2))";
+
+std::string prefix_bound(const std::string& q) {
+  return q + "\xf4\x8f\xbf\xbf";  // U+10FFFF: after every username starting with q
+}
+
+struct SortSpec {
+  const char* column;
+  bool desc;
+};
+
+std::optional<SortSpec> sort_spec(const std::string& sort) {
+  if (sort == "newest" || sort.empty()) return SortSpec{"first_failure_at", true};
+  if (sort == "oldest") return SortSpec{"first_failure_at", false};
+  if (sort == "amount") return SortSpec{"amount_due_cents", true};
+  if (sort == "amount_asc") return SortSpec{"amount_due_cents", false};
+  return std::nullopt;
+}
+
+/// Parses "<integer>.<hex id>".
+std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c) {
+  auto dot = c.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 20 || c.size() - dot - 1 > 64) {
+    return std::nullopt;
+  }
+  std::string num = c.substr(0, dot), id = c.substr(dot + 1);
+  size_t start = num[0] == '-' ? 1 : 0;
+  if (start == num.size() || num.find_first_not_of("0123456789", start) != std::string::npos) {
+    return std::nullopt;
+  }
+  if (id.empty() || id.find_first_not_of("0123456789abcdefABCDEF_-") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::stoll(num), id);
+}
+
+}  // namespace
+
+Kpis load_kpis(SQLite::Database& db, int64_t since) {
+  Kpis k;
+  // One range of the covering index cases_window per status.
+  SQLite::Statement counts(db,
+                           "SELECT count(*) FROM cases INDEXED BY cases_window "
+                           "WHERE status = ? AND first_failure_at >= ?");
+  for (auto [status, dst] : {std::pair<const char*, int64_t*>{"lost", &k.lost},
+                             std::pair<const char*, int64_t*>{"cancelled", &k.cancelled}}) {
+    counts.reset();
+    counts.bind(1, status);
+    counts.bind(2, since);
+    if (counts.executeStep()) *dst = counts.getColumn(0).getInt64();
+  }
+  {
+    SQLite::Statement q(db,
+                        "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
+                        "cases_window WHERE status = 'open' AND first_failure_at >= ? "
+                        "GROUP BY currency");
+    q.bind(1, since);
+    while (q.executeStep()) {
+      k.open += q.getColumn(1).getInt64();
+      add_money(k.at_risk, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+    }
+  }
+  {
+    SQLite::Statement q(
+        db,
+        "SELECT currency, count(*), sum(recovered_cents - min(refunded_cents, recovered_cents)), "
+        "sum(CASE WHEN incentive_state = 'granted' THEN incentive_days ELSE 0 END), "
+        "sum(incentive_state = 'granted'), "
+        "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
+        "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND first_failure_at >= ? "
+        "GROUP BY currency");
+    q.bind(1, since);
+    while (q.executeStep()) {
+      k.recovered += q.getColumn(1).getInt64();
+      add_money(k.recovered_net, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+      k.incentive_days_granted += q.getColumn(3).getInt64();
+      k.incentive_cases += q.getColumn(4).getInt64();
+      k.click_through += q.getColumn(5).getInt64();
+    }
+  }
+  // Free days granted on cases that are still open or were lost count too.
+  {
+    SQLite::Statement q(db,
+                        "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
+                        "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
+                        "AND incentive_state = 'granted'");
+    q.bind(1, since);
+    if (q.executeStep() && !q.getColumn(0).isNull()) {
+      k.incentive_days_granted += q.getColumn(0).getInt64();
+      k.incentive_cases += q.getColumn(1).getInt64();
+    }
+  }
+  sort_money(k.recovered_net);
+  sort_money(k.at_risk);
+  return k;
+}
+
+ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
+  ChartSeries s;
+  int64_t first_day = since - ((since % kDay) + kDay) % kDay;
+  int64_t last_day = now - ((now % kDay) + kDay) % kDay;
+  for (int64_t d = first_day; d <= last_day; d += kDay) s.days.push_back({d, 0, 0, 0});
+  auto slot = [&](int64_t t) -> DayPoint* {
+    if (t < first_day) return nullptr;
+    size_t i = static_cast<size_t>((t - first_day) / kDay);
+    return i < s.days.size() ? &s.days[i] : nullptr;
+  };
+  {
+    SQLite::Statement q(db,
+                        "SELECT first_failure_at / 86400000, count(*) FROM cases INDEXED BY "
+                        "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
+    q.bind(1, since);
+    while (q.executeStep()) {
+      if (auto* p = slot(q.getColumn(0).getInt64() * kDay))
+        p->failures += q.getColumn(1).getInt64();
+    }
+  }
+  // Recoveries and net revenue per day; the revenue chart shows one currency, the one with the
+  // most net recovered revenue.
+  {
+    SQLite::Statement q(db,
+                        "SELECT currency, resolved_at / 86400000, count(*), "
+                        "sum(recovered_cents - min(refunded_cents, recovered_cents)) "
+                        "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
+                        "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
+    q.bind(1, since);
+    struct Row {
+      std::string currency;
+      int64_t day, n, cents;
+    };
+    std::vector<Row> rows;
+    std::map<std::string, int64_t> totals;
+    while (q.executeStep()) {
+      rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                      q.getColumn(2).getInt64(), q.getColumn(3).getInt64()});
+      totals[rows.back().currency] += rows.back().cents;
+    }
+    int64_t best = -1;
+    for (const auto& [cur, v] : totals) {
+      if (v > best) {
+        best = v;
+        s.currency = cur;
+      }
+    }
+    for (const auto& r : rows) {
+      if (auto* p = slot(r.day * kDay)) {
+        p->recoveries += r.n;
+        if (r.currency == s.currency) p->revenue_cents += r.cents;
+      }
+    }
+  }
+  {
+    // Nudges sent (any channel, any attempt) before the recovery, and on which channels.
+    // One pass over the recovered cases (covering index), each joined to the nudges sent before
+    // it paid; rows of one case are adjacent, so the grouping happens here.
+    SQLite::Statement q(db,
+                        "SELECT c.id, c.resolved_at - c.first_failure_at, n.attempt, n.channel "
+                        "FROM cases c INDEXED BY cases_window LEFT JOIN nudge_sends n INDEXED BY "
+                        "nudge_sends_case_sent ON n.case_id = c.id AND n.state = 'sent' AND "
+                        "n.created_at <= c.resolved_at "
+                        "WHERE c.status = 'recovered' AND c.first_failure_at >= ?");
+    q.bind(1, since);
+    std::map<int64_t, int64_t> attempts;
+    int64_t channels[4] = {0, 0, 0, 0};
+    const int64_t bounds[] = {1, 2, 4, 7, 14};
+    const char* labels[] = {"< 1 day",  "1–2 days",  "2–4 days",
+                            "4–7 days", "7–14 days", "> 14 days"};
+    int64_t ttr[6] = {0, 0, 0, 0, 0, 0};
+    std::string current;
+    std::set<std::string> sent;
+    int mask = 0;
+    int64_t ms = 0;
+    auto flush = [&] {
+      if (current.empty()) return;
+      attempts[std::min<int64_t>(static_cast<int64_t>(sent.size()), 5)] += 1;
+      channels[mask & 3] += 1;
+      size_t b = 0;
+      while (b < 5 && ms >= bounds[b] * kDay) ++b;
+      ttr[b] += 1;
+    };
+    while (q.executeStep()) {
+      std::string id = q.getColumn(0).getString();
+      if (id != current) {
+        flush();
+        current = id;
+        sent.clear();
+        mask = 0;
+        ms = q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64();
+      }
+      if (!q.getColumn(2).isNull()) {
+        sent.insert(q.getColumn(2).getString());
+        std::string ch = q.getColumn(3).getString();
+        mask |= ch == "push" ? 1 : (ch == "dm" ? 2 : 0);
+      }
+    }
+    flush();
+    for (int64_t a = 0; a <= 5; ++a) {
+      std::string label = a == 0 ? "No nudge" : a == 5 ? "After 5+" : "After " + std::to_string(a);
+      s.by_attempt.emplace_back(label, attempts.count(a) ? attempts[a] : 0);
+    }
+    s.by_channel = {{"No nudge", channels[0]},
+                    {"Push", channels[1]},
+                    {"DM", channels[2]},
+                    {"Push + DM", channels[3]}};
+    for (size_t b = 0; b < 6; ++b) s.time_to_recovery.emplace_back(labels[b], ttr[b]);
+  }
+  return s;
+}
+
+bool any_events(SQLite::Database& db) {
+  SQLite::Statement q(db, "SELECT EXISTS (SELECT 1 FROM events)");
+  return q.executeStep() && q.getColumn(0).getInt() != 0;
+}
+
+bool valid_case_sort(const std::string& sort) {
+  return sort_spec(sort).has_value();
+}
+
+CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
+  SortSpec spec = sort_spec(query.sort).value_or(SortSpec{"first_failure_at", true});
+  std::string col = spec.column;
+  std::string dir = spec.desc ? " DESC" : " ASC";
+  std::string sql = std::string("SELECT ") + kListCols + " FROM cases WHERE 1";
+  if (!query.q.empty()) sql += std::string(" AND ") + kSearch;
+  if (!query.status.empty()) sql += " AND status = ?3";
+  auto cursor = query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
+  if (cursor) sql += " AND (" + col + ", id) " + (spec.desc ? "<" : ">") + " (?4, ?5)";
+  sql += " ORDER BY " + col + dir + ", id" + dir + " LIMIT ?6";
+  SQLite::Statement q(db, sql);
+  if (!query.q.empty()) {
+    q.bind(1, query.q);
+    q.bind(2, prefix_bound(query.q));
+  }
+  if (!query.status.empty()) q.bind(3, query.status);
+  if (cursor) {
+    q.bind(4, cursor->first);
+    q.bind(5, cursor->second);
+  }
+  int limit = std::clamp(query.limit, 1, 1000);
+  q.bind(6, limit + 1);
+  CasePage page;
+  while (q.executeStep()) page.rows.push_back(read_list_row(q));
+  if (page.rows.size() > static_cast<size_t>(limit)) {
+    page.rows.pop_back();
+    const auto& last = page.rows.back();
+    int64_t v = std::string(spec.column) == "first_failure_at" ? last.first_failure_at
+                                                               : last.amount_due_cents;
+    page.next_cursor = std::to_string(v) + "." + last.id;
+  }
+  return page;
+}
+
+std::map<std::string, int64_t> count_cases(SQLite::Database& db, const std::string& q) {
+  std::map<std::string, int64_t> out = {
+      {"open", 0}, {"recovered", 0}, {"lost", 0}, {"cancelled", 0}};
+  if (q.empty()) {
+    // One index range count per status (cases_status_first_id) instead of a full GROUP BY scan.
+    SQLite::Statement st(db, "SELECT count(*) FROM cases WHERE status = ?");
+    for (auto& [status, n] : out) {
+      st.reset();
+      st.bind(1, status);
+      if (st.executeStep()) n = st.getColumn(0).getInt64();
+    }
+    return out;
+  }
+  SQLite::Statement st(
+      db, std::string("SELECT status, count(*) FROM cases WHERE ") + kSearch + " GROUP BY status");
+  st.bind(1, q);
+  st.bind(2, prefix_bound(q));
+  while (st.executeStep()) out[st.getColumn(0).getString()] = st.getColumn(1).getInt64();
+  return out;
+}
+
+std::optional<CaseDetail> find_case_detail(SQLite::Database& db, const std::string& id) {
+  SQLite::Statement q(db, std::string("SELECT ") + kListCols +
+                              ", company_id, product_id, plan_id, failure_message, "
+                              "recovery_payment_id, cancelled_at, next_nudge_at, first_click_at, "
+                              "next_nudge_attempt, created_at, updated_at FROM cases WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  CaseDetail d;
+  d.row = read_list_row(q);
+  int i = 18;
+  d.company_id = q.getColumn(i++).getString();
+  d.product_id = q.getColumn(i++).getString();
+  d.plan_id = q.getColumn(i++).getString();
+  d.failure_message = q.getColumn(i++).getString();
+  d.recovery_payment_id = q.getColumn(i++).getString();
+  d.cancelled_at = opt_int(q.getColumn(i++));
+  d.next_nudge_at = opt_int(q.getColumn(i++));
+  d.first_click_at = opt_int(q.getColumn(i++));
+  d.next_nudge_attempt = q.getColumn(i++).getInt();
+  d.created_at = q.getColumn(i++).getInt64();
+  d.updated_at = q.getColumn(i++).getInt64();
+  return d;
+}
+
+std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::string& membership_id,
+                                            int64_t from, int64_t to, int limit) {
+  SQLite::Statement q(db, std::string("SELECT ") + kEventCols +
+                              " FROM events WHERE membership_id = ? AND event_time >= ? AND "
+                              "event_time <= ? ORDER BY event_time, id LIMIT ?");
+  q.bind(1, membership_id);
+  q.bind(2, from);
+  q.bind(3, to);
+  q.bind(4, limit);
+  std::vector<EventRow> out;
+  while (q.executeStep()) out.push_back(read_event(q));
+  return out;
+}
+
+std::vector<EventRow> list_events(SQLite::Database& db, const std::string& state, int64_t before_id,
+                                  int limit) {
+  std::string sql = std::string("SELECT ") + kEventCols + " FROM events WHERE id < ?";
+  if (!state.empty()) sql += " AND process_state = ?";
+  sql += " ORDER BY id DESC LIMIT ?";
+  SQLite::Statement q(db, sql);
+  int i = 1;
+  q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
+  if (!state.empty()) q.bind(i++, state);
+  q.bind(i, limit);
+  std::vector<EventRow> out;
+  while (q.executeStep()) out.push_back(read_event(q));
+  return out;
+}
+
+std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db) {
+  std::map<std::string, int64_t> out = {{"pending", 0}, {"failed", 0}, {"ignored", 0}};
+  SQLite::Statement q(db, "SELECT count(*) FROM events WHERE process_state = ?");
+  for (auto& [state, n] : out) {
+    q.reset();
+    q.bind(1, state);
+    if (q.executeStep()) n = q.getColumn(0).getInt64();
+  }
+  return out;
+}
+
+RetentionSettings load_retention(SQLite::Database& db, const RetentionSettings& defaults) {
+  RetentionSettings r = defaults;
+  auto v = get_setting(db, "retention");
+  if (!v) return r;
+  auto j = nlohmann::json::parse(*v, nullptr, false);
+  if (!j.is_object()) return r;
+  if (j.contains("payload_days") && j["payload_days"].is_number_integer()) {
+    r.payload_days = j["payload_days"].get<int>();
+  }
+  if (j.contains("event_days") && j["event_days"].is_number_integer()) {
+    r.event_days = j["event_days"].get<int>();
+  }
+  return r;
+}
+
+void save_retention(SQLite::Database& db, const RetentionSettings& r, int64_t now) {
+  put_setting(db, "retention",
+              nlohmann::json{{"payload_days", r.payload_days}, {"event_days", r.event_days}}.dump(),
+              now);
+}
+
+}  // namespace cs::store

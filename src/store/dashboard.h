@@ -1,0 +1,118 @@
+#pragma once
+// Read queries behind the dashboard: KPIs and chart series for a window, the cases list (filter,
+// search, sort, keyset pagination, counts), one case with its timeline, the events and jobs pages,
+// and the retention settings. Every query reads through an index (see schema/0003_dashboard).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "store/events.h"
+
+namespace cs::store {
+
+// --- Overview -----------------------------------------------------------------------------------
+
+/// Money per currency, largest first.
+using MoneyByCurrency = std::vector<std::pair<std::string, int64_t>>;
+
+/// Counts over the cases whose first_failure_at is at or after `since`.
+struct Kpis {
+  int64_t open = 0, recovered = 0, lost = 0, cancelled = 0;
+  int64_t click_through = 0;           // recovered after a click on a nudge link
+  MoneyByCurrency recovered_net;       // recovered_cents - refunded_cents of recovered cases
+  MoneyByCurrency at_risk;             // amount_due_cents of open cases
+  int64_t incentive_days_granted = 0;  // free days granted (incentive_state 'granted')
+  int64_t incentive_cases = 0;
+};
+Kpis load_kpis(SQLite::Database& db, int64_t since);
+
+struct DayPoint {
+  int64_t day_start = 0;  // unix ms of 00:00 UTC
+  int64_t failures = 0;   // cases whose first failure was that day
+  int64_t recoveries = 0;
+  int64_t revenue_cents = 0;  // net recovered that day, in the chart's currency
+};
+struct ChartSeries {
+  std::vector<DayPoint> days;  // every day from since's day to now's day
+  std::string currency;        // the currency of revenue_cents (the most recovered one)
+  std::vector<std::pair<std::string, int64_t>> by_attempt;  // "No nudge", "After 1 nudge", ...
+  std::vector<std::pair<std::string, int64_t>> by_channel;  // "No nudge", "Push", "DM", "Both"
+  std::vector<std::pair<std::string, int64_t>> time_to_recovery;  // buckets of days
+};
+ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now);
+
+/// True when at least one event was ever stored.
+bool any_events(SQLite::Database& db);
+
+// --- Cases
+// ----------------------------------------------------------------------------------------
+
+struct CaseListRow {
+  std::string id, membership_id, user_id, username, product_title, status, resolution;
+  int64_t first_failure_at = 0, last_failure_at = 0;
+  int failures = 0;
+  int64_t amount_due_cents = 0;
+  std::string currency;
+  int64_t recovered_cents = 0, refunded_cents = 0;
+  std::optional<int64_t> resolved_at;
+  int clicks = 0;
+  std::string incentive_state;
+  int incentive_days = 0;
+};
+
+struct CaseQuery {
+  std::string status;           // "" = any
+  std::string q;                // username (exact or prefix), user id or membership id
+  std::string sort = "newest";  // newest | oldest | amount | amount_asc
+  std::string cursor;           // from a previous page's next_cursor ("" = first page)
+  int limit = 50;
+};
+struct CasePage {
+  std::vector<CaseListRow> rows;
+  std::string next_cursor;  // "" on the last page
+};
+/// One page in the query's order. A malformed cursor is treated as "first page".
+CasePage list_case_page(SQLite::Database& db, const CaseQuery& query);
+/// Case counts by status ("open", ...) matching `q` ("" = all cases).
+std::map<std::string, int64_t> count_cases(SQLite::Database& db, const std::string& q);
+/// True when `sort` is one list_case_page knows.
+bool valid_case_sort(const std::string& sort);
+
+struct CaseDetail {
+  CaseListRow row;
+  std::string company_id, product_id, plan_id, failure_message, recovery_payment_id;
+  std::optional<int64_t> cancelled_at, next_nudge_at, first_click_at;
+  int next_nudge_attempt = 0;
+  int64_t created_at = 0, updated_at = 0;
+};
+std::optional<CaseDetail> find_case_detail(SQLite::Database& db, const std::string& id);
+/// Events of a membership with event_time in [from, to], oldest first, at most `limit`.
+std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::string& membership_id,
+                                            int64_t from, int64_t to, int limit);
+
+// --- Events
+// ---------------------------------------------------------------------------------------
+
+/// Newest first; state "" = any; before_id 0 = from the newest.
+std::vector<EventRow> list_events(SQLite::Database& db, const std::string& state, int64_t before_id,
+                                  int limit);
+/// Number of events per processing state, for the small states (pending, failed, ignored).
+std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db);
+
+// --- Retention --------------------------------------------------------------------------------
+
+struct RetentionSettings {
+  int payload_days = 30;  // sealed payloads are stripped after this many days
+  int event_days = 60;    // event rows are deleted after this many days
+};
+/// The retention saved on the settings page (settings key "retention") over `defaults` (the
+/// configuration's CHURN_SAVER_RETENTION_* values).
+RetentionSettings load_retention(SQLite::Database& db, const RetentionSettings& defaults = {});
+void save_retention(SQLite::Database& db, const RetentionSettings& r, int64_t now);
+
+}  // namespace cs::store

@@ -1,0 +1,157 @@
+// The events page (recent webhooks, rejected deliveries), one event, and the jobs page.
+#include "view/format.h"
+#include "view/pages.h"
+
+namespace cs::view {
+
+std::string events_page(const Chrome& c, const EventsModel& m) {
+  Data d;
+  Data rows = list();
+  for (const auto& e : m.rows) {
+    Data r;
+    set(r, "id", std::to_string(e.id));
+    set(r, "type", e.type);
+    set(r, "received", datetime(e.received_at));
+    set(r, "received_ago", relative(e.received_at, m.now));
+    set(r, "verified",
+        e.source == "reconcile" ? "Reconciled from the API"
+                                : (e.sig_scheme == "legacy" ? "Verified (legacy)" : "Verified"));
+    set(r, "state", e.process_state);
+    set(r, "state_label", capitalize(e.process_state));
+    set(r, "note", e.process_note);
+    set(r, "membership_id", e.membership_id);
+    set(r, "amount", e.amount_cents ? money(*e.amount_cents, e.currency) : "");
+    rows.push_back(r);
+  }
+  set(d, "rows", rows);
+  set(d, "has_rows", !m.rows.empty());
+  set(d, "total", count(m.total));
+  Data filters = list();
+  const std::pair<const char*, const char*> states[] = {{"", "All"},
+                                                        {"processed", "Processed"},
+                                                        {"pending", "Pending"},
+                                                        {"ignored", "Ignored"},
+                                                        {"failed", "Failed"}};
+  for (const auto& [key, label] : states) {
+    Data f;
+    set(f, "label", label);
+    set(f, "href", std::string(key).empty() ? "/events" : "/events?state=" + std::string(key));
+    set(f, "current", m.state == key);
+    auto it = m.unsettled.find(key);
+    set(f, "count", it == m.unsettled.end() ? "" : count(it->second));
+    filters.push_back(f);
+  }
+  set(d, "filters", filters);
+  Data rej = list();
+  uint64_t rejected = 0;
+  for (const auto& r : m.rejections) {
+    Data x;
+    set(x, "reason", capitalize(r.reason));
+    set(x, "status", std::to_string(r.status));
+    set(x, "count", count(static_cast<int64_t>(r.count)));
+    set(x, "last", relative(r.last_at, m.now));
+    rej.push_back(x);
+    rejected += r.count;
+  }
+  set(d, "rejections", rej);
+  set(d, "has_rejections", rejected > 0);
+  if (m.next_before > 0) {
+    set(d, "next_href",
+        "/events?" + (m.state.empty() ? std::string() : "state=" + m.state + "&") +
+            "before=" + std::to_string(m.next_before));
+  }
+  return page("events", c, d);
+}
+
+std::string event_page(const Chrome& c, const EventModel& m) {
+  const auto& e = m.row;
+  Data d;
+  set(d, "id", std::to_string(e.id));
+  set(d, "webhook_id", e.webhook_id);
+  set(d, "type", e.type);
+  set(d, "source", e.source);
+  set(d, "sig", e.sig_scheme.empty() ? "none (reconciled)" : e.sig_scheme);
+  set(d, "event_time", datetime(e.event_time));
+  set(d, "received", datetime(e.received_at));
+  set(d, "membership_id", e.membership_id);
+  set(d, "payment_id", e.payment_id);
+  set(d, "user_id", e.user_id);
+  set(d, "amount", e.amount_cents ? money(*e.amount_cents, e.currency) : "");
+  set(d, "state", e.process_state);
+  set(d, "state_label", capitalize(e.process_state));
+  set(d, "note", e.process_note);
+  set(d, "processed", datetime(e.processed_at));
+  set(d, "payload", m.payload);
+  set(d, "payload_error", m.payload_error);
+  return page("event", c, d);
+}
+
+std::string jobs_page(const Chrome& c, const JobsModel& m) {
+  Data d;
+  Data tabs = list();
+  const std::pair<const char*, const char*> states[] = {
+      {"", "All"},          {"queued", "Queued"}, {"running", "Running"},
+      {"failed", "Failed"}, {"dead", "Dead"},     {"done", "Done"}};
+  for (const auto& [key, label] : states) {
+    Data t;
+    set(t, "label", label);
+    set(t, "href", std::string(key).empty() ? "/jobs" : "/jobs?state=" + std::string(key));
+    set(t, "current", m.state == key);
+    int64_t n = 0;
+    if (std::string(key).empty()) {
+      for (const auto& [k, v] : m.counts) n += v;
+    } else if (m.counts.count(key)) {
+      n = m.counts.at(key);
+    }
+    set(t, "count", count(n));
+    tabs.push_back(t);
+  }
+  set(d, "tabs", tabs);
+  Data rows = list();
+  for (const auto& j : m.rows) {
+    Data r;
+    set(r, "id", std::to_string(j.id));
+    set(r, "kind", j.kind);
+    set(r, "state", j.state);
+    set(r, "state_label", capitalize(j.state));
+    set(r, "attempts", std::to_string(j.attempts) + " of " + std::to_string(j.max_attempts));
+    set(r, "run_at", j.state == "done" ? "" : relative(j.run_at, m.now));
+    set(r, "updated", relative(j.updated_at, m.now));
+    set(r, "error", j.last_error);
+    set(r, "retryable", j.state == "dead" || j.state == "failed");
+    rows.push_back(r);
+  }
+  set(d, "rows", rows);
+  set(d, "has_rows", !m.rows.empty());
+  return page("jobs", c, d);
+}
+
+std::string login_page(const std::string& csrf, const std::string& next, const std::string& error) {
+  Data d;
+  set(d, "csrf", csrf);
+  set(d, "next", next);
+  set(d, "error", error);
+  return page("login", Chrome{"Sign in", "", "", "", ""}, d);
+}
+
+std::string setup_page(const std::string& token, const std::string& csrf, const std::string& error,
+                       bool valid) {
+  Data d;
+  set(d, "token", token);
+  set(d, "csrf", csrf);
+  set(d, "error", error);
+  set(d, "valid", valid);
+  return page("setup", Chrome{"Set up Churn Saver", "", "", "", ""}, d);
+}
+
+std::string message_page(const Chrome& c, const std::string& heading, const std::string& text,
+                         const std::string& link_href, const std::string& link_text) {
+  Data d;
+  set(d, "heading", heading);
+  set(d, "text", text);
+  set(d, "link_href", link_href);
+  set(d, "link_text", link_text);
+  return page("message", c, d);
+}
+
+}  // namespace cs::view

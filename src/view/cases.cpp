@@ -1,0 +1,237 @@
+// The cases list and one case's page.
+#include <algorithm>
+
+#include "view/format.h"
+#include "view/pages.h"
+
+namespace cs::view {
+namespace {
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string query_string(const store::CaseQuery& q, const std::string& status,
+                         const std::string& cursor) {
+  std::string s;
+  auto add = [&](const char* k, const std::string& v) {
+    if (v.empty()) return;
+    s += (s.empty() ? "?" : "&") + std::string(k) + "=" + url_encode(v);
+  };
+  add("status", status);
+  add("q", q.q);
+  if (q.sort != "newest") add("sort", q.sort);
+  add("cursor", cursor);
+  return s;
+}
+
+std::string member_name(const store::CaseListRow& r) {
+  if (!r.username.empty()) return r.username;
+  if (!r.user_id.empty()) return r.user_id;
+  return r.membership_id;
+}
+
+Data case_row(const store::CaseListRow& r, int64_t now) {
+  Data d;
+  set(d, "id", r.id);
+  set(d, "member", member_name(r));
+  set(d, "user_id", r.user_id);
+  set(d, "membership_id", r.membership_id);
+  set(d, "product", r.product_title);
+  set(d, "status", r.status);
+  set(d, "status_label", capitalize(r.status));
+  set(d, "first_failure", datetime(r.first_failure_at));
+  set(d, "first_failure_ago", relative(r.first_failure_at, now));
+  set(d, "amount", money(r.amount_due_cents, r.currency));
+  set(d, "recovered",
+      r.status == "recovered"
+          ? money(r.recovered_cents - std::min(r.refunded_cents, r.recovered_cents), r.currency)
+          : "");
+  set(d, "failures", std::to_string(r.failures));
+  set(d, "clicks", std::to_string(r.clicks));
+  return d;
+}
+
+}  // namespace
+
+std::string cases_page(const Chrome& c, const CasesModel& m) {
+  Data d;
+  int64_t total = 0;
+  for (const auto& [k, v] : m.counts) total += v;
+  Data tabs = list();
+  const std::pair<const char*, const char*> statuses[] = {{"", "All"},
+                                                          {"open", "Open"},
+                                                          {"recovered", "Recovered"},
+                                                          {"lost", "Lost"},
+                                                          {"cancelled", "Cancelled"}};
+  for (const auto& [key, label] : statuses) {
+    Data t;
+    set(t, "label", label);
+    auto it = m.counts.find(key);
+    set(t, "count",
+        count(std::string(key).empty() ? total : (it == m.counts.end() ? 0 : it->second)));
+    set(t, "href", "/cases" + query_string(m.query, key, ""));
+    set(t, "current", m.query.status == key);
+    tabs.push_back(t);
+  }
+  set(d, "tabs", tabs);
+  set(d, "q", m.query.q);
+  set(d, "status", m.query.status);
+  Data sorts = list();
+  const std::pair<const char*, const char*> sort_opts[] = {{"newest", "Newest first"},
+                                                           {"oldest", "Oldest first"},
+                                                           {"amount", "Largest amount"},
+                                                           {"amount_asc", "Smallest amount"}};
+  for (const auto& [key, label] : sort_opts) {
+    Data s;
+    set(s, "value", key);
+    set(s, "label", label);
+    set(s, "selected", m.query.sort == key);
+    sorts.push_back(s);
+  }
+  set(d, "sorts", sorts);
+  Data rows = list();
+  for (const auto& r : m.page.rows) rows.push_back(case_row(r, m.now));
+  set(d, "rows", rows);
+  set(d, "has_rows", !m.page.rows.empty());
+  set(d, "shown", std::to_string(m.page.rows.size()));
+  auto matching = m.query.status.empty()
+                      ? total
+                      : (m.counts.count(m.query.status) ? m.counts.at(m.query.status) : 0);
+  set(d, "matching", count(matching));
+  set(d, "filtered", !m.query.q.empty() || !m.query.status.empty());
+  set(d, "paged", !m.query.cursor.empty());
+  set(d, "first_href", "/cases" + query_string(m.query, m.query.status, ""));
+  if (!m.page.next_cursor.empty()) {
+    set(d, "next_href", "/cases" + query_string(m.query, m.query.status, m.page.next_cursor));
+  }
+  set(d, "export_href", "/cases/export.csv" + query_string(m.query, m.query.status, ""));
+  return page("cases", c, d);
+}
+
+const std::vector<CaseAction>& case_actions() {
+  static const std::vector<CaseAction> a = {
+      {"nudge", "Nudge now",
+       "Sends a reminder now on every channel switched on in settings (push and/or DM).", false},
+      {"cancel", "Cancel case",
+       "Stops all further nudges and incentives for this case. The membership is not touched.",
+       false},
+      {"cancel-at-period-end", "Cancel at period end",
+       "Asks Whop to cancel the membership when the current billing period ends.", true},
+      {"terminate", "Terminate now",
+       "Asks Whop to end the membership immediately. The member loses access now.", true},
+  };
+  return a;
+}
+
+std::string case_page(const Chrome& c, const CaseModel& m) {
+  const auto& r = m.detail.row;
+  Data d = case_row(r, m.now);
+  set(d, "product_id", m.detail.product_id);
+  set(d, "plan_id", m.detail.plan_id);
+  set(d, "failure_message", m.detail.failure_message);
+  set(d, "last_failure", datetime(r.last_failure_at));
+  set(d, "resolution", capitalize(r.resolution));
+  set(d, "resolved_at", datetime(r.resolved_at));
+  set(d, "refunded", r.refunded_cents > 0 ? money(r.refunded_cents, r.currency) : "");
+  set(d, "next_nudge",
+      m.detail.next_nudge_at ? datetime(*m.detail.next_nudge_at) + " (" +
+                                   relative(*m.detail.next_nudge_at, m.now) + ")"
+                             : "");
+  set(d, "incentive",
+      r.incentive_state.empty()
+          ? ""
+          : capitalize(r.incentive_state) +
+                (r.incentive_days > 0 ? " (" + std::to_string(r.incentive_days) + " days)" : ""));
+  set(d, "first_click", datetime(m.detail.first_click_at));
+  set(d, "is_open", r.status == "open");
+
+  Data actions = list();
+  for (const auto& a : case_actions()) {
+    Data ad;
+    set(ad, "key", a.key);
+    set(ad, "label", a.label);
+    set(ad, "explain", a.explain);
+    set(ad, "danger", a.danger);
+    bool allowed = r.status == "open" || a.key == "cancel-at-period-end" || a.key == "terminate";
+    set(ad, "allowed", allowed);
+    actions.push_back(ad);
+    if (m.confirm == a.key) {
+      Data conf;
+      set(conf, "key", a.key);
+      set(conf, "label", a.label);
+      set(conf, "explain", a.explain);
+      set(conf, "danger", a.danger);
+      set(d, "confirm", conf);
+    }
+  }
+  set(d, "actions", actions);
+
+  Data sends = list();
+  for (const auto& s : m.sends) {
+    Data sd;
+    bool manual = !s.attempt.empty() && s.attempt[0] == 'm';
+    set(sd, "attempt",
+        manual ? "Manual " + s.attempt.substr(1)
+               : "Reminder " + std::to_string(std::atoi(s.attempt.c_str()) + 1));
+    set(sd, "channel", s.channel == "dm" ? "Direct message" : "Push");
+    set(sd, "state", s.state);
+    set(sd, "state_label", capitalize(s.state));
+    set(sd, "at", datetime(s.created_at));
+    sends.push_back(sd);
+  }
+  set(d, "sends", sends);
+  set(d, "has_sends", !m.sends.empty());
+
+  struct Item {
+    int64_t at;
+    Data data;
+  };
+  std::vector<Item> items;
+  for (const auto& e : m.events) {
+    Data t;
+    set(t, "at", datetime(e.event_time));
+    set(t, "kind", "event");
+    set(t, "what", e.type);
+    std::string detail = e.amount_cents ? money(*e.amount_cents, e.currency) : "";
+    if (!e.process_state.empty()) {
+      detail += (detail.empty() ? "" : " · ") + std::string("processing: ") + e.process_state;
+    }
+    set(t, "detail", detail);
+    set(t, "href", "/events/" + std::to_string(e.id));
+    items.push_back({e.event_time, t});
+  }
+  for (const auto& a : m.actions) {
+    Data t;
+    set(t, "at", datetime(a.at));
+    set(t, "kind", a.actor == "admin" ? "admin" : "action");
+    std::string what = capitalize(a.type);
+    if (!a.channel.empty()) what += " · " + a.channel;
+    if (a.attempt) what += " · attempt " + std::to_string(*a.attempt + 1);
+    set(t, "what", what);
+    set(t, "detail",
+        (a.actor == "admin" ? "by admin" : "automatic") +
+            (a.outcome.empty() ? std::string() : " · " + a.outcome));
+    items.push_back({a.at, t});
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& x, const Item& y) { return x.at < y.at; });
+  Data timeline = list();
+  for (auto& i : items) timeline.push_back(i.data);
+  set(d, "timeline", timeline);
+  set(d, "has_timeline", !items.empty());
+  return page("case", c, d);
+}
+
+}  // namespace cs::view

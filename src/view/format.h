@@ -1,0 +1,26 @@
+#pragma once
+// How the dashboard writes times, money and states for people.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cs::view {
+
+/// "2026-11-20 23:09 UTC".
+std::string datetime(int64_t ms);
+/// "" for nullopt, else datetime().
+std::string datetime(const std::optional<int64_t>& ms);
+/// "Nov 20".
+std::string short_date(int64_t ms);
+/// "3 h ago", "in 2 days", "just now" relative to `now`.
+std::string relative(int64_t ms, int64_t now);
+/// "2 days 4 h" for a duration.
+std::string duration(int64_t ms);
+/// "$29.99" (domain::format_money).
+std::string money(int64_t cents, const std::string& currency);
+/// "recovered" -> "Recovered".
+std::string capitalize(const std::string& s);
+/// "12,345".
+std::string count(int64_t n);
+
+}  // namespace cs::view

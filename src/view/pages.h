@@ -1,0 +1,131 @@
+#pragma once
+// One view model per dashboard page and the function that renders it (inside the layout). The
+// HTTP layer gathers the data (store queries), the view decides how it reads.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/settings.h"
+#include "store/cases.h"
+#include "store/dashboard.h"
+#include "store/engine.h"
+#include "store/events.h"
+#include "store/jobs.h"
+#include "view/render.h"
+
+namespace cs::view {
+
+// --- Overview (/) ----------------------------------------------------------------------------
+struct OverviewModel {
+  int window_days = 30;
+  int64_t now = 0;
+  int64_t since = 0;
+  store::Kpis kpis;
+  store::ChartSeries charts;
+  bool connected = false;   // API key and company id are set
+  bool has_secret = false;  // a webhook secret is set
+  bool any_events = false;
+  std::string webhook_url;  // where Whop should send webhooks
+};
+std::string overview_page(const Chrome& c, const OverviewModel& m);
+/// The KPI tiles as JSON-ready numbers (shared with /api/dashboard/kpis).
+struct KpiFigures {
+  int64_t active = 0, recovered = 0, lost = 0, cancelled = 0;
+  std::optional<double> recovery_rate;  // recovered / (recovered + lost)
+};
+KpiFigures kpi_figures(const store::Kpis& k);
+
+// --- Cases (/cases, /cases/{id}) --------------------------------------------------------------
+struct CasesModel {
+  store::CaseQuery query;
+  store::CasePage page;
+  std::map<std::string, int64_t> counts;  // by status, for the query's search
+  int64_t now = 0;
+};
+std::string cases_page(const Chrome& c, const CasesModel& m);
+
+struct CaseModel {
+  store::CaseDetail detail;
+  std::vector<store::EventRow> events;
+  std::vector<store::Action> actions;
+  std::vector<store::SendRow> sends;
+  std::string confirm;  // "" or the action awaiting confirmation ("nudge", "cancel", ...)
+  int64_t now = 0;
+};
+std::string case_page(const Chrome& c, const CaseModel& m);
+/// The case actions: key -> (button label, what it does).
+struct CaseAction {
+  std::string key, label, explain;
+  bool danger = false;
+};
+const std::vector<CaseAction>& case_actions();
+
+// --- Settings (/settings) and messages (/messages) ---------------------------------------------
+struct SettingsModel {
+  // Connection: masked secrets ("" when not set) and plain ids.
+  std::string api_key_masked, secrets_masked;
+  std::string company_id, experience_id, public_url;
+  std::string api_base;
+  // Recovery form values as typed (kept on errors) and errors per field.
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> checks;  // checkbox states
+  domain::FieldErrors errors;
+  // Kill switches forced off by the environment.
+  bool env_processing_off = false, env_scheduler_off = false, env_notifications_off = false;
+  std::string check_result;  // the last "check connection" answer (flash)
+};
+std::string settings_page(const Chrome& c, const SettingsModel& m);
+
+struct MessagesModel {
+  std::string push_title, push_content, dm_content;
+  domain::FieldErrors errors;
+  bool push_enabled = true, dm_enabled = true;
+};
+std::string messages_page(const Chrome& c, const MessagesModel& m);
+/// The sample values the preview uses.
+const std::map<std::string, std::string>& preview_values();
+
+// --- Events (/events, /events/{id}) and jobs (/jobs) ---------------------------------------------
+struct Rejection {
+  std::string reason;
+  int status = 0;
+  uint64_t count = 0;
+  int64_t last_at = 0;
+};
+struct EventsModel {
+  std::vector<store::EventRow> rows;
+  std::string state;  // filter
+  std::map<std::string, int64_t> unsettled;
+  int64_t total = 0;
+  std::vector<Rejection> rejections;
+  int64_t next_before = 0;  // 0 = last page
+  int64_t now = 0;
+};
+std::string events_page(const Chrome& c, const EventsModel& m);
+
+struct EventModel {
+  store::EventRow row;
+  std::string payload;        // pretty-printed JSON, "" when stripped
+  std::string payload_error;  // why it cannot be shown
+};
+std::string event_page(const Chrome& c, const EventModel& m);
+
+struct JobsModel {
+  std::vector<store::Job> rows;
+  std::string state;
+  std::map<std::string, int64_t> counts;
+  int64_t now = 0;
+};
+std::string jobs_page(const Chrome& c, const JobsModel& m);
+
+// --- Sign-in and messages ------------------------------------------------------------------------
+std::string login_page(const std::string& csrf, const std::string& next, const std::string& error);
+std::string setup_page(const std::string& token, const std::string& csrf, const std::string& error,
+                       bool valid);
+/// A plain page with a heading and a paragraph (errors, 404, "too many requests").
+std::string message_page(const Chrome& c, const std::string& heading, const std::string& text,
+                         const std::string& link_href = "", const std::string& link_text = "");
+
+}  // namespace cs::view

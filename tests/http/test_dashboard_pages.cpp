@@ -1,0 +1,455 @@
+// The dashboard's pages, forms, export and JSON API against the real server with seeded data.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http/dashboard_support.h"
+#include "store/connection.h"
+#include "store/dashboard.h"
+#include "store/jobs.h"
+#include "store/settings.h"
+#include "support/fake_whop.h"
+#include "support/webhook_client.h"
+
+using namespace cs;
+using nlohmann::json;
+
+namespace {
+
+struct Seeded {
+  int open = 0, recovered = 0, lost = 0, cancelled = 0;
+};
+
+/// 3 open, 4 recovered (one refunded 999, one with 3 free days), 2 lost, 1 cancelled in the
+/// last 30 days; 5 recovered 40 days ago (outside 30, inside 90).
+Seeded seed_window(test::TestApp& t, int64_t now) {
+  std::vector<store::CaseRow> rows;
+  int n = 1;
+  auto add = [&](const std::string& status, int64_t days_ago) {
+    rows.push_back(test::make_case(test::hex_id(n++), status, now - days_ago * 86400000LL));
+  };
+  for (int i = 0; i < 3; ++i) add("open", 1 + i);
+  for (int i = 0; i < 4; ++i) add("recovered", 5 + i);
+  for (int i = 0; i < 2; ++i) add("lost", 10 + i);
+  add("cancelled", 12);
+  for (int i = 0; i < 5; ++i) add("recovered", 40);
+  rows[3].refunded_cents = 999;
+  test::seed_cases(t, rows);
+  REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
+    db.exec("UPDATE cases SET incentive_state = 'granted', incentive_days = 3 WHERE id = '" +
+            test::hex_id(5) + "'");
+  }));
+  return {3, 4, 2, 1};
+}
+
+test::DeliveryOptions once(bool bad_signature = false) {
+  test::DeliveryOptions d;
+  d.bad_signature = bad_signature;
+  d.retry = false;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("overview and /api/dashboard/kpis count the window's cases by first failure") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  seed_window(t, now);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto api = w.get("/api/dashboard/kpis?window=30");
+  REQUIRE(api);
+  REQUIRE(api->status == 200);
+  auto k = json::parse(api->body);
+  CHECK(k["window_days"] == 30);
+  CHECK(k["active_cases"] == 3);
+  CHECK(k["recoveries"] == 4);
+  CHECK(k["lost"] == 2);
+  CHECK(k["cancelled"] == 1);
+  CHECK(k["recovery_rate"].get<double>() == doctest::Approx(4.0 / 6.0));
+  CHECK(k["recovered_revenue"][0]["cents"] == 4 * 2999 - 999);
+  CHECK(k["recovered_revenue"][0]["amount"] == "109.97");
+  CHECK(k["incentive_days_granted"] == 3);
+  auto k90 = json::parse(w.get("/api/dashboard/kpis?window=90")->body);
+  CHECK(k90["recoveries"] == 9);
+  auto k7 = json::parse(w.get("/api/dashboard/kpis?window=7")->body);
+  CHECK(k7["recoveries"] == 2);
+
+  auto page = w.get("/?window=30");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("data-kpi=\"rate\">66.7%") != std::string::npos);
+  CHECK(page->body.find("data-kpi=\"revenue\">$109.97") != std::string::npos);
+  CHECK(page->body.find("data-kpi=\"active\">3") != std::string::npos);
+  CHECK(page->body.find("Recovered ÷ (recovered + lost)") != std::string::npos);
+  for (const char* chart :
+       {"ch-daily-t", "ch-revenue-t", "ch-attempt-t", "ch-channel-t", "ch-ttr-t"}) {
+    INFO(chart);
+    CHECK(page->body.find(chart) != std::string::npos);
+  }
+  CHECK(page->body.find("<svg") != std::string::npos);
+}
+
+TEST_CASE("a new install's overview says what to do next") {
+  test::TestApp::Options o;
+  o.secrets = {};
+  test::TestApp t(o);
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/");
+  REQUIRE(page);
+  CHECK(page->body.find("Connect Whop to start recovering payments") != std::string::npos);
+  CHECK(page->body.find("Send a test webhook") != std::string::npos);
+  CHECK(page->body.find("No failed payments in the last 30 days") != std::string::npos);
+}
+
+TEST_CASE("cases: status filter, search, sort, keyset pagination without duplicates, counts") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  std::vector<store::CaseRow> rows;
+  for (int i = 1; i <= 120; ++i) {
+    auto c = test::make_case(test::hex_id(i), i % 3 == 0 ? "recovered" : "open",
+                             now - (i % 40) * 3600000LL);  // ties on purpose
+    c.amount_due_cents = 1000 + i;
+    rows.push_back(c);
+  }
+  rows[6].username = "alice_wonder";
+  test::seed_cases(t, rows);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  std::set<std::string> ids;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto res = w.get("/api/dashboard/cases?status=open&cursor=" + cursor);
+    REQUIRE(res);
+    auto j = json::parse(res->body);
+    for (const auto& c : j["cases"]) {
+      CHECK(c["status"] == "open");
+      CHECK(ids.insert(c["id"].get<std::string>()).second);
+    }
+    CHECK(j["counts"]["open"] == 80);
+    CHECK(j["counts"]["recovered"] == 40);
+    cursor = j["next_cursor"].is_null() ? "" : j["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  CHECK(ids.size() == 80);
+  CHECK(pages == 2);
+
+  auto by_amount = json::parse(w.get("/api/dashboard/cases?sort=amount&limit=3")->body);
+  CHECK(by_amount["cases"][0]["amount_due_cents"] == 1120);
+  CHECK(by_amount["cases"][2]["amount_due_cents"] == 1118);
+
+  for (const std::string& q :
+       std::vector<std::string>{"alice", "alice_wonder", rows[6].user_id, rows[6].membership_id}) {
+    auto j = json::parse(w.get("/api/dashboard/cases?q=" + q)->body);
+    INFO(q);
+    REQUIRE(j["cases"].size() == 1);
+    CHECK(j["cases"][0]["id"] == test::hex_id(7));
+  }
+  auto page = w.get("/cases?status=recovered&q=member");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("aria-current=\"page\">Recovered") != std::string::npos);
+  auto html = w.get("/cases");
+  CHECK(html->body.find("Next page") != std::string::npos);
+  CHECK(html->body.find("120 matching") != std::string::npos);
+}
+
+TEST_CASE("case page: timeline, confirmation step, and the action's result after redirect") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  auto c = test::make_case(test::hex_id(42), "open", now - 3600000);
+  c.failure_message = "Your card was declined.";
+  test::seed_cases(t, {c});
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/cases/" + c.id);
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("Your card was declined.") != std::string::npos);
+  CHECK(page->body.find("/cases/" + c.id + "/actions/") == std::string::npos);  // no form yet
+  auto confirm = w.get("/cases/" + c.id + "?confirm=cancel");
+  REQUIRE(confirm);
+  CHECK(confirm->body.find("action=\"/cases/" + c.id + "/actions/cancel\"") != std::string::npos);
+  auto done = w.post("/cases/" + c.id + "/actions/cancel", {{"csrf_token", w.csrf()}});
+  REQUIRE(done);
+  CHECK(done->status == 303);
+  CHECK(done->get_header_value("Location") == "/cases/" + c.id);
+  auto after = w.get("/cases/" + c.id);
+  CHECK(after->body.find("Case cancelled") != std::string::npos);
+  CHECK(after->body.find("badge-cancelled") != std::string::npos);
+  CHECK(after->body.find("Case cancelled · ") == std::string::npos);
+  CHECK(after->body.find("by admin") != std::string::npos);  // timeline shows the action
+  // Shown once (post/redirect/get).
+  CHECK(w.get("/cases/" + c.id)->body.find("Case cancelled:") == std::string::npos);
+  // An action that cannot apply says why.
+  w.post("/cases/" + c.id + "/actions/nudge", {{"csrf_token", w.csrf()}});
+  CHECK(w.get("/cases/" + c.id)->body.find("only open cases can be nudged") != std::string::npos);
+  CHECK(w.get("/cases/ffffffffffffffffffffffffffffffff")->status == 404);
+}
+
+TEST_CASE("settings: 400 with the message next to the field and the typed values kept") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto bad = w.post("/settings/recovery", {{"csrf_token", w.csrf()},
+                                           {"push_enabled", "1"},
+                                           {"reminder_offsets_days", "0, 4, 2"},
+                                           {"incentive_days", "45"},
+                                           {"attribution_window_days", "14"},
+                                           {"payload_retention_days", "30"},
+                                           {"event_retention_days", "60"},
+                                           {"processing_enabled", "1"},
+                                           {"scheduler_enabled", "1"},
+                                           {"notifications_enabled", "1"}});
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("id=\"incentive_days-error\">Free days must be between 0 (off) and 30.") !=
+        std::string::npos);
+  CHECK(bad->body.find("id=\"reminder_offsets_days-error\">Reminder days must increase") !=
+        std::string::npos);
+  CHECK(bad->body.find("value=\"45\"") != std::string::npos);
+  CHECK(bad->body.find("value=\"0, 4, 2\"") != std::string::npos);
+  CHECK(bad->body.find("aria-invalid=\"true\"") != std::string::npos);
+  CHECK(t.app().stored_settings().incentive_days == 3);  // nothing saved
+
+  auto ok = w.post("/settings/recovery", {{"csrf_token", w.csrf()},
+                                          {"dm_enabled", "1"},
+                                          {"reminder_offsets_days", "0, 1, 3, 5"},
+                                          {"incentive_days", "7"},
+                                          {"attribution_window_days", "10"},
+                                          {"payload_retention_days", "20"},
+                                          {"event_retention_days", "40"},
+                                          {"processing_enabled", "1"},
+                                          {"scheduler_enabled", "1"}});
+  REQUIRE(ok);
+  CHECK(ok->status == 303);
+  auto s = t.app().settings();
+  CHECK(s.incentive_days == 7);
+  CHECK(s.attribution_window_days == 10);
+  CHECK(s.reminder_offsets_days == std::vector<int>{0, 1, 3, 5});
+  CHECK_FALSE(s.push_enabled);
+  CHECK_FALSE(s.notifications_enabled);  // the kill switch
+  {
+    auto db = t.app().reads().lease();
+    auto r = store::load_retention(*db);
+    CHECK(r.payload_days == 20);
+    SQLite::Statement q(*db,
+                        "SELECT count(*) FROM recovery_actions WHERE type = 'settings_changed'");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt() == 1);
+  }
+  CHECK(w.get("/settings")->body.find("Recovery settings saved") != std::string::npos);
+}
+
+TEST_CASE("Whop connection from the dashboard: sealed at rest, in force without a restart") {
+  test::FakeWhop fake(test::kTestSecret, "dash_key_123");
+  test::TestApp::Options o;
+  o.secrets = {};
+  o.configure = [&](app::Config& c) { c.whop_api_base = fake.api_base(); };
+  test::TestApp t(o);
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  // No secret yet: webhooks are refused with 503.
+  fake.set_webhook_target(t.webhook_url());
+  auto ev = test::FakeWhop::payment_event("payment.failed", {});
+  CHECK(fake.deliver(ev, once()).status == 503);
+
+  auto bad = w.post("/settings/connection", {{"csrf_token", w.csrf()}, {"company_id", "acme"}});
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("id=\"company_id-error\"") != std::string::npos);
+
+  auto ok = w.post("/settings/connection", {{"csrf_token", w.csrf()},
+                                            {"api_key", "dash_key_123"},
+                                            {"webhook_secrets", test::kTestSecret},
+                                            {"company_id", "biz_Test123"},
+                                            {"experience_id", "exp_Test123"},
+                                            {"public_url", "https://cs.example.com/"}});
+  REQUIRE(ok);
+  CHECK(ok->status == 303);
+  auto conn = t.app().connection();
+  CHECK(conn.api_key == "dash_key_123");
+  CHECK(conn.public_url == "https://cs.example.com");
+  {
+    auto db = t.app().reads().lease();
+    auto raw = store::get_setting(*db, "whop_connection");
+    REQUIRE(raw);
+    CHECK(raw->find("dash_key_123") == std::string::npos);
+    CHECK(raw->find("biz_Test123") == std::string::npos);
+  }
+  // Webhooks now verify with the new secret; the key reaches Whop.
+  CHECK(fake.deliver(test::FakeWhop::payment_event("payment.failed", {}), once()).status == 200);
+  auto check = w.post("/settings/check", {{"csrf_token", w.csrf()}});
+  REQUIRE(check);
+  CHECK(check->status == 303);
+  auto page = w.get("/settings");
+  CHECK(page->body.find("Whop answered") != std::string::npos);
+  CHECK(page->body.find("dash_key_123") == std::string::npos);  // masked
+  CHECK(page->body.find("ends in …") != std::string::npos);
+}
+
+TEST_CASE("messages: preview without saving, validation, save") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/messages");
+  REQUIRE(page);
+  CHECK(page->body.find("Hi Alex") != std::string::npos);  // preview with sample values
+  auto prev = w.post("/messages", {{"csrf_token", w.csrf()},
+                                   {"action", "preview"},
+                                   {"push_title", "Hey {{name}}"},
+                                   {"push_content", "Pay {{amount}} at {{manage_url}}"},
+                                   {"dm_content", "Hello {{name}}"}});
+  REQUIRE(prev);
+  CHECK(prev->status == 200);
+  CHECK(prev->body.find("Hey Alex") != std::string::npos);
+  CHECK(t.app().stored_settings().templates.push_title != "Hey {{name}}");
+  auto bad = w.post("/messages", {{"csrf_token", w.csrf()},
+                                  {"action", "save"},
+                                  {"push_title", "Hey {{nmae}}"},
+                                  {"push_content", "x"},
+                                  {"dm_content", "y"}});
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("id=\"push_title-error\">Unknown placeholder") != std::string::npos);
+  auto ok = w.post("/messages", {{"csrf_token", w.csrf()},
+                                 {"action", "save"},
+                                 {"push_title", "Hey {{name}}"},
+                                 {"push_content", "Pay {{amount}} at {{manage_url}}"},
+                                 {"dm_content", "Hello {{name}}"}});
+  CHECK(ok->status == 303);
+  CHECK(t.app().stored_settings().templates.push_title == "Hey {{name}}");
+}
+
+TEST_CASE("events: rejected deliveries counted by reason, payload decrypted, replay") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  auto ev = test::FakeWhop::payment_event("payment.failed", {});
+  CHECK(fake.deliver(ev, once(true)).status == 401);
+  CHECK(fake.deliver(ev, once(true)).status == 401);
+  CHECK(fake.deliver(ev, once()).status == 200);
+  t.drain();
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/events");
+  REQUIRE(page);
+  CHECK(page->body.find("Bad signature") != std::string::npos);
+  CHECK(page->body.find(">payment.failed</a>") != std::string::npos);
+  CHECK(t.app().webhook_stats().total_rejected() == 2);
+  int64_t id = 0;
+  {
+    auto db = t.app().reads().lease();
+    id = store::recent_events(*db, 1).at(0).id;
+  }
+  auto detail = w.get("/events/" + std::to_string(id));
+  REQUIRE(detail);
+  CHECK(detail->body.find("john.doe@example.com") != std::string::npos);  // decrypted payload
+  auto replay = w.post("/events/" + std::to_string(id) + "/replay", {{"csrf_token", w.csrf()}});
+  CHECK(replay->status == 303);
+  {
+    auto db = t.app().reads().lease();
+    auto jobs = store::list_jobs(*db, "queued", 10);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].kind == "process_event");
+  }
+}
+
+TEST_CASE("jobs: dead jobs show their error and can be retried") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  int64_t id = 0;
+  REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
+    store::NewJob j;
+    j.kind = "nudge";
+    j.run_at = now;
+    j.max_attempts = 1;
+    id = *store::enqueue_job(db, j, now);
+    store::claim_jobs(db, now, 1000, 10);
+    store::fail_job(db, id, "Whop said: membership not found", now, std::nullopt);
+  }));
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/jobs?state=dead");
+  REQUIRE(page);
+  CHECK(page->body.find("Whop said: membership not found") != std::string::npos);
+  auto retry = w.post("/jobs/" + std::to_string(id) + "/retry", {{"csrf_token", w.csrf()}});
+  CHECK(retry->status == 303);
+  auto db = t.app().reads().lease();
+  CHECK(store::find_job(*db, id)->state == "queued");
+}
+
+TEST_CASE("CSV export: streamed, RFC 4180, formula-safe, filters apply, amounts in units") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  std::vector<store::CaseRow> rows;
+  for (int i = 1; i <= 2500; ++i) {
+    rows.push_back(
+        test::make_case(test::hex_id(i), i % 2 ? "recovered" : "open", now - i * 60000LL));
+  }
+  rows[0].username = "=HYPERLINK(\"http://evil\")";
+  rows[2].username = "comma, \"quoted\"";
+  rows[4].product_title = "@SUM(A1)";
+  test::seed_cases(t, rows);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto res = w.get("/cases/export.csv?status=recovered");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type").rfind("text/csv", 0) == 0);
+  CHECK(res->get_header_value("Content-Disposition").rfind("attachment; filename=", 0) == 0);
+  CHECK(res->get_header_value("Transfer-Encoding") == "chunked");
+  const std::string& body = res->body;
+  CHECK(body.rfind("case_id,status,resolution,membership_id,user_id,username,product,", 0) == 0);
+  size_t lines = 0;
+  for (size_t p = body.find("\r\n"); p != std::string::npos; p = body.find("\r\n", p + 2)) ++lines;
+  CHECK(lines == 1 + 1250);
+  CHECK(body.find(",open,") == std::string::npos);
+  CHECK(body.find("\"'=HYPERLINK(\"\"http://evil\"\")\"") != std::string::npos);
+  CHECK(body.find("\"comma, \"\"quoted\"\"\"") != std::string::npos);
+  CHECK(body.find(",'@SUM(A1),") != std::string::npos);
+  CHECK(body.find(",29.99,usd,29.99,0.00,29.99,") != std::string::npos);
+  auto searched = w.get("/cases/export.csv?q=" + rows[2].user_id);
+  size_t n = 0;
+  for (size_t p = searched->body.find("\r\n"); p != std::string::npos;
+       p = searched->body.find("\r\n", p + 2))
+    ++n;
+  CHECK(n == 2);
+}
+
+TEST_CASE("rate limits answer 429 with Retry-After, X-RateLimit-* and a page saying when") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  for (int i = 0; i < 10; ++i) {
+    auto res = w.get("/cases/export.csv");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    CHECK(res->get_header_value("X-RateLimit-Limit") == "10");
+    CHECK(res->get_header_value("X-RateLimit-Remaining") == std::to_string(9 - i));
+  }
+  auto limited = w.get("/cases/export.csv");
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(std::stoi(limited->get_header_value("Retry-After")) >= 1);
+  CHECK(limited->get_header_value("X-RateLimit-Remaining") == "0");
+  CHECK(!limited->get_header_value("X-RateLimit-Reset").empty());
+  CHECK(limited->body.find("Please try again in") != std::string::npos);
+  for (int i = 0; i < 120; ++i) w.get("/api/dashboard/kpis");
+  auto api = w.get("/api/dashboard/kpis");
+  CHECK(api->status == 429);
+  CHECK(json::parse(api->body)["error"]["code"] == "rate_limited");
+}
