@@ -110,7 +110,11 @@ std::pair<std::string, std::string> Dashboard::take_flash(const Session& s) {
 view::Chrome Dashboard::chrome(const Session& s, const std::string& title,
                                const std::string& active) {
   auto [kind, text] = take_flash(s);
-  return view::Chrome{title, active, s.csrf_token, kind, text};
+  view::Chrome c{title, active, s.csrf_token, kind, text, {}};
+  if (deps.ops) {
+    for (const auto& a : deps.ops->alerts()) c.alerts.emplace_back(a.severity, a.message);
+  }
+  return c;
 }
 
 bool Dashboard::within_limit(const httplib::Request& req, httplib::Response& res, const Session* s,
@@ -132,7 +136,7 @@ bool Dashboard::within_limit(const httplib::Request& req, httplib::Response& res
   if (json) {
     json_error(res, 429, "rate_limited", "too many requests; try again in " + when);
   } else {
-    view::Chrome c{"Too many requests", "", s ? s->csrf_token : "", "", ""};
+    view::Chrome c{"Too many requests", "", s ? s->csrf_token : "", "", "", {}};
     send_html(res, 429,
               view::message_page(c, "Too many requests",
                                  "You have made a lot of requests in a short time. Please try "
@@ -175,7 +179,7 @@ httplib::Server::Handler form(Dashboard& d, SessionHandler h) {
     auto s = d.auth.session(req);
     if (!s) return deny(req, res);
     if (!Auth::csrf_ok(req, *s)) {
-      view::Chrome c{"Form expired", "", s->csrf_token, "", ""};
+      view::Chrome c{"Form expired", "", s->csrf_token, "", "", {}};
       send_html(res, 403,
                 view::message_page(c, "This form has expired",
                                    "The form was missing its security token, or it came from "

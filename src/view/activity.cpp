@@ -131,7 +131,7 @@ std::string login_page(const std::string& csrf, const std::string& next, const s
   set(d, "csrf", csrf);
   set(d, "next", next);
   set(d, "error", error);
-  return page("login", Chrome{"Sign in", "", "", "", ""}, d);
+  return page("login", Chrome{"Sign in", "", "", "", "", {}}, d);
 }
 
 std::string setup_page(const std::string& token, const std::string& csrf, const std::string& error,
@@ -141,7 +141,7 @@ std::string setup_page(const std::string& token, const std::string& csrf, const 
   set(d, "csrf", csrf);
   set(d, "error", error);
   set(d, "valid", valid);
-  return page("setup", Chrome{"Set up Churn Saver", "", "", "", ""}, d);
+  return page("setup", Chrome{"Set up Churn Saver", "", "", "", "", {}}, d);
 }
 
 std::string message_page(const Chrome& c, const std::string& heading, const std::string& text,

@@ -72,6 +72,16 @@ std::string page(const std::string& page, const Chrome& chrome, Data& data) {
     set(flash, "error", chrome.flash_kind == "error");
     set(layout, "flash", flash);
   }
+  if (!chrome.csrf.empty() && !chrome.alerts.empty()) {
+    Data alerts = list();
+    for (const auto& [severity, message] : chrome.alerts) {
+      Data a;
+      set(a, "critical", severity == "critical");
+      set(a, "message", message);
+      alerts.push_back(a);
+    }
+    set(layout, "alerts", alerts);
+  }
   Data nav = list();
   const std::pair<const char*, const char*> items[] = {
       {"overview", "Overview"}, {"cases", "Cases"},   {"settings", "Settings"},

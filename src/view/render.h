@@ -3,6 +3,8 @@
 // templates/partials/*.html; kainjow mustache). {{x}} escapes HTML; {{{x}}} is used only for our
 // own pre-rendered HTML (the SVG charts and the page body inside the layout).
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <kainjow/mustache.hpp>
 
@@ -29,6 +31,8 @@ struct Chrome {
   std::string csrf;        // "" when signed out (no navigation)
   std::string flash_kind;  // "ok" | "error" | ""
   std::string flash_text;
+  /// Active operational alerts for the banner: (severity "warning" | "critical", message).
+  std::vector<std::pair<std::string, std::string>> alerts;
 };
 
 /// Renders templates/<path> (e.g. "pages/cases.html") with `data`; partials are available as

@@ -15,6 +15,7 @@
 
 #include "app/backup.h"
 #include "e2e/ops_support.h"
+#include "http/dashboard_support.h"
 #include "store/db.h"
 #include "store/migrations.h"
 #include "support/fake_whop.h"
@@ -286,6 +287,17 @@ TEST_CASE("daily backups: one a day, the last N kept, a failure alerts and clear
     auto health = app.client().Get("/api/health");
     REQUIRE(health);
     CHECK(json::parse(health->body)["status"] == "degraded");
+    // The dashboard shows it as a banner on every page.
+    test::set_admin(app);
+    test::WebClient web(app);
+    REQUIRE(web.sign_in());
+    for (const char* page : {"/", "/cases", "/settings"}) {
+      auto res = web.get(page);
+      REQUIRE(res);
+      INFO(page);
+      CHECK(res->body.find("class=\"alert alert-critical\"") != std::string::npos);
+      CHECK(res->body.find("backup") != std::string::npos);
+    }
 
     // Fixed: the next try (an hour later) succeeds, and the alert clears itself.
     fs::remove(backups);
@@ -294,6 +306,9 @@ TEST_CASE("daily backups: one a day, the last N kept, a failure alerts and clear
     ops.maintenance_pass();
     CHECK(ops.state().backup().last_ok);
     CHECK(ops.state().alerts().empty());
+    auto cleared = web.get("/");
+    REQUIRE(cleared);
+    CHECK(cleared->body.find("class=\"alert") == std::string::npos);
     CHECK(fs::exists(backups + "/notes.txt"));
     std::lock_guard<std::mutex> lock(mu);
     REQUIRE(posted.size() == 2);
