@@ -53,6 +53,18 @@ http::OpsState& Operations::prepare() {
   state_.reads = &app_.reads();
   state_.clock = &clock_;
   state_.db_check = [this] { return app_.db_check().state(); };
+  state_.switches = [this] {
+    const Config& c = app_.config();
+    domain::RecoverySettings stored = app_.stored_settings();
+    auto state = [](bool env_off, bool enabled) -> std::string {
+      if (env_off) return "off by environment";
+      return enabled ? "on" : "off by settings";
+    };
+    return std::vector<std::pair<std::string, std::string>>{
+        {"processing", state(c.disable_processing, stored.processing_enabled)},
+        {"scheduler", state(c.disable_scheduler, stored.scheduler_enabled)},
+        {"notifications", state(c.disable_notifications, stored.notifications_enabled)}};
+  };
 
   retention_policy_.payload_days = c.retention_payload_days;
   retention_policy_.event_days = c.retention_event_days;

@@ -178,12 +178,17 @@ json components_json(const OpsState& ops) {
     for (const auto& [key, n] : ops.whop->calls()) (key.second == "ok" ? ok : failed) += n;
     whop = {{"breakers", breakers}, {"calls_ok", ok}, {"calls_failed", failed}};
   }
+  json switches = json::object();
+  if (ops.switches) {
+    for (const auto& [name, state] : ops.switches()) switches[name] = state;
+  }
   return {
       {"http",
        {{"heartbeat_age_ms", http_beat > 0 ? json(monotonic_ms() - http_beat) : json(nullptr)}}},
       {"scheduler", scheduler},
       {"workers", workers},
-      {"whop", whop}};
+      {"whop", whop},
+      {"switches", switches}};
 }
 
 }  // namespace

@@ -113,6 +113,9 @@ struct OpsState {
   const Clock* clock = nullptr;
   /// The start-up integrity check: "pending" | "ok" | "failed".
   std::function<std::string()> db_check;
+  /// The kill switches: name ("processing" | "scheduler" | "notifications") -> "on" | "off by
+  /// settings" | "off by environment". Unset: not reported.
+  std::function<std::vector<std::pair<std::string, std::string>>()> switches;
 
   // --- Kept fresh by the app -------------------------------------------------------------
   WebhookMetrics webhooks;

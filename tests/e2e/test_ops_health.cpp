@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/ops_support.h"
+#include "store/settings.h"
 #include "support/fake_whop.h"
 #include "support/test_app.h"
 #include "support/webhook_client.h"
@@ -107,6 +108,26 @@ TEST_CASE("health: /healthz, /readyz and /api/health[/db|/webhooks] while ready"
   CHECK(wh["backlog"]["process_jobs_waiting"] == 1);
   app.drain();
   CHECK(get_json(app, "/api/health/webhooks", 200)["backlog"]["pending_events"] == 0);
+}
+
+TEST_CASE("health: each kill switch says whether it is on, and what switched it off") {
+  test::TestApp::Options o;
+  o.configure = [](app::Config& c) { c.disable_scheduler = true; };
+  test::TestApp app(o);
+  auto h = get_json(app, "/api/health", 200);
+  CHECK(h["switches"]["processing"] == "on");
+  CHECK(h["switches"]["scheduler"] == "off by environment");
+  CHECK(h["switches"]["notifications"] == "on");
+
+  // Switched off in the settings (the dashboard): reported without a restart.
+  REQUIRE(app.app().writer().run([&](SQLite::Database& db) {
+    domain::RecoverySettings s = app.app().stored_settings();
+    s.notifications_enabled = false;
+    store::save_recovery_settings(db, s, 1);
+  }));
+  h = get_json(app, "/api/health", 200);
+  CHECK(h["switches"]["notifications"] == "off by settings");
+  CHECK(h["switches"]["processing"] == "on");
 }
 
 TEST_CASE("health: 503 with the reason when the writer fails, and while draining") {
