@@ -1,5 +1,8 @@
 #include "jobs/runner.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "domain/backoff.h"
 #include "util/log.h"
 
@@ -18,6 +21,7 @@ void JobRunner::on(const std::string& kind, Handler handler) {
 
 void JobRunner::start() {
   for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+  keeper_ = std::thread([this] { keeper_loop(); });
 }
 
 void JobRunner::stop() {
@@ -26,8 +30,10 @@ void JobRunner::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  keeper_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (keeper_.joinable()) keeper_.join();
 }
 
 void JobRunner::wake() {
@@ -47,7 +53,16 @@ int JobRunner::run_once() {
     log::error("could not claim jobs", {{"error", claimed.error()}});
     return 0;
   }
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    for (const auto& job : *claimed) held_[job.id] = job.attempts;
+  }
   for (const auto& job : *claimed) {
+    if (lost(job.id)) {
+      // Its lease ran out while it waited in this batch and another worker took it.
+      log::warn("job left to the worker that took it over", {{"job_id", job.id}});
+      continue;
+    }
     JobOutcome out;
     auto it = handlers_.find(job.kind);
     if (it == handlers_.end()) {
@@ -65,6 +80,10 @@ int JobRunner::run_once() {
 }
 
 void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_.erase(job.id);
+  }
   int64_t now = clock_.now_ms();
   if (out.ok) {
     auto st = writer_.run([&](SQLite::Database& db) { store::complete_job(db, job.id, now); });
@@ -97,6 +116,58 @@ void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
                            {"attempt", job.attempts},
                            {"state", state},
                            {"error", out.error}});
+}
+
+int JobRunner::renew_leases() {
+  std::vector<std::pair<int64_t, int>> held;
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held.assign(held_.begin(), held_.end());
+  }
+  if (held.empty()) return 0;
+  int64_t until = clock_.now_ms() + opts_.lease_ms;
+  int renewed = 0;
+  std::vector<int64_t> gone;
+  auto st = writer_.run([&](SQLite::Database& db) {
+    renewed = 0;
+    gone.clear();
+    for (const auto& [id, attempt] : held) {
+      if (store::renew_lease(db, id, attempt, until)) {
+        ++renewed;
+      } else {
+        gone.push_back(id);
+      }
+    }
+  });
+  if (!st) {
+    log::error("could not renew job leases", {{"error", st.error()}});
+    return 0;
+  }
+  std::lock_guard<std::mutex> lock(held_mu_);
+  for (int64_t id : gone) {
+    auto it = held_.find(id);
+    if (it != held_.end()) it->second = -1;  // finished meanwhile (erased) or taken over
+  }
+  return renewed;
+}
+
+bool JobRunner::lost(int64_t id) {
+  std::lock_guard<std::mutex> lock(held_mu_);
+  auto it = held_.find(id);
+  if (it == held_.end() || it->second >= 0) return false;
+  held_.erase(it);
+  return true;
+}
+
+void JobRunner::keeper_loop() {
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(opts_.lease_ms / 3, 1));
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (keeper_cv_.wait_for(lock, period, [&] { return stopping_; })) return;
+    }
+    renew_leases();
+  }
 }
 
 void JobRunner::worker_loop() {

@@ -61,11 +61,19 @@ class JobRunner {
   void wake();
   /// Claims and runs one batch on the calling thread; returns how many jobs ran. For tests.
   int run_once();
+  /// Extends the leases of every job this runner holds (claimed, not yet finished) to now + lease,
+  /// so a job that runs long (slow Whop answers, retries) or waits behind others of its batch is
+  /// never taken by another worker while it runs. The lease keeper thread calls it every third of
+  /// a lease; returns how many leases were renewed.
+  int renew_leases();
   /// Time of the last loop iteration of any worker (heartbeat for readiness), unix ms.
   int64_t heartbeat_ms() const { return heartbeat_.load(); }
 
  private:
   void worker_loop();
+  void keeper_loop();
+  /// True (and forgets it) when renew_leases found the job taken over by another worker.
+  bool lost(int64_t id);
   void finish(const store::Job& job, const JobOutcome& out);
 
   store::Writer& writer_;
@@ -73,6 +81,10 @@ class JobRunner {
   RunnerOptions opts_;
   std::map<std::string, Handler> handlers_;
   std::vector<std::thread> threads_;
+  std::thread keeper_;
+  std::condition_variable keeper_cv_;
+  std::mutex held_mu_;
+  std::map<int64_t, int> held_;  // job id -> the attempt this runner claimed (-1: taken over)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

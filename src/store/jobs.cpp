@@ -65,6 +65,16 @@ std::vector<Job> claim_jobs(SQLite::Database& db, int64_t now, int64_t lease_ms,
   return out;
 }
 
+bool renew_lease(SQLite::Database& db, int64_t id, int attempt, int64_t until) {
+  auto q = prepare(db,
+                   "UPDATE jobs SET run_at = ?1, lease_until = ?1 "
+                   "WHERE id = ?2 AND state = 'running' AND attempts = ?3");
+  q->bind(1, until);
+  q->bind(2, id);
+  q->bind(3, attempt);
+  return q->exec() > 0;
+}
+
 void complete_job(SQLite::Database& db, int64_t id, int64_t now) {
   auto q = prepare(db,
                    "UPDATE jobs SET state = 'done', lease_until = NULL, run_at = ?, "

@@ -39,6 +39,10 @@ std::optional<int64_t> enqueue_job(SQLite::Database& db, const NewJob& j, int64_
 /// Takes up to `limit` due jobs (queued or failed with run_at <= now, or running with an expired
 /// lease): marks them running with a lease until now + lease_ms and counts the attempt.
 std::vector<Job> claim_jobs(SQLite::Database& db, int64_t now, int64_t lease_ms, int limit);
+/// Extends the lease of a job this worker still holds (running, claimed as attempt `attempt`) to
+/// `until`. False when the job is no longer held (finished, or its lease ran out and another
+/// worker took it).
+bool renew_lease(SQLite::Database& db, int64_t id, int attempt, int64_t until);
 void complete_job(SQLite::Database& db, int64_t id, int64_t now);
 /// Records the error; the job becomes failed (to run again at retry_at) or, when it has used
 /// max_attempts or retry_at is nullopt, dead. Returns the new state.

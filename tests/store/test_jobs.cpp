@@ -6,11 +6,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "domain/backoff.h"
+#include "jobs/runner.h"
 #include "store/db.h"
 #include "store/jobs.h"
 #include "store/migrations.h"
 #include "support/test_app.h"
+#include "util/clock.h"
 
 using namespace cs;
 
@@ -140,4 +148,89 @@ TEST_CASE("crash safety: a worker process SIGKILLed while holding a job loses no
   CHECK(retaken[0].attempts == 2);
   // The unique key still holds while the job lives on.
   CHECK_FALSE(store::enqueue_job(*db, job("grant", "grant:case1"), 3000).has_value());
+}
+
+TEST_CASE("a runner renews the leases it holds: a batch that outlasts a lease is never run twice") {
+  ManualClock clock(1'000'000);
+  test::TestApp::Options o;
+  o.clock = &clock;
+  o.configure = [](app::Config& c) { c.job_lease_s = 10; };
+  test::TestApp app(o);
+  auto& runner = app.app().runner();
+  const int64_t lease = 10'000;
+  auto enqueue = [&](const std::string& key) {
+    store::NewJob j = job("slow", key);
+    j.run_at = clock.now_ms();
+    auto id = app.app().writer().run_value<std::optional<int64_t>>(
+        [&](SQLite::Database& db) { return store::enqueue_job(db, j, clock.now_ms()); });
+    REQUIRE(id);
+    REQUIRE(id->has_value());
+  };
+  // What another worker (another thread or process) would take right now.
+  auto steal = [&] {
+    auto taken = app.app().writer().run_value<std::vector<store::Job>>(
+        [&](SQLite::Database& db) { return store::claim_jobs(db, clock.now_ms(), lease, 10); });
+    REQUIRE(taken);
+    return *taken;
+  };
+
+  SUBCASE("renewed: the second job of the batch is still held when it runs") {
+    enqueue("slow:a");
+    enqueue("slow:b");
+    std::vector<std::string> ran;
+    std::vector<store::Job> stolen;
+    runner.on("slow", [&](const store::Job& j) {
+      ran.push_back(*j.unique_key);
+      if (ran.size() == 1) {  // the first job takes almost two leases, the keeper renewing
+        clock.advance(lease * 9 / 10);
+        CHECK(runner.renew_leases() == 2);
+        clock.advance(lease * 9 / 10);
+        stolen = steal();
+      }
+      return jobs::JobOutcome::success();
+    });
+    CHECK(runner.run_once() == 2);
+    CHECK(stolen.empty());
+    std::sort(ran.begin(), ran.end());
+    CHECK(ran == std::vector<std::string>{"slow:a", "slow:b"});
+    auto counts = app.app().writer().run_value<std::map<std::string, int64_t>>(
+        [](SQLite::Database& db) { return store::count_jobs_by_state(db); });
+    REQUIRE(counts);
+    CHECK((*counts)["done"] == 2);
+  }
+
+  SUBCASE("not renewed in time: a job taken over is left to the worker that took it") {
+    enqueue("slow:a");
+    enqueue("slow:b");
+    std::vector<std::string> ran;
+    std::string other;
+    runner.on("slow", [&](const store::Job& j) {
+      ran.push_back(*j.unique_key);
+      if (ran.size() == 1) {
+        clock.advance(lease * 3 / 2);  // no renewal: both leases ran out
+        // Another worker claims the one still waiting in this batch.
+        other = *j.unique_key == "slow:a" ? "slow:b" : "slow:a";
+        auto changed = app.app().writer().run_value<int>([&](SQLite::Database& db) {
+          SQLite::Statement q(db,
+                              "UPDATE jobs SET attempts = attempts + 1, run_at = ?1, "
+                              "lease_until = ?1 WHERE unique_key = ?2");
+          q.bind(1, clock.now_ms() + lease);
+          q.bind(2, other);
+          return q.exec();
+        });
+        REQUIRE(changed);
+        REQUIRE(*changed == 1);
+        CHECK(runner.renew_leases() == 1);  // its own; the other is reported lost
+      }
+      return jobs::JobOutcome::success();
+    });
+    runner.run_once();
+    REQUIRE(ran.size() == 1);
+    auto taken = app.app().writer().run_value<std::vector<store::Job>>(
+        [&](SQLite::Database& db) { return store::list_jobs(db, "running", 10); });
+    REQUIRE(taken);
+    REQUIRE(taken->size() == 1);
+    CHECK(*(*taken)[0].unique_key == other);  // still the other worker's, not run nor finished here
+    CHECK((*taken)[0].attempts == 2);
+  }
 }
