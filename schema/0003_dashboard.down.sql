@@ -5,6 +5,8 @@ DROP INDEX cases_user;
 DROP INDEX cases_username;
 DROP INDEX cases_amount_id;
 DROP INDEX cases_status_amount_id;
+CREATE INDEX cases_status ON cases (status, first_failure_at);
+CREATE INDEX cases_first_failure ON cases (first_failure_at);
 DROP INDEX cases_first_id;
 DROP INDEX cases_status_first_id;
 DROP TABLE setup_tokens;

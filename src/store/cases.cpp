@@ -133,7 +133,7 @@ std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f) {
 std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
                                                         int64_t window_ms, int limit) {
   auto q = prepare(db,
-                   "SELECT DISTINCT membership_id FROM cases "
+                   "SELECT DISTINCT membership_id FROM cases INDEXED BY cases_status_first_id "
                    "WHERE status = 'open' AND first_failure_at < ? LIMIT ?");
   q->bind(1, now - window_ms);
   q->bind(2, limit);

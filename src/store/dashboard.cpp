@@ -18,11 +18,6 @@ constexpr const char* kListCols =
     "last_failure_at, failures, amount_due_cents, currency, recovered_cents, refunded_cents, "
     "resolved_at, clicks, incentive_state, incentive_days";
 
-constexpr const char* kEventCols =
-    "id, webhook_id, source, type, api_version, sig_scheme, event_time, received_at, "
-    "membership_id, payment_id, user_id, amount_cents, currency, payload IS NOT NULL, "
-    "process_state, process_note, processed_at";
-
 std::optional<int64_t> opt_int(const SQLite::Column& c) {
   if (c.isNull()) return std::nullopt;
   return c.getInt64();
@@ -49,28 +44,6 @@ CaseListRow read_list_row(SQLite::Statement& q) {
   r.clicks = q.getColumn(i++).getInt();
   r.incentive_state = q.getColumn(i++).getString();
   r.incentive_days = q.getColumn(i++).getInt();
-  return r;
-}
-
-EventRow read_event(SQLite::Statement& q) {
-  EventRow r;
-  r.id = q.getColumn(0).getInt64();
-  r.webhook_id = q.getColumn(1).getString();
-  r.source = q.getColumn(2).getString();
-  r.type = q.getColumn(3).getString();
-  r.api_version = q.getColumn(4).getString();
-  r.sig_scheme = q.getColumn(5).getString();
-  r.event_time = q.getColumn(6).getInt64();
-  r.received_at = q.getColumn(7).getInt64();
-  r.membership_id = q.getColumn(8).getString();
-  r.payment_id = q.getColumn(9).getString();
-  r.user_id = q.getColumn(10).getString();
-  r.amount_cents = opt_int(q.getColumn(11));
-  r.currency = q.getColumn(12).getString();
-  r.has_payload = q.getColumn(13).getInt() != 0;
-  r.process_state = q.getColumn(14).getString();
-  r.process_note = q.getColumn(15).getString();
-  r.processed_at = opt_int(q.getColumn(16));
   return r;
 }
 

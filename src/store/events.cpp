@@ -6,9 +6,8 @@
 #include "util/compress.h"
 
 namespace cs::store {
-namespace {
 
-constexpr const char* kEventCols =
+const char* const kEventCols =
     "id, webhook_id, source, type, api_version, sig_scheme, event_time, received_at, "
     "membership_id, payment_id, user_id, amount_cents, currency, payload IS NOT NULL, "
     "process_state, process_note, processed_at";
@@ -34,8 +33,6 @@ EventRow read_event(SQLite::Statement& q) {
   if (!q.getColumn(16).isNull()) r.processed_at = q.getColumn(16).getInt64();
   return r;
 }
-
-}  // namespace
 
 // Stored plaintext: "z" + zlib data (the format byte leaves room for others later).
 std::string seal_event_payload(const crypto::Keyring& keys, std::string_view body,

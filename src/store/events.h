@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include "domain/recovery.h"
 #include "util/crypto.h"
@@ -52,6 +53,11 @@ struct EventRow {
   std::string process_state, process_note;
   std::optional<int64_t> processed_at;
 };
+
+/// The columns of an EventRow, in the order read_event reads them (for SELECTs in the store).
+extern const char* const kEventCols;
+/// Reads one row selected with kEventCols.
+EventRow read_event(SQLite::Statement& q);
 
 /// Inserts the event unless its webhook_id is already stored. Returns its row id, or nullopt for
 /// a duplicate (nothing written).

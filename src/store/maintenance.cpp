@@ -69,11 +69,15 @@ int64_t last_event_id_before(SQLite::Database& db, int64_t before) {
   return 0;
 }
 
-std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t before, int64_t after,
-                                                int64_t upto, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT id FROM events WHERE id > ? AND id <= ? AND received_at < ? "
-                      "AND payload IS NOT NULL ORDER BY id LIMIT ?");
+namespace {
+
+/// Ids of events in (after, upto] received before `before` that also match `condition`, oldest
+/// first, at most `limit`.
+std::vector<int64_t> event_ids_before(SQLite::Database& db, const char* condition, int64_t before,
+                                      int64_t after, int64_t upto, int limit) {
+  SQLite::Statement q(db, std::string("SELECT id FROM events WHERE id > ? AND id <= ? AND "
+                                      "received_at < ? AND ") +
+                              condition + " ORDER BY id LIMIT ?");
   q.bind(1, after);
   q.bind(2, upto);
   q.bind(3, before);
@@ -83,8 +87,9 @@ std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t be
   return out;
 }
 
-int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
-  SQLite::Statement q(db, "UPDATE events SET payload = NULL WHERE id = ? AND payload IS NOT NULL");
+/// Runs `sql` (one `?` = an event id) for each id; the number of rows changed.
+int64_t for_each_event(SQLite::Database& db, const char* sql, const std::vector<int64_t>& ids) {
+  SQLite::Statement q(db, sql);
   int64_t n = 0;
   for (int64_t id : ids) {
     q.bind(1, id);
@@ -92,33 +97,30 @@ int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
     q.reset();
   }
   return n;
+}
+
+}  // namespace
+
+std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t before, int64_t after,
+                                                int64_t upto, int limit) {
+  return event_ids_before(db, "payload IS NOT NULL", before, after, upto, limit);
+}
+
+int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
+  return for_each_event(db, "UPDATE events SET payload = NULL WHERE id = ? AND payload IS NOT NULL",
+                        ids);
 }
 
 std::vector<int64_t> expired_events(SQLite::Database& db, int64_t before, int64_t after,
                                     int64_t upto, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT id FROM events WHERE id > ? AND id <= ? AND received_at < ? "
-                      "AND process_state != 'pending' AND membership_id NOT IN "
-                      "(SELECT membership_id FROM cases WHERE status = 'open') "
-                      "ORDER BY id LIMIT ?");
-  q.bind(1, after);
-  q.bind(2, upto);
-  q.bind(3, before);
-  q.bind(4, limit);
-  std::vector<int64_t> out;
-  while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
-  return out;
+  return event_ids_before(db,
+                          "process_state != 'pending' AND membership_id NOT IN "
+                          "(SELECT membership_id FROM cases WHERE status = 'open')",
+                          before, after, upto, limit);
 }
 
 int64_t delete_events(SQLite::Database& db, const std::vector<int64_t>& ids) {
-  SQLite::Statement q(db, "DELETE FROM events WHERE id = ?");
-  int64_t n = 0;
-  for (int64_t id : ids) {
-    q.bind(1, id);
-    n += q.exec();
-    q.reset();
-  }
-  return n;
+  return for_each_event(db, "DELETE FROM events WHERE id = ?", ids);
 }
 
 std::vector<std::string> stale_open_cases(SQLite::Database& db, int64_t before, int limit) {
