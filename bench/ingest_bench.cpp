@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_whop.h"
+#include "support/server_process.h"
 #include "support/test_app.h"
 #include "support/webhook_client.h"
 
@@ -37,11 +38,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using cs::test::kTestSecret;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+using cs::test::read_file;
+
+/// Starts the server and waits for /healthz; milliseconds from fork to the first 200.
+double start_and_wait(cs::test::ServerProcess& server) {
+  server.start();
+  if (!server.wait_ready("/healthz")) {
+    throw std::runtime_error("server not ready:\n" + cs::test::tail(server.log()));
+  }
+  return server.ready_ms();
 }
 
 int64_t file_size(const std::string& path) {
@@ -74,86 +79,7 @@ double proc_cpu_s(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-/// The churn-saver binary serving on 127.0.0.1:<free port>; killed and reaped on destruction.
-class ServerProcess {
- public:
-  ServerProcess(std::string db, std::string log, std::vector<std::string> extra_env)
-      : db_(std::move(db)), log_(std::move(log)), extra_env_(std::move(extra_env)) {}
-  ~ServerProcess() { stop(SIGKILL); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  void start() {
-    if (pid_ > 0) throw std::logic_error("server already running");
-    port_ = cs::test::free_port();
-    std::vector<std::string> args = {CS_BINARY, "serve",    "--db",
-                                     db_,       "--listen", "127.0.0.1:" + std::to_string(port_)};
-    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "CHURN_SAVER_CONFIG=/dev/null",
-                                    std::string("CHURN_SAVER_WHOP_WEBHOOK_SECRET=") + kTestSecret,
-                                    "CHURN_SAVER_LOG_LEVEL=info"};
-    env.insert(env.end(), extra_env_.begin(), extra_env_.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot open " + log_);
-    started_ = Clock::now();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close_range(3, ~0U, 0);
-      ::signal(SIGPIPE, SIG_DFL);
-      ::execve(CS_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-    if (pid < 0) throw std::runtime_error("fork failed");
-    pid_ = pid;
-  }
-
-  /// Polls /healthz every millisecond; returns ms from fork to the first 200.
-  double wait_ready(std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("server exited during start:\n" + read_file(log_));
-      }
-      httplib::Client c("127.0.0.1", port_);
-      c.set_connection_timeout(0, 100000);
-      auto res = c.Get("/healthz");
-      if (res && res->status == 200) {
-        return std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    throw std::runtime_error("server not ready in time:\n" + read_file(log_));
-  }
-
-  /// Sends `sig` and reaps the child.
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
-  pid_t pid() const { return pid_; }
-  int port() const { return port_; }
-
- private:
-  std::string db_, log_;
-  std::vector<std::string> extra_env_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  Clock::time_point started_;
-};
+using cs::test::ServerProcess;
 
 httplib::Client make_client(int port) {
   httplib::Client c("127.0.0.1", port);
@@ -435,9 +361,10 @@ int main(int argc, char** argv) {
     auto dir = std::make_unique<cs::test::TempDir>();
     const std::string db = dir->file("cs.db");
     const std::string log = dir->file("server.log");
-    ServerProcess server(db, log, extra_env);
-    server.start();
-    double ready_fresh_ms = server.wait_ready();
+    std::vector<std::string> env = {"CHURN_SAVER_LOG_LEVEL=info"};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    ServerProcess server(db, log, env);
+    double ready_fresh_ms = start_and_wait(server);
     DeliveryFactory factory;
 
     std::printf("ingest_bench: %s\n", CS_BINARY);
@@ -540,11 +467,10 @@ int main(int argc, char** argv) {
       events = sdb.execAndGet("SELECT COUNT(*) FROM events").getInt64();
     }
     const int64_t db_live = file_size(db), wal_live = file_size(db + "-wal");
-    server.stop(SIGTERM);
+    server.signal_and_reap(SIGTERM);
     const int64_t db_closed = file_size(db), wal_closed = file_size(db + "-wal");
-    server.start();
-    double ready_existing_ms = server.wait_ready();
-    server.stop(SIGTERM);
+    double ready_existing_ms = start_and_wait(server);
+    server.signal_and_reap(SIGTERM);
 
     const double bpe_live =
         events ? static_cast<double>(db_live + wal_live) / static_cast<double>(events) : 0;

@@ -31,6 +31,7 @@
 
 #include "domain/time.h"
 #include "support/fake_whop.h"
+#include "support/server_process.h"
 #include "support/test_app.h"
 #include "support/webhook_client.h"
 
@@ -43,12 +44,7 @@ using nlohmann::json;
 constexpr const char* kApiKey = "key_bench";
 constexpr int64_t kDayMs = 86400000;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cs::test::read_file;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -60,73 +56,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-/// The churn-saver binary on 127.0.0.1:<free port>; killed and reaped on destruction.
-class ServerProcess {
- public:
-  ServerProcess(std::string db, std::string log, std::vector<std::string> env)
-      : db_(std::move(db)), log_(std::move(log)), env_(std::move(env)) {}
-  ~ServerProcess() { stop(SIGKILL); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  void start() {
-    port_ = cs::test::free_port();
-    std::vector<std::string> args = {CS_BINARY, "serve",    "--db",
-                                     db_,       "--listen", "127.0.0.1:" + std::to_string(port_)};
-    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "CHURN_SAVER_CONFIG=/dev/null"};
-    env.insert(env.end(), env_.begin(), env_.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot open " + log_);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close_range(3, ~0U, 0);
-      ::signal(SIGPIPE, SIG_DFL);
-      ::execve(CS_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-    if (pid < 0) throw std::runtime_error("fork failed");
-    pid_ = pid;
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("server exited during start:\n" + read_file(log_));
-      }
-      httplib::Client c("127.0.0.1", port_);
-      c.set_connection_timeout(0, 100000);
-      auto res = c.Get("/healthz");
-      if (res && res->status == 200) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    throw std::runtime_error("server not ready in time:\n" + read_file(log_));
-  }
-
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
-  int port() const { return port_; }
-
- private:
-  std::string db_, log_;
-  std::vector<std::string> env_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using cs::test::ServerProcess;
 
 struct Stats {
   size_t n = 0;
@@ -231,6 +161,9 @@ int main(int argc, char** argv) {
   const std::string log_path = dir->file("server.log");
   ServerProcess server(dir->file("cs.db"), log_path, env);
   server.start();
+  if (!server.wait_ready("/healthz")) {
+    throw std::runtime_error("server not ready:\n" + cs::test::tail(server.log()));
+  }
 
   httplib::Client client("127.0.0.1", server.port());
   client.set_keep_alive(true);
@@ -292,7 +225,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  server.stop(SIGTERM);
+  server.signal_and_reap(SIGTERM);
   std::string log = read_file(log_path);
 
   std::printf(

@@ -3,17 +3,13 @@
 // webhook-id that was answered 200 is stored exactly once (issue: "acknowledged means durable").
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_whop.h"
+#include "support/server_process.h"
 #include "support/test_app.h"
 #include "support/webhook_client.h"
 
@@ -32,95 +29,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string tail(const std::string& s, size_t n = 4000) {
-  return s.size() <= n ? s : s.substr(s.size() - n);
-}
-
-/// The churn-saver binary serving on 127.0.0.1:<free port>. Always killed and reaped on
-/// destruction, whatever the test did.
-class ServerProcess {
- public:
-  ServerProcess(std::string db, std::string log, std::string secret)
-      : db_(std::move(db)), log_(std::move(log)), secret_(std::move(secret)) {}
-  ~ServerProcess() { kill_and_reap(SIGKILL); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  /// Forks and execs `churn-saver serve`; stdout and stderr are appended to the log file.
-  void start() {
-    REQUIRE(pid_ <= 0);
-    port_ = test::free_port();
-    // Everything the child needs is built before fork (only async-signal-safe calls after it).
-    std::vector<std::string> args = {CS_BINARY, "serve",    "--db",
-                                     db_,       "--listen", "127.0.0.1:" + std::to_string(port_)};
-    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "CHURN_SAVER_CONFIG=/dev/null",
-                                    "CHURN_SAVER_WHOP_WEBHOOK_SECRET=" + secret_};
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close_range(3, ~0U, 0);
-      ::signal(SIGPIPE, SIG_DFL);
-      ::execve(CS_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-    REQUIRE(pid > 0);
-    pid_ = pid;
-  }
-
-  /// Polls /healthz until it answers 200 or the deadline passes or the child exits.
-  bool wait_ready(std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-    auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      httplib::Client c("127.0.0.1", port_);
-      c.set_connection_timeout(0, 200000);
-      c.set_read_timeout(1, 0);
-      auto res = c.Get("/healthz");
-      if (res && res->status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-  }
-
-  /// Sends `sig` and reaps the child; returns the wait status (-1 when there was no child).
-  int kill_and_reap(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return status;
-  }
-
-  int port() const { return port_; }
-  std::string log() const { return read_file(log_); }
-
- private:
-  std::string db_, log_, secret_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using test::ServerProcess;
+using test::tail;
 
 httplib::Client make_client(int port) {
   httplib::Client c("127.0.0.1", port);
@@ -222,9 +132,9 @@ TEST_CASE("SIGKILL mid-stream: every acknowledged webhook-id is stored exactly o
   ::signal(SIGPIPE, SIG_IGN);  // a write to a killed server must not kill the test
   test::TempDir dir;
   const std::string db_path = dir.file("cs.db");
-  ServerProcess server(db_path, dir.file("server.log"), test::kTestSecret);
+  ServerProcess server(db_path, dir.file("server.log"));
   server.start();
-  REQUIRE_MESSAGE(server.wait_ready(), tail(server.log()));
+  REQUIRE_MESSAGE(server.wait_ready("/healthz"), tail(server.log()));
 
   const uint32_t seed = std::random_device{}();
   INFO("seed " << seed);
@@ -244,7 +154,7 @@ TEST_CASE("SIGKILL mid-stream: every acknowledged webhook-id is stored exactly o
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 601));
-      int status = server.kill_and_reap(SIGKILL);
+      int status = server.signal_and_reap(SIGKILL);
       CHECK(WIFSIGNALED(status));
       CHECK(WTERMSIG(status) == SIGKILL);
       senders.stop();
@@ -258,7 +168,7 @@ TEST_CASE("SIGKILL mid-stream: every acknowledged webhook-id is stored exactly o
     all_acked.insert(all_acked.end(), log.acked.begin(), log.acked.end());
 
     server.start();
-    REQUIRE_MESSAGE(server.wait_ready(), tail(server.log()));
+    REQUIRE_MESSAGE(server.wait_ready("/healthz"), tail(server.log()));
 
     {
       SQLite::Database db(db_path, SQLite::OPEN_READONLY);

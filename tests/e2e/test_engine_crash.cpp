@@ -3,15 +3,11 @@
 // same database, and still exactly one free-days grant and no duplicate nudge.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +18,7 @@
 
 #include "domain/time.h"
 #include "support/fake_whop.h"
+#include "support/server_process.h"
 #include "support/test_app.h"
 
 using namespace cs;
@@ -33,17 +30,6 @@ namespace {
 constexpr int64_t kDay = 86400000;
 constexpr const char* kMembership = "mem_Zx12Cv34Bn56Ml";
 constexpr const char* kApiKey = "key_e2e";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string tail(const std::string& s, size_t n = 4000) {
-  return s.size() <= n ? s : s.substr(s.size() - n);
-}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -62,83 +48,8 @@ bool wait_for(const std::function<bool()>& done,
   return done();
 }
 
-/// The churn-saver binary serving on 127.0.0.1:<free port> with the engine pointed at a fake
-/// Whop. Always killed and reaped on destruction.
-class ServerProcess {
- public:
-  ServerProcess(std::string db, std::string log, std::vector<std::string> env)
-      : db_(std::move(db)), log_(std::move(log)), env_(std::move(env)) {}
-  ~ServerProcess() { kill_and_reap(SIGKILL); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  void start() {
-    REQUIRE(pid_ <= 0);
-    port_ = test::free_port();
-    std::vector<std::string> args = {CS_BINARY, "serve",    "--db",
-                                     db_,       "--listen", "127.0.0.1:" + std::to_string(port_)};
-    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "CHURN_SAVER_CONFIG=/dev/null"};
-    env.insert(env.end(), env_.begin(), env_.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close_range(3, ~0U, 0);
-      ::signal(SIGPIPE, SIG_DFL);
-      ::execve(CS_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-    REQUIRE(pid > 0);
-    pid_ = pid;
-  }
-
-  bool wait_ready(std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-    auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      httplib::Client c("127.0.0.1", port_);
-      c.set_connection_timeout(0, 200000);
-      c.set_read_timeout(1, 0);
-      auto res = c.Get("/healthz");
-      if (res && res->status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-  }
-
-  int kill_and_reap(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return status;
-  }
-
-  std::string webhook_url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/webhooks/whop";
-  }
-  std::string log() const { return read_file(log_); }
-
- private:
-  std::string db_, log_;
-  std::vector<std::string> env_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using test::ServerProcess;
+using test::tail;
 
 /// Reads the server's database (read-only, while it runs).
 struct DbView {
@@ -201,12 +112,12 @@ struct Rig {
 
   void start() {
     server.start();
-    REQUIRE_MESSAGE(server.wait_ready(), tail(server.log()));
+    REQUIRE_MESSAGE(server.wait_ready("/healthz"), tail(server.log()));
     whop.set_webhook_target(server.webhook_url());
   }
 
   void kill() {
-    int status = server.kill_and_reap(SIGKILL);
+    int status = server.signal_and_reap(SIGKILL);
     CHECK(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGKILL);
   }
