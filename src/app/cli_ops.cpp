@@ -248,15 +248,9 @@ int cmd_events_replay(const Config& c, int64_t id) {
   if (!db) return fail(db.error());
   int64_t now = SystemClock().now_ms();
   SQLite::Transaction tx(**db, SQLite::TransactionBehavior::IMMEDIATE);
-  if (!store::find_event(**db, id)) return fail("there is no event " + std::to_string(id));
-  store::NewJob job;
-  job.kind = "process_event";
-  job.unique_key = "replay:" + std::to_string(id) + ":" + std::to_string(now);
-  job.payload = nlohmann::json{{"event_id", id}}.dump();
-  job.run_at = now;
-  store::enqueue_job(**db, job, now);
-  store::record_action(**db, {"", now, "event_replayed", "", std::nullopt, "admin", "queued",
-                              nlohmann::json{{"event_id", id}}.dump()});
+  if (!store::replay_event(**db, id, now)) {
+    return fail("there is no event " + std::to_string(id));
+  }
   tx.commit();
   std::printf("Event %lld queued for processing again.\n", static_cast<long long>(id));
   return 0;

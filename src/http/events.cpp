@@ -92,18 +92,8 @@ void add_event_routes(httplib::Server& svr, Dashboard& d) {
              int64_t id = std::stoll(req.matches[1].str());
              int64_t now = d.now();
              bool found = false;
-             auto st = d.deps.writer->run([&](SQLite::Database& db) {
-               if (!store::find_event(db, id)) return;
-               found = true;
-               store::NewJob job;
-               job.kind = "process_event";
-               job.unique_key = "replay:" + std::to_string(id) + ":" + std::to_string(now);
-               job.payload = nlohmann::json{{"event_id", id}}.dump();
-               job.run_at = now;
-               store::enqueue_job(db, job, now);
-               store::record_action(db, {"", now, "event_replayed", "", std::nullopt, "admin",
-                                         "queued", nlohmann::json{{"event_id", id}}.dump()});
-             });
+             auto st = d.deps.writer->run(
+                 [&](SQLite::Database& db) { found = store::replay_event(db, id, now); });
              if (!st) throw std::runtime_error(st.error());
              if (found) {
                if (d.deps.wake_jobs) d.deps.wake_jobs();

@@ -68,19 +68,8 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
   auto ev = domain::map_whop_event(body);
   if (!ev || ev->membership_id.empty()) return false;
   std::string text = body.dump();
-  store::NewEvent row;
-  row.webhook_id = "recon_" + id_suffix;
+  store::NewEvent row = store::new_event_row(*ev, "recon_" + id_suffix, now);
   row.source = "reconcile";
-  row.type = type;
-  row.api_version = "v1";
-  row.event_time = ev->event_time_ms.value_or(now);
-  row.received_at = now;
-  row.membership_id = ev->membership_id;
-  row.payment_id = ev->payment_id;
-  row.user_id = ev->user_id;
-  row.amount_cents = ev->amount_cents;
-  row.currency = ev->currency;
-  row.failure_message = ev->failure_message.substr(0, 500);
   row.payload = store::seal_event_payload(keys_, text, row.webhook_id);
   bool added = false;
   auto st = writer_.run([&](SQLite::Database& db) {
@@ -94,13 +83,7 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
     } else if (store::payment_event_exists(db, row.payment_id, row.type, row.event_time)) {
       return;  // the webhook already brought it
     }
-    auto id = store::insert_event(db, row);
-    if (!id) return;
-    store::NewJob job;
-    job.kind = "process_event";
-    job.payload = nlohmann::json{{"event_id", *id}}.dump();
-    job.run_at = now;
-    store::enqueue_job(db, job, now);
+    if (!store::insert_event_for_processing(db, row, now)) return;
     added = true;
   });
   if (!st) log::error("reconciliation could not store an event", {{"error", st.error()}});

@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/settings.h"
 #include "store/statements.h"
 
 namespace cs::store {
@@ -194,22 +195,12 @@ bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now) 
 }
 
 std::optional<std::string> get_engine_state(SQLite::Database& db, const std::string& key) {
-  auto q = prepare(db, "SELECT value FROM engine_state WHERE key = ?");
-  q->bind(1, key);
-  if (!q->executeStep()) return std::nullopt;
-  return q->getColumn(0).getString();
+  return get_kv(db, "engine_state", key);
 }
 
 void put_engine_state(SQLite::Database& db, const std::string& key, const std::string& value,
                       int64_t now) {
-  auto q = prepare(db,
-                   "INSERT INTO engine_state (key, value, updated_at) VALUES (?,?,?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                   "updated_at = excluded.updated_at");
-  q->bind(1, key);
-  q->bind(2, value);
-  q->bind(3, now);
-  q->exec();
+  put_kv(db, "engine_state", key, value, now);
 }
 
 bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,

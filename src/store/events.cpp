@@ -1,7 +1,10 @@
 #include "store/events.h"
 
 #include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
 
+#include "store/cases.h"
+#include "store/jobs.h"
 #include "store/statements.h"
 #include "util/compress.h"
 
@@ -32,6 +35,51 @@ EventRow read_event(SQLite::Statement& q) {
   r.process_note = q.getColumn(15).getString();
   if (!q.getColumn(16).isNull()) r.processed_at = q.getColumn(16).getInt64();
   return r;
+}
+
+NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, int64_t now) {
+  NewEvent row;
+  row.webhook_id = webhook_id;
+  row.type = ev.type;
+  row.api_version = ev.api_version;
+  row.event_time = ev.event_time_ms.value_or(now);
+  row.received_at = now;
+  row.membership_id = ev.membership_id;
+  row.payment_id = ev.payment_id;
+  row.user_id = ev.user_id;
+  row.amount_cents = ev.amount_cents;
+  row.currency = ev.currency;
+  row.failure_message = ev.failure_message.substr(0, 500);
+  return row;
+}
+
+namespace {
+
+void enqueue_processing(SQLite::Database& db, int64_t event_id, int64_t now,
+                        std::optional<std::string> unique_key) {
+  NewJob job;
+  job.kind = "process_event";
+  job.unique_key = std::move(unique_key);
+  job.payload = nlohmann::json{{"event_id", event_id}}.dump();
+  job.run_at = now;
+  enqueue_job(db, job, now);
+}
+
+}  // namespace
+
+std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const NewEvent& e,
+                                                   int64_t now) {
+  auto id = insert_event(db, e);
+  if (id) enqueue_processing(db, *id, now, std::nullopt);
+  return id;
+}
+
+bool replay_event(SQLite::Database& db, int64_t id, int64_t now) {
+  if (!find_event(db, id)) return false;
+  enqueue_processing(db, id, now, "replay:" + std::to_string(id) + ":" + std::to_string(now));
+  record_action(db, {"", now, "event_replayed", "", std::nullopt, "admin", "queued",
+                     nlohmann::json{{"event_id", id}}.dump()});
+  return true;
 }
 
 // Stored plaintext: "z" + zlib data (the format byte leaves room for others later).

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "domain/event.h"
 #include "domain/recovery.h"
 #include "util/crypto.h"
 
@@ -58,6 +59,17 @@ struct EventRow {
 extern const char* const kEventCols;
 /// Reads one row selected with kEventCols.
 EventRow read_event(SQLite::Statement& q);
+
+/// The stored row of a mapped event (webhook or reconciliation): ids, amounts and times from
+/// `ev`, received now. Source, signature scheme and the sealed payload are the caller's.
+NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, int64_t now);
+/// Inserts the event and, when it is new, queues its processing (a "process_event" job) in the
+/// same transaction. Returns its row id, or nullopt for a duplicate (nothing written).
+std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const NewEvent& e,
+                                                   int64_t now);
+/// The admin's replay: queues a stored event's processing again and audits it. False when there
+/// is no such event.
+bool replay_event(SQLite::Database& db, int64_t id, int64_t now);
 
 /// Inserts the event unless its webhook_id is already stored. Returns its row id, or nullopt for
 /// a duplicate (nothing written).

@@ -7,23 +7,32 @@
 
 namespace cs::store {
 
-std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key) {
-  auto q = prepare(db, "SELECT value FROM settings WHERE key = ?");
+std::optional<std::string> get_kv(SQLite::Database& db, const char* table, const std::string& key) {
+  auto q = prepare(db, std::string("SELECT value FROM ") + table + " WHERE key = ?");
   q->bind(1, key);
   if (!q->executeStep()) return std::nullopt;
   return q->getColumn(0).getString();
 }
 
-void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
-                 int64_t now) {
-  auto q = prepare(db,
-                   "INSERT INTO settings (key, value, updated_at) VALUES (?,?,?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                   "updated_at = excluded.updated_at");
+void put_kv(SQLite::Database& db, const char* table, const std::string& key,
+            const std::string& value, int64_t now) {
+  auto q = prepare(db, std::string("INSERT INTO ") + table +
+                           " (key, value, updated_at) VALUES (?,?,?) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                           "updated_at = excluded.updated_at");
   q->bind(1, key);
   q->bind(2, value);
   q->bind(3, now);
   q->exec();
+}
+
+std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key) {
+  return get_kv(db, "settings", key);
+}
+
+void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
+                 int64_t now) {
+  put_kv(db, "settings", key, value, now);
 }
 
 std::map<std::string, std::string> all_settings(SQLite::Database& db) {

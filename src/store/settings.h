@@ -10,6 +10,12 @@
 
 namespace cs::store {
 
+/// The key/value tables (`settings`, `engine_state`: key, value, updated_at). `table` is one of
+/// those names, never input.
+std::optional<std::string> get_kv(SQLite::Database& db, const char* table, const std::string& key);
+void put_kv(SQLite::Database& db, const char* table, const std::string& key,
+            const std::string& value, int64_t now);
+
 std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key);
 void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
                  int64_t now);

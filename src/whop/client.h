@@ -25,12 +25,12 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "util/clock.h"
+#include "util/result.h"
 
 namespace cs::whop {
 
@@ -67,23 +67,7 @@ struct ApiError {
 
 /// Either a value or an ApiError.
 template <class T>
-class ApiResult {
- public:
-  ApiResult(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  ApiResult(ApiError e) : v_(std::move(e)) {}   // NOLINT
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const ApiError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ApiError> v_;
-};
+using ApiResult = Expected<T, ApiError>;
 
 /// One page of a cursor-paginated list.
 struct Page {

@@ -54,32 +54,13 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
   auto ev = domain::map_whop_event(*json);
   if (!ev) return reject(400, "bad_event", ev.error(), webhook_id);
 
-  store::NewEvent row;
-  row.webhook_id = webhook_id;
-  row.type = ev->type;
-  row.api_version = ev->api_version;
+  store::NewEvent row = store::new_event_row(*ev, webhook_id, now);
   row.sig_scheme = v.scheme;
-  row.event_time = ev->event_time_ms.value_or(now);
-  row.received_at = now;
-  row.membership_id = ev->membership_id;
-  row.payment_id = ev->payment_id;
-  row.user_id = ev->user_id;
-  row.amount_cents = ev->amount_cents;
-  row.currency = ev->currency;
-  row.failure_message = ev->failure_message.substr(0, 500);
   row.payload = store::seal_event_payload(ctx.keys, body, webhook_id);
 
   bool inserted = false;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    auto id = store::insert_event(db, row);
-    inserted = id.has_value();
-    if (inserted) {
-      store::NewJob job;
-      job.kind = "process_event";
-      job.payload = nlohmann::json{{"event_id", *id}}.dump();
-      job.run_at = now;
-      store::enqueue_job(db, job, now);
-    }
+    inserted = store::insert_event_for_processing(db, row, now).has_value();
   });
   if (!st) {
     log::error("webhook not stored", {{"webhook_id", webhook_id}, {"error", st.error()}});
