@@ -3,6 +3,8 @@
 #   bash packaging/dev.sh run    install what is missing, build, start `churn-saver serve`
 #   bash packaging/dev.sh test   install what is missing, build, run the whole test suite
 #   bash packaging/dev.sh deb    install what is missing, build the release .deb into dist/
+#   bash packaging/dev.sh sanitize   the suite under ASan+UBSan, concurrency tests under TSan
+#   bash packaging/dev.sh fuzz [SECONDS]   each libFuzzer target for SECONDS (default 60)
 # Extra arguments after `run` go to `churn-saver serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +52,17 @@ build() {
   cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"
 }
 
+# A sanitizer build into $BUILD_DIR: build_sanitized SANITIZERS [cmake --build args...]
+build_sanitized() {
+  local san=$1
+  shift
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_SANITIZE="$san" >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"
+}
+
+# The concurrency tests run under ThreadSanitizer (doctest -tc filter).
+TSAN_TESTS='*writer*,*lease*,*runner*,*scheduler*,*concurren*,*parallel*'
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -64,6 +77,47 @@ case "$cmd" in
     build
     cd "$BUILD_DIR"
     ctest --output-on-failure --timeout 900 -j"$(nproc)"
+    ;;
+  sanitize)
+    # The whole suite in an AddressSanitizer + UBSan build (build-asan/), then the concurrency
+    # tests (writer thread, job runner and leases, scheduler, HTTP server under parallel clients)
+    # in a ThreadSanitizer build (build-tsan/). Any report fails the run.
+    install_missing "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"
+    install_browser_test_deps
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    BUILD_DIR=${ASAN_BUILD_DIR:-build-asan} build_sanitized address,undefined
+    (cd "${ASAN_BUILD_DIR:-build-asan}" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp}
+    BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan} build_sanitized thread --target test_store test_http
+    (cd "${TSAN_BUILD_DIR:-build-tsan}" && ./test_store && ./test_http -tc="$TSAN_TESTS")
+    ;;
+  fuzz)
+    # libFuzzer targets (tests/fuzz) under ASan + UBSan, built with clang into build-fuzz/; each
+    # runs SECONDS (default 60) from its seed corpus. A finding stops the run and is kept in
+    # build-fuzz/findings/<target>/: add it to tests/fuzz/corpus/<target>/ as a regression input.
+    secs=${1:-60}
+    install_missing "${APT_PACKAGES[@]}" clang libclang-rt-14-dev
+    fdir=${FUZZ_BUILD_DIR:-build-fuzz}
+    CC=clang CXX=clang++ cmake -S . -B "$fdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_FUZZ=ON \
+      >/dev/null
+    targets=$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
+    # shellcheck disable=SC2086
+    cmake --build "$fdir" -j"$(nproc)" --target $targets
+    summary=""
+    for t in $targets; do
+      mkdir -p "$fdir/corpus/$t" "$fdir/findings/$t"
+      log="$fdir/$t.log"
+      rc=0
+      "$fdir/$t" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$fdir/findings/$t/" "$fdir/corpus/$t" "tests/fuzz/corpus/$t" \
+        >"$log" 2>&1 || rc=$?
+      execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+      findings=$(find "$fdir/findings/$t" -type f | wc -l)
+      summary+=$(printf '%-18s %12s execs  %s findings  exit %s' "$t" "${execs:-?}" "$findings" "$rc")$'\n'
+    done
+    printf '\n%s' "$summary"
+    ! grep -q 'exit [1-9]' <<<"$summary"
     ;;
   deb)
     # The hardened release package: dist/churn-saver_<version>_<arch>.deb
