@@ -266,12 +266,12 @@ int64_t file_size_or_zero(const std::string& path) {
 }
 
 void add_health_routes(httplib::Server& svr, Deps& deps) {
-  svr.Get("/healthz", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/healthz", [&deps](const httplib::Request&, httplib::Response& res) {
     if (deps.ops) deps.ops->http_heartbeat_mono_ms.store(monotonic_ms());
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
 
-  svr.Get("/readyz", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/readyz", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "not_ready"}, {"checks", json::object()}});
     auto checks = readiness(*deps.ops);
     bool ok = all_ok(checks);
@@ -279,7 +279,7 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
          {{"status", ok ? "ready" : "not_ready"}, {"checks", checks_json(checks)}});
   });
 
-  svr.Get("/api/health", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/api/health", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
     const OpsState& ops = *deps.ops;
     auto checks = readiness(ops);
@@ -298,7 +298,7 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     send(res, ready ? 200 : 503, body);
   });
 
-  svr.Get("/api/health/db", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/api/health/db", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
     auto checks = readiness(*deps.ops);
     bool ready = all_ok(checks);
@@ -308,14 +308,15 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     send(res, ready ? 200 : 503, body);
   });
 
-  svr.Get("/api/health/webhooks", [&deps](const httplib::Request&, httplib::Response& res) {
-    if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
-    auto checks = readiness(*deps.ops);
-    bool ready = all_ok(checks);
-    json body = webhooks_json(*deps.ops, deps);
-    body["status"] = ready ? "ok" : "unavailable";
-    send(res, ready ? 200 : 503, body);
-  });
+  install(svr, "GET", "/api/health/webhooks",
+          [&deps](const httplib::Request&, httplib::Response& res) {
+            if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
+            auto checks = readiness(*deps.ops);
+            bool ready = all_ok(checks);
+            json body = webhooks_json(*deps.ops, deps);
+            body["status"] = ready ? "ok" : "unavailable";
+            send(res, ready ? 200 : 503, body);
+          });
 }
 
 }  // namespace cs::http

@@ -33,12 +33,6 @@ void json_error(httplib::Response& res, int status, const std::string& code,
                   "application/json");
 }
 
-size_t body_limit_for(const std::string& method, const std::string& path) {
-  if (method != "POST" && method != "PUT" && method != "PATCH") return 0;
-  if (path == "/webhooks/whop") return whop::kMaxWebhookBody;
-  return 64 * 1024;  // forms
-}
-
 Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts) {
   svr_.new_task_queue = [n = opts_.threads] { return new httplib::ThreadPool(n); };
   svr_.set_tcp_nodelay(true);
