@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/redirect.h"
 #include "http/routes.h"
 #include "view/pages.h"
 
@@ -108,12 +109,7 @@ void redirect(httplib::Response& res, const std::string& to) {
 }
 
 std::string safe_next(const std::string& next) {
-  // Only local absolute paths: no scheme, no "//host", no backslashes.
-  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\')) ||
-      next.find_first_of("\r\n\\") != std::string::npos || next.size() > 512) {
-    return "/";
-  }
-  return next;
+  return domain::safe_redirect_path(next);
 }
 
 httplib::Server::Handler page(Dashboard& d, SessionHandler h) {

@@ -354,3 +354,34 @@ TEST_CASE("the route table: every route it declares is served, and nothing outsi
   CHECK(http::body_limit_for("POST", "/settings/recovery") == 64 * 1024);
   CHECK(http::body_limit_for("GET", "/settings") == 0);
 }
+
+TEST_CASE("sign-in redirects only to a path on this site, from the link and from the form") {
+  test::TestApp t;
+  test::set_admin(t);
+  for (const char* next : {"/%09/evil.example", "//evil.example", "/%5Cevil.example",
+                           "https://evil.example/", "/%0d%0a/evil.example", "%2F%2Fevil.example"}) {
+    INFO(next);
+    // The form carries `next` as typed into the link, and the sign-in goes to "/".
+    test::WebClient w(t);
+    auto page = w.get(std::string("/login?next=") + next);
+    REQUIRE(page);
+    CHECK(page->body.find("evil.example") == std::string::npos);
+    auto res = w.post("/login?next=" + std::string(next),
+                      {{"csrf_token", w.cookie("cs_login_csrf")},
+                       {"password", test::kAdminPassword},
+                       {"next", httplib::detail::decode_url(next, false)}});
+    REQUIRE(res);
+    CHECK(res->status == 303);
+    CHECK(res->get_header_value("Location") == "/");
+    // Signed in, the link redirects at once: also to "/".
+    auto again = w.get(std::string("/login?next=") + next);
+    REQUIRE(again);
+    CHECK(again->status == 303);
+    CHECK(again->get_header_value("Location") == "/");
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto ok = w.get("/login?next=%2Fcases%3Fstatus%3Dopen");
+  REQUIRE(ok);
+  CHECK(ok->get_header_value("Location") == "/cases?status=open");
+}
