@@ -103,18 +103,19 @@ json database_json(const OpsState& ops) {
             {"free_percent", total > 0 ? static_cast<int>(100.0 * avail / total) : 0}};
   }
   int64_t probe_at = ops.writer_probe_mono_ms.load();
-  return {{"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
-          {"schema_version", schema},
-          {"binary_schema_version", store::binary_schema_version()},
-          {"size_bytes", file_size_or_zero(ops.db_path)},
-          {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
-          {"writer",
-           {{"ok", ops.writer_probe_ok.load()},
-            {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
-            {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
-          {"disk", disk},
-          {"backup", backup_json(ops.backup())},
-          {"retention", retention_json(ops.retention())}};
+  return {
+      {"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
+      {"schema_version", schema},
+      {"binary_schema_version", store::binary_schema_version()},
+      {"size_bytes", file_size_or_zero(ops.db_path)},
+      {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
+      {"writer",
+       {{"ok", ops.writer_probe_ok.load() && (!ops.writer_failure || ops.writer_failure().empty())},
+        {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
+        {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
+      {"disk", disk},
+      {"backup", backup_json(ops.backup())},
+      {"retention", retention_json(ops.retention())}};
 }
 
 json webhooks_json(const OpsState& ops, const Deps& deps) {
@@ -210,9 +211,14 @@ std::vector<ReadyCheck> readiness(const OpsState& ops) {
   int64_t age = probe_at > 0 ? monotonic_ms() - probe_at : -1;
   bool writer_ok =
       ops.writer_probe_ok.load() && age >= 0 && age <= 3 * ops.probe_interval_ms + 5000;
-  out.push_back(
-      {"writer", writer_ok,
-       writer_ok ? "writable" : (age < 0 ? "not checked yet" : "the writer does not answer")});
+  std::string failure = ops.writer_failure ? ops.writer_failure() : std::string();
+  if (!failure.empty()) {
+    out.push_back({"writer", false, "the last commit failed: " + failure});
+  } else {
+    out.push_back(
+        {"writer", writer_ok,
+         writer_ok ? "writable" : (age < 0 ? "not checked yet" : "the writer does not answer")});
+  }
   if (ops.workers_running && ops.scheduler && ops.clock) {
     int64_t beat = ops.scheduler->heartbeat_ms();
     int64_t now = ops.clock->now_ms();
