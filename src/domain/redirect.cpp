@@ -23,11 +23,14 @@ std::string percent_decode(const std::string& s) {
   return out;
 }
 
-bool plain_local_path(const std::string& p) {
+/// Starts with exactly one "/", and has no control character or backslash; `strict` also refuses
+/// spaces and non-ASCII bytes (what goes into the Location header as is).
+bool local_path(const std::string& p, bool strict) {
   if (p.empty() || p[0] != '/') return false;
   if (p.size() > 1 && (p[1] == '/' || p[1] == '\\')) return false;
   for (unsigned char c : p) {
-    if (c <= 0x20 || c >= 0x7f || c == '\\') return false;
+    if (c < 0x20 || c == 0x7f || c == '\\') return false;
+    if (strict && (c == ' ' || c > 0x7f)) return false;
   }
   return true;
 }
@@ -35,7 +38,7 @@ bool plain_local_path(const std::string& p) {
 }  // namespace
 
 std::string safe_redirect_path(const std::string& next) {
-  if (next.size() > 512 || !plain_local_path(next) || !plain_local_path(percent_decode(next))) {
+  if (next.size() > 512 || !local_path(next, true) || !local_path(percent_decode(next), false)) {
     return "/";
   }
   return next;
