@@ -56,6 +56,12 @@ std::vector<http::Alert> evaluate_alerts(const AlertInputs& in, const AlertPolic
     add("backup_failed", "critical",
         "The last backup failed" + (in.backup_error.empty() ? "" : ": " + in.backup_error) + ".");
   }
+  if (!in.writer_error.empty()) {
+    add("database_unwritable", "critical",
+        "The database cannot be written (" + in.writer_error +
+            "): webhooks get 503 and Whop retries them. Check the disk (free space, read-only "
+            "filesystem) and the file's permissions.");
+  }
   if (in.disk_total > 0) {
     double free_pct =
         100.0 * static_cast<double>(in.disk_available) / static_cast<double>(in.disk_total);

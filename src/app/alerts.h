@@ -28,6 +28,7 @@ struct AlertInputs {
   int64_t dead_jobs = 0;
   bool backup_failed = false;
   std::string backup_error;
+  std::string writer_error;     // "" = the last commit that wrote succeeded
   uint64_t disk_available = 0;  // bytes available to us on the database's filesystem
   uint64_t disk_total = 0;
 };

@@ -53,6 +53,9 @@ http::OpsState& Operations::prepare() {
   state_.reads = &app_.reads();
   state_.clock = &clock_;
   state_.db_check = [this] { return app_.db_check().state(); };
+  state_.writer_failure = [this] {
+    return app_.writer().last_commit_ok() ? std::string() : app_.writer().last_commit_error();
+  };
   state_.switches = [this] {
     const Config& c = app_.config();
     domain::RecoverySettings stored = app_.stored_settings();
@@ -339,6 +342,7 @@ std::vector<http::Alert> Operations::evaluate_alerts_now() {
   auto b = state_.backup();
   in.backup_failed = b.enabled && !b.last_ok;
   in.backup_error = b.last_error;
+  in.writer_error = state_.writer_failure();
   struct statvfs vfs {};
   if (::statvfs(dir_of(app_.config().db_path).c_str(), &vfs) == 0) {
     in.disk_available = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;

@@ -36,66 +36,62 @@ void send_json(httplib::Response& res, const nlohmann::json& j) {
 }  // namespace
 
 void add_api_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/api/dashboard/kpis", "/api/dashboard/kpis?window=30", "api"});
-  svr.Get("/api/dashboard/kpis",
-          api(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            if (!d.within_limit(req, res, &s, "api", 120, 60 * 1000, true)) return;
-            auto m = load_overview(d, window_param(req), false);
-            auto f = view::kpi_figures(m.kpis);
-            nlohmann::json rate = nullptr;
-            if (f.recovery_rate) rate = *f.recovery_rate;
-            send_json(res, {{"window_days", m.window_days},
-                            {"since", domain::format_iso8601_ms(m.since)},
-                            {"active_cases", f.active},
-                            {"recoveries", f.recovered},
-                            {"lost", f.lost},
-                            {"cancelled", f.cancelled},
-                            {"recovery_rate", rate},
-                            {"recovered_revenue", money_json(m.kpis.recovered_net)},
-                            {"at_risk", money_json(m.kpis.at_risk)},
-                            {"incentive_days_granted", m.kpis.incentive_days_granted},
-                            {"click_through_recoveries", m.kpis.click_through}});
-          }));
+  route(svr, d, "GET", "/api/dashboard/kpis",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
+          auto m = load_overview(d, window_param(req), false);
+          auto f = view::kpi_figures(m.kpis);
+          nlohmann::json rate = nullptr;
+          if (f.recovery_rate) rate = *f.recovery_rate;
+          send_json(res, {{"window_days", m.window_days},
+                          {"since", domain::format_iso8601_ms(m.since)},
+                          {"active_cases", f.active},
+                          {"recoveries", f.recovered},
+                          {"lost", f.lost},
+                          {"cancelled", f.cancelled},
+                          {"recovery_rate", rate},
+                          {"recovered_revenue", money_json(m.kpis.recovered_net)},
+                          {"at_risk", money_json(m.kpis.at_risk)},
+                          {"incentive_days_granted", m.kpis.incentive_days_granted},
+                          {"click_through_recoveries", m.kpis.click_through}});
+        });
 
-  note_route({"GET", "/api/dashboard/cases", "/api/dashboard/cases?status=open", "api"});
-  svr.Get("/api/dashboard/cases",
-          api(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            if (!d.within_limit(req, res, &s, "api", 120, 60 * 1000, true)) return;
-            auto q = case_query(req);
-            std::string limit = req.get_param_value("limit");
-            if (!limit.empty() && limit.size() < 5 &&
-                limit.find_first_not_of("0123456789") == std::string::npos) {
-              q.limit = std::clamp(std::stoi(limit), 1, 200);
-            }
-            store::CasePage page;
-            std::map<std::string, int64_t> counts;
-            {
-              auto db = d.deps.reads->lease();
-              page = store::list_case_page(*db, q);
-              counts = store::count_cases(*db, q.q);
-            }
-            nlohmann::json rows = nlohmann::json::array();
-            for (const auto& r : page.rows) {
-              rows.push_back({{"id", r.id},
-                              {"status", r.status},
-                              {"resolution", r.resolution},
-                              {"membership_id", r.membership_id},
-                              {"user_id", r.user_id},
-                              {"username", r.username},
-                              {"product", r.product_title},
-                              {"first_failure_at", domain::format_iso8601_ms(r.first_failure_at)},
-                              {"failures", r.failures},
-                              {"amount_due_cents", r.amount_due_cents},
-                              {"currency", r.currency},
-                              {"recovered_cents", r.recovered_cents},
-                              {"refunded_cents", r.refunded_cents},
-                              {"resolved_at", opt_time(r.resolved_at)},
-                              {"clicks", r.clicks}});
-            }
-            nlohmann::json next = nullptr;
-            if (!page.next_cursor.empty()) next = page.next_cursor;
-            send_json(res, {{"cases", rows}, {"next_cursor", next}, {"counts", counts}});
-          }));
+  route(svr, d, "GET", "/api/dashboard/cases",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
+          auto q = case_query(req);
+          std::string limit = req.get_param_value("limit");
+          if (!limit.empty() && limit.size() < 5 &&
+              limit.find_first_not_of("0123456789") == std::string::npos) {
+            q.limit = std::clamp(std::stoi(limit), 1, 200);
+          }
+          store::CasePage page;
+          std::map<std::string, int64_t> counts;
+          {
+            auto db = d.deps.reads->lease();
+            page = store::list_case_page(*db, q);
+            counts = store::count_cases(*db, q.q);
+          }
+          nlohmann::json rows = nlohmann::json::array();
+          for (const auto& r : page.rows) {
+            rows.push_back({{"id", r.id},
+                            {"status", r.status},
+                            {"resolution", r.resolution},
+                            {"membership_id", r.membership_id},
+                            {"user_id", r.user_id},
+                            {"username", r.username},
+                            {"product", r.product_title},
+                            {"first_failure_at", domain::format_iso8601_ms(r.first_failure_at)},
+                            {"failures", r.failures},
+                            {"amount_due_cents", r.amount_due_cents},
+                            {"currency", r.currency},
+                            {"recovered_cents", r.recovered_cents},
+                            {"refunded_cents", r.refunded_cents},
+                            {"resolved_at", opt_time(r.resolved_at)},
+                            {"clicks", r.clicks}});
+          }
+          nlohmann::json next = nullptr;
+          if (!page.next_cursor.empty()) next = page.next_cursor;
+          send_json(res, {{"cases", rows}, {"next_cursor", next}, {"counts", counts}});
+        });
 }
 
 }  // namespace cs::http

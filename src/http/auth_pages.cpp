@@ -24,15 +24,13 @@ bool valid_token_shape(const std::string& t) {
 }  // namespace
 
 void add_auth_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/login", "/login", "public"});
-  svr.Get("/login", [&d](const httplib::Request& req, httplib::Response& res) {
+  route_public(svr, d, "GET", "/login", [&d](const httplib::Request& req, httplib::Response& res) {
     if (d.auth.session(req)) return redirect(res, safe_next(req.get_param_value("next")));
     std::string csrf = d.auth.login_csrf(req, res);
     send_html(res, 200, view::login_page(csrf, safe_next(req.get_param_value("next")), ""));
   });
 
-  note_route({"POST", "/login", "/login", "public"});
-  svr.Post("/login", [&d](const httplib::Request& req, httplib::Response& res) {
+  route_public(svr, d, "POST", "/login", [&d](const httplib::Request& req, httplib::Response& res) {
     std::string next = safe_next(req.get_param_value("next"));
     if (!d.auth.login_csrf_ok(req)) {
       std::string csrf = d.auth.login_csrf(req, res);
@@ -40,7 +38,6 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
                 view::login_page(csrf, next, "The form expired. Please enter the password again."));
       return;
     }
-    if (!d.within_limit(req, res, nullptr, "login", 30, 60 * 1000, false)) return;
     std::string ip = d.auth.client_ip(req);
     int64_t now = d.now();
     int64_t wait =
@@ -78,72 +75,69 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
     redirect(res, next);
   });
 
-  note_route({"POST", "/logout", "/logout", "form"});
-  svr.Post("/logout",
-           form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
-             d.auth.end(req, res);
-             redirect(res, "/login");
-           }));
+  route(svr, d, "POST", "/logout",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
+          d.auth.end(req, res);
+          redirect(res, "/login");
+        });
 
-  note_route(
-      {"GET", R"(/setup/([0-9a-f]{1,64}))", "/setup/00000000000000000000000000000000", "public"});
-  svr.Get(R"(/setup/([0-9a-f]{1,64}))", [&d](const httplib::Request& req, httplib::Response& res) {
-    std::string token = req.matches[1].str();
-    bool valid = false;
-    if (valid_token_shape(token)) {
-      auto db = d.deps.reads->lease();
-      valid = !store::admin_password_hash(*db) &&
-              store::setup_token_valid(*db, token_hash(token), d.now());
-    }
-    res.set_header("Referrer-Policy", "no-referrer");
-    std::string csrf = d.auth.login_csrf(req, res);
-    send_html(res, valid ? 200 : 404, view::setup_page(token, csrf, "", valid));
-  });
+  route_public(svr, d, "GET", R"(/setup/([0-9a-f]{1,64}))",
+               [&d](const httplib::Request& req, httplib::Response& res) {
+                 std::string token = req.matches[1].str();
+                 bool valid = false;
+                 if (valid_token_shape(token)) {
+                   auto db = d.deps.reads->lease();
+                   valid = !store::admin_password_hash(*db) &&
+                           store::setup_token_valid(*db, token_hash(token), d.now());
+                 }
+                 res.set_header("Referrer-Policy", "no-referrer");
+                 std::string csrf = d.auth.login_csrf(req, res);
+                 send_html(res, valid ? 200 : 404, view::setup_page(token, csrf, "", valid));
+               });
 
-  note_route(
-      {"POST", R"(/setup/([0-9a-f]{1,64}))", "/setup/00000000000000000000000000000000", "public"});
-  svr.Post(R"(/setup/([0-9a-f]{1,64}))", [&d](const httplib::Request& req, httplib::Response& res) {
-    std::string token = req.matches[1].str();
-    res.set_header("Referrer-Policy", "no-referrer");
-    if (!d.auth.login_csrf_ok(req)) {
-      std::string csrf = d.auth.login_csrf(req, res);
-      send_html(res, 403,
-                view::setup_page(token, csrf, "The form expired. Please try again.", true));
-      return;
-    }
-    if (!d.within_limit(req, res, nullptr, "login", 30, 60 * 1000, false)) return;
-    std::string pw = req.get_param_value("password");
-    std::string problem = password::check_strength(pw);
-    if (problem.empty() && pw != req.get_param_value("confirm")) {
-      problem = "The two passwords are not the same.";
-    }
-    if (!problem.empty()) {
-      std::string csrf = d.auth.login_csrf(req, res);
-      send_html(res, 400, view::setup_page(token, csrf, problem, true));
-      return;
-    }
-    std::string encoded = password::hash(pw);
-    int64_t now = d.now();
-    bool used = false;
-    auto st = d.deps.writer->run([&](SQLite::Database& db) {
-      if (!valid_token_shape(token) || store::admin_password_hash(db)) return;
-      used = store::use_setup_token(db, token_hash(token), now);
-      if (used) {
-        store::set_admin_password(db, encoded, now);
-        store::record_action(
-            db, {"", now, "admin_password_set", "", std::nullopt, "admin", "setup_link", "{}"});
-      }
-    });
-    if (!st) throw std::runtime_error(st.error());
-    if (!used) {
-      std::string csrf = d.auth.login_csrf(req, res);
-      send_html(res, 404, view::setup_page(token, csrf, "", false));
-      return;
-    }
-    log::info("admin password set through the setup link");
-    d.auth.start(req, res);
-    redirect(res, "/settings");
-  });
+  route_public(
+      svr, d, "POST", R"(/setup/([0-9a-f]{1,64}))",
+      [&d](const httplib::Request& req, httplib::Response& res) {
+        std::string token = req.matches[1].str();
+        res.set_header("Referrer-Policy", "no-referrer");
+        if (!d.auth.login_csrf_ok(req)) {
+          std::string csrf = d.auth.login_csrf(req, res);
+          send_html(res, 403,
+                    view::setup_page(token, csrf, "The form expired. Please try again.", true));
+          return;
+        }
+        std::string pw = req.get_param_value("password");
+        std::string problem = password::check_strength(pw);
+        if (problem.empty() && pw != req.get_param_value("confirm")) {
+          problem = "The two passwords are not the same.";
+        }
+        if (!problem.empty()) {
+          std::string csrf = d.auth.login_csrf(req, res);
+          send_html(res, 400, view::setup_page(token, csrf, problem, true));
+          return;
+        }
+        std::string encoded = password::hash(pw);
+        int64_t now = d.now();
+        bool used = false;
+        auto st = d.deps.writer->run([&](SQLite::Database& db) {
+          if (!valid_token_shape(token) || store::admin_password_hash(db)) return;
+          used = store::use_setup_token(db, token_hash(token), now);
+          if (used) {
+            store::set_admin_password(db, encoded, now);
+            store::record_action(
+                db, {"", now, "admin_password_set", "", std::nullopt, "admin", "setup_link", "{}"});
+          }
+        });
+        if (!st) throw std::runtime_error(st.error());
+        if (!used) {
+          std::string csrf = d.auth.login_csrf(req, res);
+          send_html(res, 404, view::setup_page(token, csrf, "", false));
+          return;
+        }
+        log::info("admin password set through the setup link");
+        d.auth.start(req, res);
+        redirect(res, "/settings");
+      });
 }
 
 }  // namespace cs::http

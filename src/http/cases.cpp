@@ -24,85 +24,81 @@ store::CaseQuery case_query(const httplib::Request& req) {
 }
 
 void add_case_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/cases", "/cases", "page"});
-  svr.Get("/cases",
-          page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            view::CasesModel m;
-            m.query = case_query(req);
-            m.now = d.now();
-            {
-              auto db = d.deps.reads->lease();
-              m.page = store::list_case_page(*db, m.query);
-              m.counts = store::count_cases(*db, m.query.q);
-            }
-            send_html(res, 200, view::cases_page(d.chrome(s, "Cases", "cases"), m));
-          }));
+  route(svr, d, "GET", "/cases",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          view::CasesModel m;
+          m.query = case_query(req);
+          m.now = d.now();
+          {
+            auto db = d.deps.reads->lease();
+            m.page = store::list_case_page(*db, m.query);
+            m.counts = store::count_cases(*db, m.query.q);
+          }
+          send_html(res, 200, view::cases_page(d.chrome(s, "Cases", "cases"), m));
+        });
 
   const char* kCase = R"(/cases/([0-9a-f]{1,64}))";
-  const std::string example = "/cases/0123456789abcdef0123456789abcdef";
-  note_route({"GET", kCase, example, "page"});
-  svr.Get(
-      kCase, page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-        std::string id = req.matches[1].str();
-        view::CaseModel m;
-        m.now = d.now();
-        {
-          auto db = d.deps.reads->lease();
-          auto detail = store::find_case_detail(*db, id);
-          if (!detail) {
-            send_html(res, 404,
-                      view::message_page(d.chrome(s, "Case not found", "cases"), "Case not found",
-                                         "There is no case with this id.", "/cases", "All cases"));
-            return;
+  route(svr, d, "GET", kCase,
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          std::string id = req.matches[1].str();
+          view::CaseModel m;
+          m.now = d.now();
+          {
+            auto db = d.deps.reads->lease();
+            auto detail = store::find_case_detail(*db, id);
+            if (!detail) {
+              send_html(
+                  res, 404,
+                  view::message_page(d.chrome(s, "Case not found", "cases"), "Case not found",
+                                     "There is no case with this id.", "/cases", "All cases"));
+              return;
+            }
+            m.detail = *detail;
+            int64_t to = m.detail.row.resolved_at.value_or(m.now) + 86400000;
+            m.events = store::events_for_membership(*db, m.detail.row.membership_id,
+                                                    m.detail.row.first_failure_at - 60000, to, 200);
+            m.actions = store::actions_for_case(*db, id);
+            m.sends = store::sends_for_case(*db, id);
           }
-          m.detail = *detail;
-          int64_t to = m.detail.row.resolved_at.value_or(m.now) + 86400000;
-          m.events = store::events_for_membership(*db, m.detail.row.membership_id,
-                                                  m.detail.row.first_failure_at - 60000, to, 200);
-          m.actions = store::actions_for_case(*db, id);
-          m.sends = store::sends_for_case(*db, id);
-        }
-        std::string confirm = req.get_param_value("confirm");
-        for (const auto& a : view::case_actions()) {
-          if (a.key == confirm) m.confirm = confirm;
-        }
-        std::string who =
-            m.detail.row.username.empty() ? m.detail.row.membership_id : m.detail.row.username;
-        send_html(res, 200, view::case_page(d.chrome(s, "Case · " + who, "cases"), m));
-      }));
+          std::string confirm = req.get_param_value("confirm");
+          for (const auto& a : view::case_actions()) {
+            if (a.key == confirm) m.confirm = confirm;
+          }
+          std::string who =
+              m.detail.row.username.empty() ? m.detail.row.membership_id : m.detail.row.username;
+          send_html(res, 200, view::case_page(d.chrome(s, "Case · " + who, "cases"), m));
+        });
 
   const char* kAction =
       R"(/cases/([0-9a-f]{1,64})/actions/(nudge|cancel|cancel-at-period-end|terminate))";
-  note_route({"POST", kAction, example + "/actions/nudge", "form"});
-  svr.Post(kAction,
-           form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-             if (!d.within_limit(req, res, &s, "case_action", 30, 60 * 1000, false)) return;
-             std::string id = req.matches[1].str();
-             std::string action = req.matches[2].str();
-             Status st = Error{"The recovery engine is not running."};
-             std::string done;
-             if (d.deps.engine) {
-               if (action == "nudge") {
-                 st = d.deps.engine->nudge_now(id);
-                 done = "Nudge queued: it is being sent now.";
-               } else if (action == "cancel") {
-                 st = d.deps.engine->cancel_case(id);
-                 done = "Case cancelled: no more nudges will be sent.";
-               } else if (action == "cancel-at-period-end") {
-                 st = d.deps.engine->cancel_at_period_end(id);
-                 done = "Asked Whop to cancel the membership at the end of the period.";
-               } else {
-                 st = d.deps.engine->terminate_now(id);
-                 done = "Asked Whop to end the membership now.";
-               }
-             }
-             if (st) {
-               d.flash(s, "ok", done);
-             } else {
-               d.flash(s, "error", st.error());
-             }
-             redirect(res, "/cases/" + id);
-           }));
+  route(svr, d, "POST", kAction,
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          std::string id = req.matches[1].str();
+          std::string action = req.matches[2].str();
+          Status st = Error{"The recovery engine is not running."};
+          std::string done;
+          if (d.deps.engine) {
+            if (action == "nudge") {
+              st = d.deps.engine->nudge_now(id);
+              done = "Nudge queued: it is being sent now.";
+            } else if (action == "cancel") {
+              st = d.deps.engine->cancel_case(id);
+              done = "Case cancelled: no more nudges will be sent.";
+            } else if (action == "cancel-at-period-end") {
+              st = d.deps.engine->cancel_at_period_end(id);
+              done = "Asked Whop to cancel the membership at the end of the period.";
+            } else {
+              st = d.deps.engine->terminate_now(id);
+              done = "Asked Whop to end the membership now.";
+            }
+          }
+          if (st) {
+            d.flash(s, "ok", done);
+          } else {
+            d.flash(s, "error", st.error());
+          }
+          redirect(res, "/cases/" + id);
+        });
 }
 
 }  // namespace cs::http

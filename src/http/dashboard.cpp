@@ -3,39 +3,16 @@
 #include "http/dashboard.h"
 
 #include <memory>
-#include <regex>
-#include <set>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
+#include "domain/redirect.h"
 #include "http/routes.h"
 #include "view/pages.h"
 
 namespace cs::http {
 namespace {
-
-std::mutex& registry_mu() {
-  static std::mutex mu;
-  return mu;
-}
-std::vector<RouteSpec>& registry() {
-  static std::vector<RouteSpec> r;
-  return r;
-}
-/// The compiled patterns of every non-public dashboard route.
-std::vector<std::regex>& protected_patterns() {
-  static std::vector<std::regex> p;
-  return p;
-}
-
-/// True when `path` is one of the dashboard's session-only routes (any method).
-bool is_protected_route(const std::string& path) {
-  std::lock_guard<std::mutex> lock(registry_mu());
-  for (const auto& re : protected_patterns()) {
-    if (std::regex_match(path, re)) return true;
-  }
-  return false;
-}
 
 bool starts_with(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
@@ -65,32 +42,6 @@ void deny(const httplib::Request& req, httplib::Response& res) {
 }
 
 }  // namespace
-
-bool is_public_path(const std::string& p) {
-  static const std::set<std::string> exact = {"/login",   "/healthz",       "/readyz",
-                                              "/metrics", "/webhooks/whop", "/favicon.ico"};
-  if (exact.count(p)) return true;
-  return starts_with(p, "/setup/") || starts_with(p, "/r/") || starts_with(p, "/static/") ||
-         p == "/api/health" || starts_with(p, "/api/health/");
-}
-
-void note_route(const RouteSpec& r) {
-  std::lock_guard<std::mutex> lock(registry_mu());
-  for (const auto& x : registry()) {
-    if (x.method == r.method && x.pattern == r.pattern) return;
-  }
-  registry().push_back(r);
-  if (r.kind != "public") protected_patterns().emplace_back(r.pattern);
-}
-
-std::vector<std::pair<std::string, std::string>> dashboard_route_examples(const std::string& kind) {
-  std::lock_guard<std::mutex> lock(registry_mu());
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& r : registry()) {
-    if (r.kind == kind) out.emplace_back(r.method, r.example);
-  }
-  return out;
-}
 
 void Dashboard::flash(const Session& s, const std::string& kind, const std::string& text) {
   std::lock_guard<std::mutex> lock(flash_mu_);
@@ -158,12 +109,7 @@ void redirect(httplib::Response& res, const std::string& to) {
 }
 
 std::string safe_next(const std::string& next) {
-  // Only local absolute paths: no scheme, no "//host", no backslashes.
-  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\')) ||
-      next.find_first_of("\r\n\\") != std::string::npos || next.size() > 512) {
-    return "/";
-  }
-  return next;
+  return domain::safe_redirect_path(next);
 }
 
 httplib::Server::Handler page(Dashboard& d, SessionHandler h) {
@@ -199,6 +145,63 @@ httplib::Server::Handler api(Dashboard& d, SessionHandler h) {
   };
 }
 
+void route(httplib::Server& svr, Dashboard& d, const std::string& method,
+           const std::string& pattern, SessionHandler h) {
+  const RouteDef* def = nullptr;
+  for (const auto& r : route_table()) {
+    if (method == r.method && pattern == r.pattern) def = &r;
+  }
+  if (!def || !needs_session(def->access)) {
+    throw std::logic_error("route " + method + " " + pattern + " is not a signed-in route");
+  }
+  RateRule rule = rate_rule(def->rate);
+  bool json = def->access == Access::Api;
+  SessionHandler limited = h;
+  if (rule.limit > 0) {
+    limited = [&d, h, rule, json](const httplib::Request& req, httplib::Response& res,
+                                  const Session& s) {
+      if (!d.within_limit(req, res, &s, rule.bucket, rule.limit, rule.window_ms, json)) return;
+      h(req, res, s);
+    };
+  }
+  switch (def->access) {
+    case Access::Page:
+      install(svr, method, pattern, page(d, limited));
+      return;
+    case Access::Form:
+      install(svr, method, pattern, form(d, limited));
+      return;
+    case Access::Api:
+      install(svr, method, pattern, api(d, limited));
+      return;
+    case Access::Public:
+    case Access::Webhook:
+    case Access::MetricsToken:
+      break;
+  }
+  throw std::logic_error("route " + method + " " + pattern + " is not a signed-in route");
+}
+
+void route_public(httplib::Server& svr, Dashboard& d, const std::string& method,
+                  const std::string& pattern, httplib::Server::Handler h) {
+  const RouteDef* def = nullptr;
+  for (const auto& r : route_table()) {
+    if (method == r.method && pattern == r.pattern) def = &r;
+  }
+  if (!def || def->access != Access::Public) {
+    throw std::logic_error("route " + method + " " + pattern + " is not a public route");
+  }
+  RateRule rule = rate_rule(def->rate);
+  if (rule.limit == 0) {
+    install(svr, method, pattern, std::move(h));
+    return;
+  }
+  install(svr, method, pattern, [&d, h, rule](const httplib::Request& req, httplib::Response& res) {
+    if (!d.within_limit(req, res, nullptr, rule.bucket, rule.limit, rule.window_ms, false)) return;
+    h(req, res);
+  });
+}
+
 std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_routes(
     httplib::Server& svr, Deps& deps) {
   if (!deps.writer || !deps.reads || !deps.clock || !deps.keys) return {};
@@ -215,8 +218,8 @@ std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_r
   add_job_routes(svr, *d);
   add_api_routes(svr, *d);
   return [d](const httplib::Request& req, httplib::Response& res) {
-    // Public paths and paths no route serves (404) pass; every dashboard route needs a session.
-    if (is_public_path(req.path) || !is_protected_route(req.path)) return false;
+    // Public paths and paths no route serves (404) pass; every signed-in route needs a session.
+    if (!path_needs_session(req.path)) return false;
     if (d->auth.session(req)) return false;
     deny(req, res);
     return true;

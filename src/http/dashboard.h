@@ -2,10 +2,10 @@
 // The dashboard's shared state and request helpers, used by its resource files (overview, cases,
 // settings, messages, events, jobs, export, JSON API, sign-in, static assets).
 //
-// Access: every dashboard route needs a session except the public ones (is_public_path): the
-// gate runs before routing (before any body is read) for every path that matches a route noted
-// with note_route, so a route is protected as soon as it is in the table. Pages then go through
-// `page`, forms (POST) through `form` (session + CSRF token, 403 without it), JSON through `api`.
+// Access: the route table (http/route_table.h) declares each route's access. The gate runs before
+// routing for every path a signed-in route matches, so a route is protected as soon as it is in
+// the table. route() then wraps pages in `page`, forms (POST) in `form` (session + CSRF token,
+// 403 without it) and JSON in `api`, and applies the route's rate limit.
 #include <functional>
 #include <map>
 #include <mutex>
@@ -67,15 +67,15 @@ void redirect(httplib::Response& res, const std::string& to);
 /// A local path to return to after sign-in ("/" unless `next` is a safe local path).
 std::string safe_next(const std::string& next);
 
-/// One dashboard route, for the route-table tests.
-struct RouteSpec {
-  std::string method;   // "GET" | "POST"
-  std::string pattern;  // the httplib pattern
-  std::string example;  // a concrete path that matches it
-  std::string kind;     // "page" | "form" | "api" | "public"
-};
-/// Records a route (called by the resource files as they install their routes).
-void note_route(const RouteSpec& r);
+/// Installs a signed-in dashboard route declared in the route table: wraps `h` as a page, form or
+/// api by the route's access, and counts it against the route's rate-limit class (after the
+/// session and CSRF checks). Throws std::logic_error for a route the table lacks or declares
+/// public.
+void route(httplib::Server& svr, Dashboard& d, const std::string& method,
+           const std::string& pattern, SessionHandler h);
+/// Installs a public dashboard route (sign-in, setup) with the table's rate-limit class.
+void route_public(httplib::Server& svr, Dashboard& d, const std::string& method,
+                  const std::string& pattern, httplib::Server::Handler h);
 
 void add_auth_routes(httplib::Server& svr, Dashboard& d);
 void add_overview_routes(httplib::Server& svr, Dashboard& d);

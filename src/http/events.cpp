@@ -14,10 +14,9 @@
 namespace cs::http {
 
 void add_event_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/events", "/events", "page"});
-  svr.Get(
-      "/events",
-      page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+  route(
+      svr, d, "GET", "/events",
+      [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
         view::EventsModel m;
         m.now = d.now();
         std::string state = req.get_param_value("state");
@@ -46,63 +45,60 @@ void add_event_routes(httplib::Server& svr, Dashboard& d) {
           }
         }
         send_html(res, 200, view::events_page(d.chrome(s, "Events", "events"), m));
-      }));
+      });
 
   const char* kEvent = R"(/events/(\d{1,18}))";
-  note_route({"GET", kEvent, "/events/1", "page"});
-  svr.Get(kEvent,
-          page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            int64_t id = std::stoll(req.matches[1].str());
-            view::EventModel m;
-            std::string sealed;
-            {
-              auto db = d.deps.reads->lease();
-              auto row = store::find_event(*db, id);
-              if (!row) {
-                send_html(
-                    res, 404,
-                    view::message_page(d.chrome(s, "Event not found", "events"), "Event not found",
-                                       "There is no event with this id.", "/events", "All events"));
-                return;
-              }
-              m.row = *row;
-              sealed = store::event_payload(*db, id);
+  route(svr, d, "GET", kEvent,
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          int64_t id = std::stoll(req.matches[1].str());
+          view::EventModel m;
+          std::string sealed;
+          {
+            auto db = d.deps.reads->lease();
+            auto row = store::find_event(*db, id);
+            if (!row) {
+              send_html(
+                  res, 404,
+                  view::message_page(d.chrome(s, "Event not found", "events"), "Event not found",
+                                     "There is no event with this id.", "/events", "All events"));
+              return;
             }
-            if (sealed.empty()) {
-              m.payload_error =
-                  "The payload was removed by the retention policy; the summary above remains.";
+            m.row = *row;
+            sealed = store::event_payload(*db, id);
+          }
+          if (sealed.empty()) {
+            m.payload_error =
+                "The payload was removed by the retention policy; the summary above remains.";
+          } else {
+            auto plain = store::open_event_payload(*d.deps.keys, sealed, m.row.webhook_id);
+            if (!plain) {
+              m.payload_error = "The payload cannot be decrypted with the current keyring.";
             } else {
-              auto plain = store::open_event_payload(*d.deps.keys, sealed, m.row.webhook_id);
-              if (!plain) {
-                m.payload_error = "The payload cannot be decrypted with the current keyring.";
-              } else {
-                auto j = parse_json_limited(*plain);
-                m.payload = j ? j->dump(2) : *plain;
-              }
+              auto j = parse_json_limited(*plain);
+              m.payload = j ? j->dump(2) : *plain;
             }
-            send_html(res, 200,
-                      view::event_page(d.chrome(s, "Event " + std::to_string(id), "events"), m));
-          }));
+          }
+          send_html(res, 200,
+                    view::event_page(d.chrome(s, "Event " + std::to_string(id), "events"), m));
+        });
 
   const char* kReplay = R"(/events/(\d{1,18})/replay)";
-  note_route({"POST", kReplay, "/events/1/replay", "form"});
-  svr.Post(kReplay,
-           form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-             if (!d.within_limit(req, res, &s, "case_action", 30, 60 * 1000, false)) return;
-             int64_t id = std::stoll(req.matches[1].str());
-             int64_t now = d.now();
-             bool found = false;
-             auto st = d.deps.writer->run(
-                 [&](SQLite::Database& db) { found = store::replay_event(db, id, now); });
-             if (!st) throw std::runtime_error(st.error());
-             if (found) {
-               if (d.deps.wake_jobs) d.deps.wake_jobs();
-               d.flash(s, "ok", "Event queued for processing again.");
-             } else {
-               d.flash(s, "error", "There is no event with this id.");
-             }
-             redirect(res, "/events/" + std::to_string(id));
-           }));
+  route(svr, d, "POST", kReplay,
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          int64_t id = std::stoll(req.matches[1].str());
+          int64_t now = d.now();
+          bool found = false;
+          auto st = d.deps.writer->run(
+              [&](SQLite::Database& db) { found = store::replay_event(db, id, now); });
+          if (!st) throw std::runtime_error(st.error());
+          if (found) {
+            if (d.deps.wake_jobs) d.deps.wake_jobs();
+            d.flash(s, "ok", "Event queued for processing again.");
+          } else {
+            d.flash(s, "error", "There is no event with this id.");
+          }
+          redirect(res, "/events/" + std::to_string(id));
+        });
 }
 
 }  // namespace cs::http

@@ -49,49 +49,47 @@ struct ExportState {
 }  // namespace
 
 void add_export_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/cases/export.csv", "/cases/export.csv", "page"});
-  svr.Get("/cases/export.csv",
-          page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            if (!d.within_limit(req, res, &s, "export", 10, 60 * 1000, false)) return;
-            auto state = std::make_shared<ExportState>();
-            state->query = case_query(req);
-            state->query.cursor.clear();
-            state->query.limit = 1000;
-            std::string day = domain::format_iso8601_ms(d.now()).substr(0, 10);
-            res.set_header("Content-Disposition",
-                           "attachment; filename=\"churn-saver-cases-" + day + ".csv\"");
-            Deps* deps = &d.deps;
-            res.set_chunked_content_provider("text/csv; charset=utf-8",
-                                             [state, deps](size_t, httplib::DataSink& sink) {
-                                               if (!state->header_sent) {
-                                                 std::string h;
-                                                 for (size_t i = 0; i < kHeader.size(); ++i)
-                                                   h += (i ? "," : "") + kHeader[i];
-                                                 h += "\r\n";
-                                                 state->header_sent = true;
-                                                 return sink.write(h.data(), h.size());
-                                               }
-                                               if (state->done) {
-                                                 sink.done();
-                                                 return true;
-                                               }
-                                               store::CasePage page;
-                                               {
-                                                 auto db = deps->reads->lease();
-                                                 page = store::list_case_page(*db, state->query);
-                                               }
-                                               std::string chunk;
-                                               chunk.reserve(page.rows.size() * 200);
-                                               for (const auto& r : page.rows) chunk += case_csv(r);
-                                               state->query.cursor = page.next_cursor;
-                                               if (page.next_cursor.empty()) state->done = true;
-                                               if (chunk.empty()) {
-                                                 sink.done();
-                                                 return true;
-                                               }
-                                               return sink.write(chunk.data(), chunk.size());
-                                             });
-          }));
+  route(svr, d, "GET", "/cases/export.csv",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
+          auto state = std::make_shared<ExportState>();
+          state->query = case_query(req);
+          state->query.cursor.clear();
+          state->query.limit = 1000;
+          std::string day = domain::format_iso8601_ms(d.now()).substr(0, 10);
+          res.set_header("Content-Disposition",
+                         "attachment; filename=\"churn-saver-cases-" + day + ".csv\"");
+          Deps* deps = &d.deps;
+          res.set_chunked_content_provider("text/csv; charset=utf-8",
+                                           [state, deps](size_t, httplib::DataSink& sink) {
+                                             if (!state->header_sent) {
+                                               std::string h;
+                                               for (size_t i = 0; i < kHeader.size(); ++i)
+                                                 h += (i ? "," : "") + kHeader[i];
+                                               h += "\r\n";
+                                               state->header_sent = true;
+                                               return sink.write(h.data(), h.size());
+                                             }
+                                             if (state->done) {
+                                               sink.done();
+                                               return true;
+                                             }
+                                             store::CasePage page;
+                                             {
+                                               auto db = deps->reads->lease();
+                                               page = store::list_case_page(*db, state->query);
+                                             }
+                                             std::string chunk;
+                                             chunk.reserve(page.rows.size() * 200);
+                                             for (const auto& r : page.rows) chunk += case_csv(r);
+                                             state->query.cursor = page.next_cursor;
+                                             if (page.next_cursor.empty()) state->done = true;
+                                             if (chunk.empty()) {
+                                               sink.done();
+                                               return true;
+                                             }
+                                             return sink.write(chunk.data(), chunk.size());
+                                           });
+        });
 }
 
 }  // namespace cs::http

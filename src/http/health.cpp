@@ -103,18 +103,19 @@ json database_json(const OpsState& ops) {
             {"free_percent", total > 0 ? static_cast<int>(100.0 * avail / total) : 0}};
   }
   int64_t probe_at = ops.writer_probe_mono_ms.load();
-  return {{"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
-          {"schema_version", schema},
-          {"binary_schema_version", store::binary_schema_version()},
-          {"size_bytes", file_size_or_zero(ops.db_path)},
-          {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
-          {"writer",
-           {{"ok", ops.writer_probe_ok.load()},
-            {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
-            {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
-          {"disk", disk},
-          {"backup", backup_json(ops.backup())},
-          {"retention", retention_json(ops.retention())}};
+  return {
+      {"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
+      {"schema_version", schema},
+      {"binary_schema_version", store::binary_schema_version()},
+      {"size_bytes", file_size_or_zero(ops.db_path)},
+      {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
+      {"writer",
+       {{"ok", ops.writer_probe_ok.load() && (!ops.writer_failure || ops.writer_failure().empty())},
+        {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
+        {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
+      {"disk", disk},
+      {"backup", backup_json(ops.backup())},
+      {"retention", retention_json(ops.retention())}};
 }
 
 json webhooks_json(const OpsState& ops, const Deps& deps) {
@@ -210,9 +211,14 @@ std::vector<ReadyCheck> readiness(const OpsState& ops) {
   int64_t age = probe_at > 0 ? monotonic_ms() - probe_at : -1;
   bool writer_ok =
       ops.writer_probe_ok.load() && age >= 0 && age <= 3 * ops.probe_interval_ms + 5000;
-  out.push_back(
-      {"writer", writer_ok,
-       writer_ok ? "writable" : (age < 0 ? "not checked yet" : "the writer does not answer")});
+  std::string failure = ops.writer_failure ? ops.writer_failure() : std::string();
+  if (!failure.empty()) {
+    out.push_back({"writer", false, "the last commit failed: " + failure});
+  } else {
+    out.push_back(
+        {"writer", writer_ok,
+         writer_ok ? "writable" : (age < 0 ? "not checked yet" : "the writer does not answer")});
+  }
   if (ops.workers_running && ops.scheduler && ops.clock) {
     int64_t beat = ops.scheduler->heartbeat_ms();
     int64_t now = ops.clock->now_ms();
@@ -266,12 +272,12 @@ int64_t file_size_or_zero(const std::string& path) {
 }
 
 void add_health_routes(httplib::Server& svr, Deps& deps) {
-  svr.Get("/healthz", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/healthz", [&deps](const httplib::Request&, httplib::Response& res) {
     if (deps.ops) deps.ops->http_heartbeat_mono_ms.store(monotonic_ms());
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
 
-  svr.Get("/readyz", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/readyz", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "not_ready"}, {"checks", json::object()}});
     auto checks = readiness(*deps.ops);
     bool ok = all_ok(checks);
@@ -279,7 +285,7 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
          {{"status", ok ? "ready" : "not_ready"}, {"checks", checks_json(checks)}});
   });
 
-  svr.Get("/api/health", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/api/health", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
     const OpsState& ops = *deps.ops;
     auto checks = readiness(ops);
@@ -298,7 +304,7 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     send(res, ready ? 200 : 503, body);
   });
 
-  svr.Get("/api/health/db", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/api/health/db", [&deps](const httplib::Request&, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
     auto checks = readiness(*deps.ops);
     bool ready = all_ok(checks);
@@ -308,14 +314,15 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     send(res, ready ? 200 : 503, body);
   });
 
-  svr.Get("/api/health/webhooks", [&deps](const httplib::Request&, httplib::Response& res) {
-    if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
-    auto checks = readiness(*deps.ops);
-    bool ready = all_ok(checks);
-    json body = webhooks_json(*deps.ops, deps);
-    body["status"] = ready ? "ok" : "unavailable";
-    send(res, ready ? 200 : 503, body);
-  });
+  install(svr, "GET", "/api/health/webhooks",
+          [&deps](const httplib::Request&, httplib::Response& res) {
+            if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
+            auto checks = readiness(*deps.ops);
+            bool ready = all_ok(checks);
+            json body = webhooks_json(*deps.ops, deps);
+            body["status"] = ready ? "ok" : "unavailable";
+            send(res, ready ? 200 : 503, body);
+          });
 }
 
 }  // namespace cs::http

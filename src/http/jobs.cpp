@@ -9,54 +9,51 @@
 namespace cs::http {
 
 void add_job_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/jobs", "/jobs", "page"});
-  svr.Get("/jobs",
-          page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            view::JobsModel m;
-            m.now = d.now();
-            std::string state = req.get_param_value("state");
-            if (state == "queued" || state == "running" || state == "done" || state == "failed" ||
-                state == "dead") {
-              m.state = state;
-            }
-            {
-              auto db = d.deps.reads->lease();
-              m.rows = store::list_jobs(*db, m.state, 100);
-              m.counts = store::count_jobs_by_state(*db);
-            }
-            send_html(res, 200, view::jobs_page(d.chrome(s, "Jobs", "jobs"), m));
-          }));
+  route(svr, d, "GET", "/jobs",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          view::JobsModel m;
+          m.now = d.now();
+          std::string state = req.get_param_value("state");
+          if (state == "queued" || state == "running" || state == "done" || state == "failed" ||
+              state == "dead") {
+            m.state = state;
+          }
+          {
+            auto db = d.deps.reads->lease();
+            m.rows = store::list_jobs(*db, m.state, 100);
+            m.counts = store::count_jobs_by_state(*db);
+          }
+          send_html(res, 200, view::jobs_page(d.chrome(s, "Jobs", "jobs"), m));
+        });
 
   const char* kRetry = R"(/jobs/(\d{1,18})/retry)";
-  note_route({"POST", kRetry, "/jobs/1/retry", "form"});
-  svr.Post(
-      kRetry, form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-        if (!d.within_limit(req, res, &s, "case_action", 30, 60 * 1000, false)) return;
-        int64_t id = std::stoll(req.matches[1].str());
-        int64_t now = d.now();
-        bool ok = false;
-        auto st = d.deps.writer->run([&](SQLite::Database& db) {
-          ok = store::retry_job(db, id, now);
+  route(svr, d, "POST", kRetry,
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          int64_t id = std::stoll(req.matches[1].str());
+          int64_t now = d.now();
+          bool ok = false;
+          auto st = d.deps.writer->run([&](SQLite::Database& db) {
+            ok = store::retry_job(db, id, now);
+            if (ok) {
+              store::record_action(db, {"", now, "job_retried", "", std::nullopt, "admin", "queued",
+                                        nlohmann::json{{"job_id", id}}.dump()});
+            }
+          });
+          if (!st) throw std::runtime_error(st.error());
           if (ok) {
-            store::record_action(db, {"", now, "job_retried", "", std::nullopt, "admin", "queued",
-                                      nlohmann::json{{"job_id", id}}.dump()});
+            if (d.deps.wake_jobs) d.deps.wake_jobs();
+            d.flash(s, "ok", "Job " + std::to_string(id) + " queued again.");
+          } else {
+            d.flash(s, "error",
+                    "Job " + std::to_string(id) +
+                        " cannot be retried (only failed and dead jobs can).");
           }
+          std::string back = req.get_param_value("state");
+          redirect(res, back.empty() || back.find_first_not_of("abcdefghijklmnopqrstuvwxyz") !=
+                                            std::string::npos
+                            ? "/jobs"
+                            : "/jobs?state=" + back);
         });
-        if (!st) throw std::runtime_error(st.error());
-        if (ok) {
-          if (d.deps.wake_jobs) d.deps.wake_jobs();
-          d.flash(s, "ok", "Job " + std::to_string(id) + " queued again.");
-        } else {
-          d.flash(
-              s, "error",
-              "Job " + std::to_string(id) + " cannot be retried (only failed and dead jobs can).");
-        }
-        std::string back = req.get_param_value("state");
-        redirect(res, back.empty() || back.find_first_not_of("abcdefghijklmnopqrstuvwxyz") !=
-                                          std::string::npos
-                          ? "/jobs"
-                          : "/jobs?state=" + back);
-      }));
 }
 
 }  // namespace cs::http

@@ -227,7 +227,7 @@ std::string render(const OpsState& ops, const Deps&) {
 }  // namespace
 
 void add_metrics_routes(httplib::Server& svr, Deps& deps) {
-  svr.Get("/metrics", [&deps](const httplib::Request& req, httplib::Response& res) {
+  install(svr, "GET", "/metrics", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!deps.ops) return json_error(res, 503, "unavailable", "metrics are not wired");
     const std::string& token = deps.ops->metrics_token;
     if (token.empty()) {

@@ -113,6 +113,8 @@ struct OpsState {
   const Clock* clock = nullptr;
   /// The start-up integrity check: "pending" | "ok" | "failed".
   std::function<std::string()> db_check;
+  /// "" while the database takes writes; else why the last commit that wrote failed.
+  std::function<std::string()> writer_failure;
   /// The kill switches: name ("processing" | "scheduler" | "notifications") -> "on" | "off by
   /// settings" | "off by environment". Unset: not reported.
   std::function<std::vector<std::pair<std::string, std::string>>()> switches;

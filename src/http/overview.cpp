@@ -35,11 +35,11 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
 }
 
 void add_overview_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/", "/", "page"});
-  svr.Get("/", page(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-            auto m = load_overview(d, window_param(req));
-            send_html(res, 200, view::overview_page(d.chrome(s, "Overview", "overview"), m));
-          }));
+  route(svr, d, "GET", "/",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          auto m = load_overview(d, window_param(req));
+          send_html(res, 200, view::overview_page(d.chrome(s, "Overview", "overview"), m));
+        });
 }
 
 }  // namespace cs::http

@@ -1,8 +1,9 @@
 #pragma once
-// The route table: every resource file adds its routes through one of these functions, and the
-// server installs them all in one place (server.cpp).
+// Every resource file installs its routes (declared in http/route_table.h) through one of these
+// functions, and the server installs them all in one place (server.cpp).
 #include <httplib.h>
 
+#include "http/route_table.h"
 #include "http/server.h"
 
 namespace cs::http {
@@ -19,15 +20,6 @@ void add_metrics_routes(httplib::Server& svr, Deps& deps);
 /// to /login. Returns an empty function when `deps` lacks what the dashboard needs.
 std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_routes(
     httplib::Server& svr, Deps& deps);
-/// Paths served without a session: webhooks, health and metrics, the click redirect, static
-/// assets, sign-in and the setup link. Everything else needs a session.
-bool is_public_path(const std::string& path);
-/// Every dashboard route installed so far (method, pattern, an example path, and its kind:
-/// "page", "form", "api" or "public"), for the route-table tests.
-std::vector<std::pair<std::string, std::string>> dashboard_route_examples(const std::string& kind);
-
-/// Body limit for a request (bytes), by method and path; 0 means the route takes no body.
-size_t body_limit_for(const std::string& method, const std::string& path);
 
 /// Writes a JSON error body {"error": {"code", "message"}}.
 void json_error(httplib::Response& res, int status, const std::string& code,

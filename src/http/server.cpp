@@ -33,14 +33,15 @@ void json_error(httplib::Response& res, int status, const std::string& code,
                   "application/json");
 }
 
-size_t body_limit_for(const std::string& method, const std::string& path) {
-  if (method != "POST" && method != "PUT" && method != "PATCH") return 0;
-  if (path == "/webhooks/whop") return whop::kMaxWebhookBody;
-  return 64 * 1024;  // forms
+namespace {
+ConnectionLimits limits_of(const ServerOptions& o) {
+  ConnectionLimits l = o.limits;
+  l.workers = o.threads;
+  return l;
 }
+}  // namespace
 
-Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts) {
-  svr_.new_task_queue = [n = opts_.threads] { return new httplib::ThreadPool(n); };
+Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts), svr_(limits_of(opts)) {
   svr_.set_tcp_nodelay(true);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second churn-saver (or
   // anything else) bind the same port and silently take a share of the webhooks (issue 5).
@@ -48,10 +49,9 @@ Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
-  svr_.set_read_timeout(opts_.read_timeout_s, 0);
-  svr_.set_write_timeout(5, 0);
-  svr_.set_keep_alive_timeout(opts_.keep_alive_timeout_s);
-  svr_.set_keep_alive_max_count(1000);
+  // The front end enforces these; httplib only advertises them in its Keep-Alive header.
+  svr_.set_keep_alive_timeout(opts_.limits.idle_timeout_ms / 1000);
+  svr_.set_keep_alive_max_count(opts_.limits.keep_alive_max);
   svr_.set_payload_max_length(whop::kMaxWebhookBody);
   install_middleware();
   install_routes();
@@ -62,28 +62,12 @@ Server::~Server() {
 }
 
 void Server::install_middleware() {
-  // Runs before the body is read: request id, and body limits (SECURITY.md, CVE-2025-46728).
+  // Body limits, framing and header limits are enforced by the front end before a request
+  // reaches httplib (http/frontend.h). Here: a request id, and the dashboard's access gate.
   svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", crypto::random_hex(8));
-    // Dashboard access (default deny): no session, no route, before the body is read.
+    // Dashboard access (default deny): no session, no route.
     if (gate_ && gate_(req, res)) return httplib::Server::HandlerResponse::Handled;
-    size_t limit = body_limit_for(req.method, req.path);
-    if (limit == 0) return httplib::Server::HandlerResponse::Unhandled;
-    bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
-    if (!req.has_header("Content-Length") || chunked) {
-      json_error(res, 411, "length_required", "a Content-Length header is required");
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    const std::string& cl = req.get_header_value("Content-Length");
-    bool numeric =
-        !cl.empty() && cl.size() < 19 && cl.find_first_not_of("0123456789") == std::string::npos;
-    if (!numeric || std::stoull(cl) > limit) {
-      json_error(res, 413, "payload_too_large",
-                 "the body is larger than " + std::to_string(limit) + " bytes");
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // CVE-2026-28434: never let an exception's text reach the client.
@@ -148,6 +132,7 @@ void Server::serve() {
 
 void Server::stop() {
   if (svr_.is_running()) svr_.stop();
+  svr_.shutdown_connections();
 }
 
 bool Server::running() const {

@@ -1,7 +1,8 @@
 #pragma once
-// The HTTP server: cpp-httplib with the hardening of SECURITY.md (TCP_NODELAY, a larger worker
-// pool, short timeouts, body limits enforced before the body is read, exception handler that never
-// leaks, security headers) and one route table.
+// The HTTP server: cpp-httplib behind the connection front end of http/frontend.h (head and body
+// read by one reactor with deadlines, header limits and the route table's body limits; workers
+// only for complete requests), an exception handler that never leaks, security headers, and the
+// route table of http/route_table.h.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <httplib.h>
 
 #include "domain/settings.h"
+#include "http/frontend.h"
 #include "http/ops.h"
 #include "http/webhook_stats.h"
 #include "jobs/engine.h"
@@ -62,9 +64,9 @@ struct Deps {
 };
 
 struct ServerOptions {
-  int threads = 32;
-  int read_timeout_s = 5;
-  int keep_alive_timeout_s = 5;
+  int threads = 32;  // workers that run handlers (waiting clients never hold one)
+  /// Connection limits and deadlines (http/frontend.h); `threads` overrides limits.workers.
+  ConnectionLimits limits;
 };
 
 class Server {
@@ -84,7 +86,7 @@ class Server {
 
   Deps deps_;
   ServerOptions opts_;
-  httplib::Server svr_;
+  Frontend svr_;
   /// The dashboard's access check, run before routing (see add_dashboard_routes).
   std::function<bool(const httplib::Request&, httplib::Response&)> gate_;
 };

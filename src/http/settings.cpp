@@ -111,18 +111,15 @@ view::SettingsModel load_model(Dashboard& d) {
 }  // namespace
 
 void add_settings_routes(httplib::Server& svr, Dashboard& d) {
-  note_route({"GET", "/settings", "/settings", "page"});
-  svr.Get("/settings",
-          page(d, [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
-            auto m = load_model(d);
-            send_html(res, 200, view::settings_page(d.chrome(s, "Settings", "settings"), m));
-          }));
+  route(svr, d, "GET", "/settings",
+        [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
+          auto m = load_model(d);
+          send_html(res, 200, view::settings_page(d.chrome(s, "Settings", "settings"), m));
+        });
 
-  note_route({"POST", "/settings/recovery", "/settings/recovery", "form"});
-  svr.Post(
-      "/settings/recovery",
-      form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-        if (!d.within_limit(req, res, &s, "settings", 30, 60 * 1000, false)) return;
+  route(
+      svr, d, "POST", "/settings/recovery",
+      [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
         auto m = load_model(d);
         auto settings =
             d.deps.stored_settings ? d.deps.stored_settings() : domain::RecoverySettings{};
@@ -198,103 +195,99 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
         audit(d, "recovery", changed);
         d.flash(s, "ok", "Recovery settings saved. They apply from now on.");
         redirect(res, "/settings");
-      }));
+      });
 
-  note_route({"POST", "/settings/connection", "/settings/connection", "form"});
-  svr.Post("/settings/connection",
-           form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-             if (!d.within_limit(req, res, &s, "settings", 30, 60 * 1000, false)) return;
-             auto m = load_model(d);
-             domain::FieldErrors errors;
-             store::StoredConnection c;
-             std::string key = trim(req.get_param_value("api_key"));
-             std::string secrets = trim(req.get_param_value("webhook_secrets"));
-             for (const char* f : {"company_id", "experience_id", "public_url"}) {
-               m.values[f] = trim(req.get_param_value(f)).substr(0, 300);
-             }
-             if (!key.empty()) {
-               if (has_space(key) || key.size() > 512) {
-                 errors["api_key"] = "Paste the API key exactly as Whop shows it (no spaces).";
-               } else {
-                 c.api_key = key;
-               }
-             }
-             if (!secrets.empty()) {
-               std::vector<std::string> list;
-               std::stringstream ss(secrets);
-               std::string item;
-               while (std::getline(ss, item, ',')) {
-                 item = trim(item);
-                 if (!item.empty()) list.push_back(item);
-               }
-               bool ok = !list.empty() && list.size() <= 5;
-               for (const auto& x : list) ok = ok && !has_space(x) && x.size() <= 512;
-               if (!ok) {
-                 errors["webhook_secrets"] =
-                     "Paste one secret (ws_… or whsec_…), or up to five separated by commas.";
-               } else {
-                 c.webhook_secrets = list;
-               }
-             }
-             const std::string& company = m.values["company_id"];
-             if (!company.empty() && (company.rfind("biz_", 0) != 0 || has_space(company))) {
-               errors["company_id"] = "A company id starts with biz_ (Whop → Settings).";
-             }
-             const std::string& exp = m.values["experience_id"];
-             if (!exp.empty() && (exp.rfind("exp_", 0) != 0 || has_space(exp))) {
-               errors["experience_id"] = "An experience id starts with exp_.";
-             }
-             std::string url = m.values["public_url"];
-             while (!url.empty() && url.back() == '/') url.pop_back();
-             if (!url.empty() && ((url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) ||
-                                  has_space(url) || url.size() < 10)) {
-               errors["public_url"] =
-                   "Give the address people reach this server at, e.g. https://cs.example.com.";
-             }
-             if (!errors.empty()) {
-               m.errors = errors;
-               auto ch = d.chrome(s, "Settings", "settings");
-               ch.flash_kind = "error";
-               ch.flash_text = "The Whop connection needs a fix; nothing was saved.";
-               send_html(res, 400, view::settings_page(ch, m));
-               return;
-             }
-             c.company_id = company;
-             c.experience_id = exp;
-             c.public_url = url;
-             if (!d.deps.save_connection) throw std::runtime_error("no connection store");
-             auto st = d.deps.save_connection(c);
-             if (!st) {
-               d.flash(s, "error", st.error());
-               return redirect(res, "/settings");
-             }
-             nlohmann::json changed = {"company_id", "experience_id", "public_url"};
-             if (c.api_key) changed.push_back("api_key");
-             if (c.webhook_secrets) changed.push_back("webhook_secrets");
-             audit(d, "connection", changed);
-             d.flash(s, "ok", "Whop connection saved and in use.");
-             redirect(res, "/settings");
-           }));
+  route(svr, d, "POST", "/settings/connection",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          auto m = load_model(d);
+          domain::FieldErrors errors;
+          store::StoredConnection c;
+          std::string key = trim(req.get_param_value("api_key"));
+          std::string secrets = trim(req.get_param_value("webhook_secrets"));
+          for (const char* f : {"company_id", "experience_id", "public_url"}) {
+            m.values[f] = trim(req.get_param_value(f)).substr(0, 300);
+          }
+          if (!key.empty()) {
+            if (has_space(key) || key.size() > 512) {
+              errors["api_key"] = "Paste the API key exactly as Whop shows it (no spaces).";
+            } else {
+              c.api_key = key;
+            }
+          }
+          if (!secrets.empty()) {
+            std::vector<std::string> list;
+            std::stringstream ss(secrets);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+              item = trim(item);
+              if (!item.empty()) list.push_back(item);
+            }
+            bool ok = !list.empty() && list.size() <= 5;
+            for (const auto& x : list) ok = ok && !has_space(x) && x.size() <= 512;
+            if (!ok) {
+              errors["webhook_secrets"] =
+                  "Paste one secret (ws_… or whsec_…), or up to five separated by commas.";
+            } else {
+              c.webhook_secrets = list;
+            }
+          }
+          const std::string& company = m.values["company_id"];
+          if (!company.empty() && (company.rfind("biz_", 0) != 0 || has_space(company))) {
+            errors["company_id"] = "A company id starts with biz_ (Whop → Settings).";
+          }
+          const std::string& exp = m.values["experience_id"];
+          if (!exp.empty() && (exp.rfind("exp_", 0) != 0 || has_space(exp))) {
+            errors["experience_id"] = "An experience id starts with exp_.";
+          }
+          std::string url = m.values["public_url"];
+          while (!url.empty() && url.back() == '/') url.pop_back();
+          if (!url.empty() && ((url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) ||
+                               has_space(url) || url.size() < 10)) {
+            errors["public_url"] =
+                "Give the address people reach this server at, e.g. https://cs.example.com.";
+          }
+          if (!errors.empty()) {
+            m.errors = errors;
+            auto ch = d.chrome(s, "Settings", "settings");
+            ch.flash_kind = "error";
+            ch.flash_text = "The Whop connection needs a fix; nothing was saved.";
+            send_html(res, 400, view::settings_page(ch, m));
+            return;
+          }
+          c.company_id = company;
+          c.experience_id = exp;
+          c.public_url = url;
+          if (!d.deps.save_connection) throw std::runtime_error("no connection store");
+          auto st = d.deps.save_connection(c);
+          if (!st) {
+            d.flash(s, "error", st.error());
+            return redirect(res, "/settings");
+          }
+          nlohmann::json changed = {"company_id", "experience_id", "public_url"};
+          if (c.api_key) changed.push_back("api_key");
+          if (c.webhook_secrets) changed.push_back("webhook_secrets");
+          audit(d, "connection", changed);
+          d.flash(s, "ok", "Whop connection saved and in use.");
+          redirect(res, "/settings");
+        });
 
-  note_route({"POST", "/settings/check", "/settings/check", "form"});
-  svr.Post("/settings/check",
-           form(d, [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-             if (!d.within_limit(req, res, &s, "settings", 30, 60 * 1000, false)) return;
-             auto c = d.deps.connection ? d.deps.connection() : store::ConnectionSettings{};
-             if (!d.deps.whop) {
-               d.flash(s, "error", "The Whop client is not available.");
-             } else if (c.api_key.empty() || c.company_id.empty()) {
-               d.flash(s, "error", "Enter the API key and the company id first.");
-             } else {
-               auto r = d.deps.whop->check_connection(c.company_id);
-               if (r) {
-                 d.flash(s, "ok", "Whop answered: " + *r);
-               } else {
-                 d.flash(s, "error", "Whop connection failed: " + r.error().message);
-               }
-             }
-             redirect(res, "/settings#connection");
-           }));
+  route(svr, d, "POST", "/settings/check",
+        [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
+          auto c = d.deps.connection ? d.deps.connection() : store::ConnectionSettings{};
+          if (!d.deps.whop) {
+            d.flash(s, "error", "The Whop client is not available.");
+          } else if (c.api_key.empty() || c.company_id.empty()) {
+            d.flash(s, "error", "Enter the API key and the company id first.");
+          } else {
+            auto r = d.deps.whop->check_connection(c.company_id);
+            if (r) {
+              d.flash(s, "ok", "Whop answered: " + *r);
+            } else {
+              d.flash(s, "error", "Whop connection failed: " + r.error().message);
+            }
+          }
+          redirect(res, "/settings#connection");
+        });
 }
 
 }  // namespace cs::http

@@ -1,12 +1,12 @@
 // GET /static/{file}: the stylesheet, script and icons compiled in from web/. Public.
 #include "http/dashboard.h"
+#include "http/route_table.h"
 #include "util/embedded.h"
 
 namespace cs::http {
 
 void add_static_routes(httplib::Server& svr, Dashboard&) {
-  note_route({"GET", R"(/static/([a-z0-9_-]{1,64}\.(css|js|svg)))", "/static/app.css", "public"});
-  svr.Get(R"(/static/([a-z0-9_-]{1,64}\.(css|js|svg)))",
+  install(svr, "GET", R"(/static/([a-z0-9_-]{1,64}\.(css|js|svg)))",
           [](const httplib::Request& req, httplib::Response& res) {
             auto f = embedded::find("web/" + req.matches[1].str());
             if (!f) {
@@ -21,7 +21,7 @@ void add_static_routes(httplib::Server& svr, Dashboard&) {
             res.set_content(std::string(*f), type);
             res.set_header("Cache-Control", "public, max-age=3600");
           });
-  svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/favicon.ico", [](const httplib::Request&, httplib::Response& res) {
     res.status = 302;
     res.set_header("Location", "/static/icon.svg");
   });

@@ -1,5 +1,7 @@
 #include "store/writer.h"
 
+#include <sqlite3.h>
+
 #include "store/statements.h"
 #include "util/log.h"
 
@@ -59,6 +61,8 @@ void Writer::run_batch(std::deque<Pending>& batch) {
   // so the failing task is rolled back alone. (Tasks only assign their outputs, so running one
   // twice is harmless.)
   bool need_savepoints = false;
+  const int changes_before = ::sqlite3_total_changes(db_->getHandle());
+  std::string disk_error;  // a task failed because the file cannot be written
   for (int pass = 0; pass < 2 && commit_error.empty(); ++pass) {
     bool savepoints = pass == 1;
     if (savepoints && !need_savepoints) break;
@@ -78,6 +82,13 @@ void Writer::run_batch(std::deque<Pending>& batch) {
       } catch (const std::exception& e) {
         errors[i] = e.what();
         if (errors[i].empty()) errors[i] = "database task failed";
+        if (auto* se = dynamic_cast<const SQLite::Exception*>(&e)) {
+          int code = se->getErrorCode() & 0xff;
+          if (code == SQLITE_READONLY || code == SQLITE_IOERR || code == SQLITE_FULL ||
+              code == SQLITE_CANTOPEN) {
+            disk_error = errors[i];
+          }
+        }
         if (!savepoints) {
           failed = true;
           break;
@@ -113,6 +124,15 @@ void Writer::run_batch(std::deque<Pending>& batch) {
     }
   }
   if (!commit_error.empty()) log::error("write transaction failed", {{"error", commit_error}});
+  // Only a transaction that wrote something tells whether the disk takes writes: an empty one
+  // (the readiness probe) commits even on a read-only filesystem.
+  bool wrote = ::sqlite3_total_changes(db_->getHandle()) != changes_before;
+  const std::string& health_error = commit_error.empty() ? disk_error : commit_error;
+  if (!health_error.empty() || wrote) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    last_commit_error_ = health_error;
+    last_commit_ok_.store(health_error.empty());
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done.set_value(commit_error.empty() ? errors[i] : commit_error);
   }

@@ -46,6 +46,14 @@ class Writer {
 
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
+  /// False after a commit that had something to write failed, until one succeeds (readiness and
+  /// the "database_unwritable" alert read it; an empty transaction says nothing either way).
+  bool last_commit_ok() const { return last_commit_ok_.load(); }
+  /// The failed commit's error ("" while last_commit_ok()).
+  std::string last_commit_error() const {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return last_commit_error_;
+  }
   /// Set to make every commit fail (tests of the "database cannot be written" path).
   void set_fail_commits_for_test(bool on) { fail_commits_.store(on); }
 
@@ -65,6 +73,9 @@ class Writer {
   bool stopping_ = false;
   std::atomic<uint64_t> commits_{0};
   std::atomic<bool> fail_commits_{false};
+  std::atomic<bool> last_commit_ok_{true};
+  mutable std::mutex error_mu_;
+  std::string last_commit_error_;
   std::thread thread_;
 };
 

@@ -7,14 +7,23 @@
 #include <set>
 
 #include "http/dashboard_support.h"
-#include "http/routes.h"
+#include "http/route_table.h"
 
 using namespace cs;
 
 namespace {
 
+/// The route table's routes of one access kind ("page", "form", "api", "public", ...).
+std::vector<std::pair<std::string, std::string>> table_routes(const std::string& kind) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : http::route_table()) {
+    if (http::access_name(r.access) == kind) out.emplace_back(r.method, r.example);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> routes(const std::string& kind) {
-  auto r = http::dashboard_route_examples(kind);
+  auto r = table_routes(kind);
   REQUIRE_FALSE(r.empty());
   return r;
 }
@@ -32,7 +41,7 @@ TEST_CASE("every dashboard route needs a session: pages redirect to /login, JSON
   // The addresses of issue 4 are all in the table.
   std::set<std::string> seen;
   for (const auto& kind : {"page", "form", "api", "public"}) {
-    for (const auto& [m, p] : http::dashboard_route_examples(kind)) seen.insert(m + " " + p);
+    for (const auto& [m, p] : table_routes(kind)) seen.insert(m + " " + p);
   }
   for (const char* want :
        {"GET /", "GET /cases", "GET /cases/0123456789abcdef0123456789abcdef", "GET /settings",
@@ -306,4 +315,73 @@ TEST_CASE("passwords: PBKDF2-SHA256 with 600,000 iterations, parameters stored w
   CHECK_FALSE(password::verify("a strong admin passphrasE", h));
   CHECK_FALSE(password::verify("x", "pbkdf2-sha256$1000$AAAA$AAAA"));  // too few iterations
   CHECK_FALSE(password::verify("x", "garbage"));
+}
+
+TEST_CASE("the route table: every route it declares is served, and nothing outside it can be") {
+  test::TestApp t;
+  test::WebClient anon(t);
+  for (const auto& r : http::route_table()) {
+    INFO(r.method << " " << r.example << " (" << http::access_name(r.access) << ")");
+    auto res = send(anon, r.method, r.example);
+    REQUIRE(res);
+    // A route nobody installed answers the router's own 404 ("no such page").
+    CHECK(res->body.find("no such page") == std::string::npos);
+    switch (r.access) {
+      case http::Access::Page:
+      case http::Access::Form:
+        CHECK(res->status == 303);
+        break;
+      case http::Access::Api:
+        CHECK(res->status == 401);
+        break;
+      case http::Access::Webhook:
+        CHECK(res->status == 401);  // unsigned
+        break;
+      case http::Access::MetricsToken:
+        CHECK((res->status == 401 || res->status == 403));
+        break;
+      case http::Access::Public:
+        CHECK(res->status != 401);
+        break;
+    }
+    std::string path = std::string(r.example).substr(0, std::string(r.example).find('?'));
+    CHECK(http::find_route(r.method, path) == &r);
+  }
+  httplib::Server svr;
+  CHECK_THROWS_AS(http::install(svr, "GET", "/not-in-the-table", [](const auto&, auto&) {}),
+                  std::logic_error);
+  CHECK(http::body_limit_for("POST", "/webhooks/whop") == 1024 * 1024);
+  CHECK(http::body_limit_for("POST", "/settings/recovery") == 64 * 1024);
+  CHECK(http::body_limit_for("GET", "/settings") == 0);
+}
+
+TEST_CASE("sign-in redirects only to a path on this site, from the link and from the form") {
+  test::TestApp t;
+  test::set_admin(t);
+  for (const char* next : {"/%09/evil.example", "//evil.example", "/%5Cevil.example",
+                           "https://evil.example/", "/%0d%0a/evil.example", "%2F%2Fevil.example"}) {
+    INFO(next);
+    // The form carries `next` as typed into the link, and the sign-in goes to "/".
+    test::WebClient w(t);
+    auto page = w.get(std::string("/login?next=") + next);
+    REQUIRE(page);
+    CHECK(page->body.find("evil.example") == std::string::npos);
+    auto res = w.post("/login?next=" + std::string(next),
+                      {{"csrf_token", w.cookie("cs_login_csrf")},
+                       {"password", test::kAdminPassword},
+                       {"next", httplib::detail::decode_url(next, false)}});
+    REQUIRE(res);
+    CHECK(res->status == 303);
+    CHECK(res->get_header_value("Location") == "/");
+    // Signed in, the link redirects at once: also to "/".
+    auto again = w.get(std::string("/login?next=") + next);
+    REQUIRE(again);
+    CHECK(again->status == 303);
+    CHECK(again->get_header_value("Location") == "/");
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto ok = w.get("/login?next=%2Fcases%3Fstatus%3Dopen");
+  REQUIRE(ok);
+  CHECK(ok->get_header_value("Location") == "/cases?status=open");
 }

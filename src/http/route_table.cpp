@@ -1,0 +1,166 @@
+#include "http/route_table.h"
+
+#include <regex>
+#include <stdexcept>
+
+#include "whop/ingest.h"
+
+namespace cs::http {
+namespace {
+
+constexpr const char* kCase = R"(/cases/([0-9a-f]{1,64}))";
+constexpr const char* kCaseExample = "/cases/0123456789abcdef0123456789abcdef";
+constexpr const char* kSetup = R"(/setup/([0-9a-f]{1,64}))";
+constexpr const char* kSetupExample = "/setup/00000000000000000000000000000000";
+
+using A = Access;
+using R = RateClass;
+constexpr size_t kForm = kFormBodyLimit;
+constexpr size_t kWebhook = whop::kMaxWebhookBody;
+
+const std::vector<RouteDef> kRoutes = {
+    // Operations and Whop.
+    {"GET", "/healthz", "/healthz", A::Public, 0, R::None},
+    {"GET", "/readyz", "/readyz", A::Public, 0, R::None},
+    {"GET", "/api/health", "/api/health", A::Public, 0, R::None},
+    {"GET", "/api/health/db", "/api/health/db", A::Public, 0, R::None},
+    {"GET", "/api/health/webhooks", "/api/health/webhooks", A::Public, 0, R::None},
+    {"GET", "/metrics", "/metrics", A::MetricsToken, 0, R::None},
+    {"POST", "/webhooks/whop", "/webhooks/whop", A::Webhook, kWebhook, R::None},
+    {"GET", R"(/r/([0-9a-f]{1,64}))", "/r/00000000000000000000000000000000", A::Public, 0, R::None},
+    // Static assets and sign-in.
+    {"GET", R"(/static/([a-z0-9_-]{1,64}\.(css|js|svg)))", "/static/app.css", A::Public, 0,
+     R::None},
+    {"GET", "/favicon.ico", "/favicon.ico", A::Public, 0, R::None},
+    {"GET", "/login", "/login", A::Public, 0, R::None},
+    {"POST", "/login", "/login", A::Public, kForm, R::Login},
+    {"POST", "/logout", "/logout", A::Form, kForm, R::None},
+    {"GET", kSetup, kSetupExample, A::Public, 0, R::None},
+    {"POST", kSetup, kSetupExample, A::Public, kForm, R::Login},
+    // Dashboard pages and forms.
+    {"GET", "/", "/", A::Page, 0, R::None},
+    {"GET", "/cases/export.csv", "/cases/export.csv", A::Page, 0, R::Export},
+    {"GET", "/cases", "/cases", A::Page, 0, R::None},
+    {"GET", kCase, kCaseExample, A::Page, 0, R::None},
+    {"POST", R"(/cases/([0-9a-f]{1,64})/actions/(nudge|cancel|cancel-at-period-end|terminate))",
+     "/cases/0123456789abcdef0123456789abcdef/actions/nudge", A::Form, kForm, R::CaseAction},
+    {"GET", "/settings", "/settings", A::Page, 0, R::None},
+    {"POST", "/settings/recovery", "/settings/recovery", A::Form, kForm, R::Settings},
+    {"POST", "/settings/connection", "/settings/connection", A::Form, kForm, R::Settings},
+    {"POST", "/settings/check", "/settings/check", A::Form, kForm, R::Settings},
+    {"GET", "/messages", "/messages", A::Page, 0, R::None},
+    {"POST", "/messages", "/messages", A::Form, kForm, R::Settings},
+    {"GET", "/events", "/events", A::Page, 0, R::None},
+    {"GET", R"(/events/(\d{1,18}))", "/events/1", A::Page, 0, R::None},
+    {"POST", R"(/events/(\d{1,18})/replay)", "/events/1/replay", A::Form, kForm, R::CaseAction},
+    {"GET", "/jobs", "/jobs", A::Page, 0, R::None},
+    {"POST", R"(/jobs/(\d{1,18})/retry)", "/jobs/1/retry", A::Form, kForm, R::CaseAction},
+    // JSON API.
+    {"GET", "/api/dashboard/kpis", "/api/dashboard/kpis?window=30", A::Api, 0, R::Api},
+    {"GET", "/api/dashboard/cases", "/api/dashboard/cases?status=open", A::Api, 0, R::Api},
+};
+
+const std::vector<std::regex>& compiled() {
+  static const std::vector<std::regex> re = [] {
+    std::vector<std::regex> v;
+    for (const auto& r : kRoutes) v.emplace_back(r.pattern);
+    return v;
+  }();
+  return re;
+}
+
+}  // namespace
+
+RateRule rate_rule(RateClass c) {
+  switch (c) {
+    case RateClass::None:
+      return {"", 0, 0};
+    case RateClass::Login:
+      return {"login", 30, 60 * 1000};
+    case RateClass::Settings:
+      return {"settings", 30, 60 * 1000};
+    case RateClass::CaseAction:
+      return {"case_action", 30, 60 * 1000};
+    case RateClass::Api:
+      return {"api", 120, 60 * 1000};
+    case RateClass::Export:
+      return {"export", 10, 60 * 1000};
+  }
+  return {"", 0, 0};
+}
+
+const std::vector<RouteDef>& route_table() {
+  return kRoutes;
+}
+
+const RouteDef* find_route(const std::string& method, const std::string& path) {
+  const auto& re = compiled();
+  for (size_t i = 0; i < kRoutes.size(); ++i) {
+    if (method == kRoutes[i].method && std::regex_match(path, re[i])) return &kRoutes[i];
+  }
+  return nullptr;
+}
+
+bool path_needs_session(const std::string& path) {
+  const auto& re = compiled();
+  for (size_t i = 0; i < kRoutes.size(); ++i) {
+    if (needs_session(kRoutes[i].access) && std::regex_match(path, re[i])) return true;
+  }
+  return false;
+}
+
+size_t body_limit_for(const std::string& method, const std::string& path) {
+  if (const RouteDef* r = find_route(method, path)) return r->body_limit;
+  if (method == "POST" || method == "PUT" || method == "PATCH") return kFormBodyLimit;
+  return 0;
+}
+
+bool needs_session(Access a) {
+  switch (a) {
+    case Access::Page:
+    case Access::Form:
+    case Access::Api:
+      return true;
+    case Access::Public:
+    case Access::Webhook:
+    case Access::MetricsToken:
+      return false;
+  }
+  return true;
+}
+
+const char* access_name(Access a) {
+  switch (a) {
+    case Access::Public:
+      return "public";
+    case Access::Page:
+      return "page";
+    case Access::Form:
+      return "form";
+    case Access::Api:
+      return "api";
+    case Access::Webhook:
+      return "webhook";
+    case Access::MetricsToken:
+      return "metrics";
+  }
+  return "?";
+}
+
+const RouteDef& install(httplib::Server& svr, const std::string& method, const std::string& pattern,
+                        httplib::Server::Handler h) {
+  for (const auto& r : kRoutes) {
+    if (method != r.method || pattern != r.pattern) continue;
+    if (method == "GET") {
+      svr.Get(pattern, std::move(h));
+    } else if (method == "POST") {
+      svr.Post(pattern, std::move(h));
+    } else {
+      break;
+    }
+    return r;
+  }
+  throw std::logic_error("route " + method + " " + pattern + " is not in the route table");
+}
+
+}  // namespace cs::http
