@@ -96,8 +96,10 @@ TEST_CASE(
 
   auto api = w.get("/api/dashboard/kpis?window=30");
   REQUIRE(api);
+  INFO(api->body);
+  const json kpis = json::parse(api->body);
   bool saw_jpy = false, saw_kwd = false;
-  for (const auto& m : json::parse(api->body)["recovered_revenue"]) {
+  for (const auto& m : kpis["recovered_revenue"]) {
     if (m["currency"] == "jpy") saw_jpy = m["cents"] == 1000 && m["amount"] == "1000";
     if (m["currency"] == "kwd") saw_kwd = m["cents"] == 12345 && m["amount"] == "12.345";
   }
