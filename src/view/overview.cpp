@@ -200,7 +200,7 @@ std::string overview_page(const Chrome& c, const OverviewModel& m) {
         bar_chart("ch-ttr", "Time from first failure to recovery", time_to_recovery_bars(m.charts),
                   "recoveries"));
   }
-  return page("overview", c, d);
+  return page(templates::page_overview, c, d);
 }
 
 }  // namespace cs::view
