@@ -293,6 +293,7 @@ int cmd_serve(const Config& c) {
 int run_cli(int argc, char** argv) {
   CLI::App cli{"Churn Saver: failed-payment recovery for Whop creators"};
   cli.require_subcommand(1);
+  cli.footer(settings_help());
   Flags flags;
   auto add_common = [&](CLI::App* sub) {
     sub->add_option("--db", flags.db, "SQLite database file (CHURN_SAVER_DB)");
@@ -301,6 +302,7 @@ int run_cli(int argc, char** argv) {
   };
 
   auto* serve = cli.add_subcommand("serve", "serve webhooks and the dashboard");
+  serve->footer(settings_help());
   add_common(serve);
   serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (CHURN_SAVER_LISTEN)");
   serve->add_option(

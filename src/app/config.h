@@ -55,6 +55,36 @@ struct Config {
   double maintenance_interval_s = 60;
 };
 
+/// The kind of value a setting takes; each has one parser (config.cpp) and one description.
+enum class SettingType {
+  Text,        // any string
+  Secret,      // any string, never echoed in messages or --help
+  SecretList,  // comma-separated secrets; "whsec_" ones must be whsec_ + base64
+  Bool,        // 1/0, yes/no, true/false, on/off (systemd's spellings, any letter case)
+  Int,         // a whole number in [min, max], nothing else on the line
+  Seconds,     // a decimal number of seconds in [min, max] ("0.5", "60")
+  LogLevel,    // debug, info, warn, error
+};
+
+/// One setting: the single declaration that parsing, `--help`, the man page and the README's
+/// configuration tables follow (tests check the last two list every key).
+struct Setting {
+  const char* key;   // "CHURN_SAVER_DB"
+  const char* flag;  // "--db", or "" when there is none
+  SettingType type;
+  double min = 0, max = 0;        // Int and Seconds
+  const char* default_text = "";  // as shown to people
+  const char* unit = "";          // "days", "seconds", ... (Int and Seconds)
+  const char* help = "";
+};
+
+/// Every setting, in the order --help lists them.
+const std::vector<Setting>& settings_table();
+/// "CHURN_SAVER_DB (--db)  default ./churn-saver.db\n    the SQLite database file\n..." for --help.
+std::string settings_help();
+/// What a setting accepts, in words: "1, 0, yes, no, true, false, on or off".
+std::string accepted_values(const Setting& s);
+
 /// Values given on the command line (unset = not given).
 struct Flags {
   std::optional<std::string> db;
@@ -70,7 +100,10 @@ Result<Config> load_config(
     const Flags& flags, const Getenv& getenv,
     const std::string& default_config_file = "/etc/churn-saver/churn-saver.conf");
 
-/// Parses KEY=VALUE lines ('#' comments, blank lines, optional quotes around the value).
+/// Parses KEY=VALUE lines (systemd EnvironmentFile syntax: lines starting with '#' or ';' are
+/// comments, blank lines are skipped, optional quotes around the value). A '#' after whitespace in
+/// an unquoted value is refused: systemd would keep it as part of the value, so the same file
+/// would mean two different things.
 Result<std::map<std::string, std::string>> parse_env_file(const std::string& text);
 
 }  // namespace cs::app

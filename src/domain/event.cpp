@@ -4,9 +4,12 @@
 #include <cmath>
 #include <exception>
 #include <initializer_list>
+#include <map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "domain/currency.h"
 #include "domain/money.h"
 #include "domain/time.h"
 
@@ -20,8 +23,10 @@ using nlohmann::json;
 constexpr double kMillisecondsThreshold = 1e11;
 // 9999-12-31T23:59:59.999Z: the last instant that format_iso8601_ms writes with four digits.
 constexpr double kMaxTimeMs = 253402300799999.0;
-// Amounts beyond this many major units are not money we could store as cents.
-constexpr double kMaxMajorAmount = 1e13;
+/// The source text of the non-integer numbers that are direct members of the body's "data"
+/// object ("total" -> "1202.47"): amounts are converted from what the sender wrote, not from the
+/// nearest binary double.
+using NumberTexts = std::map<std::string, std::string, std::less<>>;
 
 /// The member `key` of `obj`, or nullptr when `obj` is not an object or lacks the key.
 const json* member(const json* obj, const char* key) {
@@ -78,12 +83,86 @@ std::optional<double> number_like(const json* node) {
   return std::nullopt;
 }
 
-/// Money in major units (number or numeric string) as cents; nullopt when absent, wrong-typed or
-/// absurdly large.
-std::optional<int64_t> amount_cents(const json* node) {
-  const auto major = number_like(node);
-  if (!major || std::fabs(*major) > kMaxMajorAmount) return std::nullopt;
-  return major_to_cents(*major);
+/// Money in major units (a JSON number, or a string holding one) as minor units with `digits`
+/// decimals (domain/money.h: exact, half-even); nullopt when absent, wrong-typed or absurdly
+/// large. `text` is the number's source text when known.
+std::optional<int64_t> amount_minor(const json* node, const std::string* text, int digits) {
+  if (node == nullptr) return std::nullopt;
+  if (node->is_string()) return parse_major_amount(node->get_ref<const std::string&>(), digits);
+  if (node->is_number_unsigned()) {
+    return parse_major_amount(std::to_string(node->get<uint64_t>()), digits);
+  }
+  if (node->is_number_integer()) {
+    return parse_major_amount(std::to_string(node->get<int64_t>()), digits);
+  }
+  if (node->is_number_float()) {
+    if (text != nullptr) return parse_major_amount(*text, digits);
+    return major_double_to_minor(node->get<double>(), digits);
+  }
+  return std::nullopt;
+}
+
+/// Records the source text of the float numbers directly inside the top-level "data" object.
+/// Every other event is accepted and ignored; the document was already parsed (and its depth
+/// bounded) by the caller, so errors only stop the collection.
+class DataNumberTextSax : public nlohmann::json_sax<json> {
+ public:
+  explicit DataNumberTextSax(NumberTexts& out) : out_(out) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t& s) override {
+    if (in_data_object()) out_.insert_or_assign(stack_[1].key, s);  // last wins, as in the DOM
+    return true;
+  }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    stack_.push_back({true, {}});
+    return true;
+  }
+  bool key(string_t& k) override {
+    stack_.back().key = k;
+    return true;
+  }
+  bool end_object() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    stack_.push_back({false, {}});
+    return true;
+  }
+  bool end_array() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  struct Level {
+    bool object;
+    std::string key;
+  };
+  bool in_data_object() const {
+    return stack_.size() == 2 && stack_[0].object && stack_[0].key == "data" && stack_[1].object;
+  }
+  NumberTexts& out_;
+  std::vector<Level> stack_;
+};
+
+NumberTexts data_number_texts(std::string_view raw) {
+  NumberTexts texts;
+  DataNumberTextSax sax(texts);
+  try {
+    json::sax_parse(raw.begin(), raw.end(), &sax);
+  } catch (const std::exception&) {
+    // sax_parse reports errors through parse_error; anything else only ends the collection.
+  }
+  return texts;
 }
 
 /// A unix time given as a number: seconds, or milliseconds when above 1e11. Negative or
@@ -141,16 +220,31 @@ std::optional<int64_t> event_time(EventKind kind, const json& body, const json* 
   return own ? own : time_ms(member(&body, "timestamp"));
 }
 
-/// The amount of the event: payments try total, subtotal, usd_total, then legacy final_amount;
-/// refunds and disputes use data.amount; other events carry none.
-std::optional<int64_t> event_amount(EventKind kind, const json* data) {
-  if (is_payment(kind)) {
-    for (const char* key : {"total", "subtotal", "usd_total", "final_amount"}) {
-      if (auto cents = amount_cents(member(data, key))) return cents;
+/// The amount of the event in minor units of `currency`: payments try total, subtotal,
+/// usd_total, then legacy final_amount; refunds and disputes use data.amount; other events carry
+/// none. usd_total is in US dollars whatever the payment's currency: when it is the amount used,
+/// `currency` becomes "usd" so that amount and currency always agree.
+std::optional<int64_t> event_amount(EventKind kind, const json* data, std::string& currency,
+                                    const NumberTexts* texts) {
+  auto read = [&](const char* key, int digits) {
+    const std::string* text = nullptr;
+    if (texts != nullptr) {
+      if (auto it = texts->find(key); it != texts->end()) text = &it->second;
     }
-    return std::nullopt;
+    return amount_minor(member(data, key), text, digits);
+  };
+  const int digits = minor_digits(currency);
+  if (is_payment(kind)) {
+    for (const char* key : {"total", "subtotal"}) {
+      if (auto minor = read(key, digits)) return minor;
+    }
+    if (auto usd = read("usd_total", minor_digits("usd"))) {
+      currency = "usd";
+      return usd;
+    }
+    return read("final_amount", digits);
   }
-  if (is_money_reversal(kind)) return amount_cents(member(data, "amount"));
+  if (is_money_reversal(kind)) return read("amount", digits);
   return std::nullopt;
 }
 
@@ -183,7 +277,7 @@ std::string event_type(const json& body) {
   return first_string({member(&body, "type"), member(&body, "action")});
 }
 
-Result<Event> map_object(const json& body) {
+Result<Event> map_object(const json& body, const NumberTexts* texts) {
   Event event;
   event.type = event_type(body);
   if (event.type.empty()) return Error{"webhook body names no event type"};
@@ -192,8 +286,8 @@ Result<Event> map_object(const json& body) {
   const json* data = member(&body, "data");  // may be null or not an object: reads yield nothing
   map_ids(body, data, event);
   event.event_time_ms = event_time(event.kind, body, data);
-  event.amount_cents = event_amount(event.kind, data);
   event.currency = ascii_lower(string_or_empty(member(data, "currency")));
+  event.amount_cents = event_amount(event.kind, data, event.currency, texts);
   if (event.kind == EventKind::PaymentFailed) {
     event.failure_message = string_or_empty(member(data, "failure_message"));
   }
@@ -224,7 +318,18 @@ EventKind kind_from_type(std::string_view type) {
 Result<Event> map_whop_event(const nlohmann::json& body) {
   if (!body.is_object()) return Error{"webhook body is not a JSON object"};
   try {
-    return map_object(body);
+    return map_object(body, nullptr);
+  } catch (const std::exception& e) {
+    // The reads above are type-checked; this only guards against the unforeseen.
+    return Error{std::string("webhook body could not be mapped: ") + e.what()};
+  }
+}
+
+Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw) {
+  if (!body.is_object()) return Error{"webhook body is not a JSON object"};
+  try {
+    const NumberTexts texts = data_number_texts(raw);
+    return map_object(body, &texts);
   } catch (const std::exception& e) {
     // The reads above are type-checked; this only guards against the unforeseen.
     return Error{std::string("webhook body could not be mapped: ") + e.what()};

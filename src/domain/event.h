@@ -51,16 +51,23 @@ struct Event {
   std::string product_id;     // data.product.id (legacy data.product_id)
   std::string product_title;  // data.product.title
   std::string plan_id;        // data.plan.id (legacy data.plan_id)
-  std::optional<int64_t> amount_cents;  // payments: total, else subtotal, else usd_total, else
-                                        // legacy final_amount; refunds: data.amount
-  std::string currency;                 // lowercase; "" when absent
-  std::string failure_message;          // payment.failed: data.failure_message
-  std::string manage_url;               // membership events: data.manage_url
+  /// In minor units of `currency` (cents for USD, yen for JPY, fils for KWD: domain/money.h),
+  /// converted exactly from the major units Whop sends. Payments: total, else subtotal, else
+  /// usd_total, else legacy final_amount; refunds: data.amount.
+  std::optional<int64_t> amount_cents;
+  std::string currency;         // lowercase; "" when absent
+  std::string failure_message;  // payment.failed: data.failure_message
+  std::string manage_url;       // membership events: data.manage_url
 };
 
 /// Maps a parsed webhook body. Error only when the body is not an object or names no event type
 /// ("type" for v1, "action" for legacy). Unknown types map to EventKind::Other. Lenient about
 /// everything else: unknown fields are ignored, wrong-typed fields are treated as absent.
+/// Amounts that are JSON numbers are converted from the double the parser made of them (exact for
+/// up to 15 significant digits).
 Result<Event> map_whop_event(const nlohmann::json& body);
+/// The same, for a body parsed from `raw`: amounts are converted from their source text in `raw`,
+/// so no digit the sender wrote is lost to binary floating point.
+Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw);
 
 }  // namespace cs::domain

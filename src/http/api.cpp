@@ -18,7 +18,7 @@ nlohmann::json money_json(const store::MoneyByCurrency& m) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [cur, cents] : m) {
     out.push_back(
-        {{"currency", cur}, {"cents", cents}, {"amount", domain::cents_to_decimal(cents)}});
+        {{"currency", cur}, {"cents", cents}, {"amount", domain::minor_to_decimal(cents, cur)}});
   }
   return out;
 }

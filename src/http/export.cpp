@@ -32,10 +32,10 @@ std::string case_csv(const store::CaseListRow& r) {
        csv::text(r.user_id), csv::text(r.username), csv::text(r.product_title),
        csv::plain(iso(r.first_failure_at)), csv::plain(iso(r.last_failure_at)),
        csv::plain(std::to_string(r.failures)),
-       csv::plain(domain::cents_to_decimal(r.amount_due_cents)), csv::text(r.currency),
-       csv::plain(domain::cents_to_decimal(r.recovered_cents)),
-       csv::plain(domain::cents_to_decimal(r.refunded_cents)),
-       csv::plain(domain::cents_to_decimal(net)), csv::plain(iso(r.resolved_at)),
+       csv::plain(domain::minor_to_decimal(r.amount_due_cents, r.currency)), csv::text(r.currency),
+       csv::plain(domain::minor_to_decimal(r.recovered_cents, r.currency)),
+       csv::plain(domain::minor_to_decimal(r.refunded_cents, r.currency)),
+       csv::plain(domain::minor_to_decimal(net, r.currency)), csv::plain(iso(r.resolved_at)),
        csv::plain(std::to_string(r.clicks)),
        csv::plain(r.incentive_state == "granted" ? std::to_string(r.incentive_days) : "0")});
 }

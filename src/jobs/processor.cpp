@@ -122,7 +122,7 @@ std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Ke
   if (!body) return std::nullopt;
   auto json = parse_json_limited(*body);
   if (!json) return std::nullopt;
-  auto mapped = domain::map_whop_event(*json);
+  auto mapped = domain::map_whop_event(*json, *body);
   if (!mapped) return std::nullopt;
   return *mapped;
 }

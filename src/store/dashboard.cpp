@@ -166,7 +166,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
   ChartSeries s;
   int64_t first_day = since - ((since % kDay) + kDay) % kDay;
   int64_t last_day = now - ((now % kDay) + kDay) % kDay;
-  for (int64_t d = first_day; d <= last_day; d += kDay) s.days.push_back({d, 0, 0, 0});
+  for (int64_t d = first_day; d <= last_day; d += kDay) s.days.push_back({d, 0, 0});
   auto slot = [&](int64_t t) -> DayPoint* {
     if (t < first_day) return nullptr;
     size_t i = static_cast<size_t>((t - first_day) / kDay);
@@ -182,8 +182,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
         p->failures += q.getColumn(1).getInt64();
     }
   }
-  // Recoveries and net revenue per day; the revenue chart shows one currency, the one with the
-  // most net recovered revenue.
+  // Recoveries and net revenue per day, one revenue series per currency.
   {
     SQLite::Statement q(db,
                         "SELECT currency, resolved_at / 86400000, count(*), "
@@ -191,30 +190,24 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
                         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
                         "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
     q.bind(1, since);
-    struct Row {
-      std::string currency;
-      int64_t day, n, cents;
-    };
-    std::vector<Row> rows;
-    std::map<std::string, int64_t> totals;
+    std::map<std::string, RevenueSeries> by_currency;
     while (q.executeStep()) {
-      rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getInt64(),
-                      q.getColumn(2).getInt64(), q.getColumn(3).getInt64()});
-      totals[rows.back().currency] += rows.back().cents;
-    }
-    int64_t best = -1;
-    for (const auto& [cur, v] : totals) {
-      if (v > best) {
-        best = v;
-        s.currency = cur;
+      const std::string currency = q.getColumn(0).getString();
+      const int64_t day = q.getColumn(1).getInt64(), cents = q.getColumn(3).getInt64();
+      RevenueSeries& r = by_currency[currency];
+      if (r.per_day.empty()) {
+        r.currency = currency;
+        r.per_day.assign(s.days.size(), 0);
+      }
+      r.total += cents;
+      if (auto* p = slot(day * kDay)) {
+        p->recoveries += q.getColumn(2).getInt64();
+        r.per_day[static_cast<size_t>(p - s.days.data())] += cents;
       }
     }
-    for (const auto& r : rows) {
-      if (auto* p = slot(r.day * kDay)) {
-        p->recoveries += r.n;
-        if (r.currency == s.currency) p->revenue_cents += r.cents;
-      }
-    }
+    for (auto& [cur, r] : by_currency) s.revenue.push_back(std::move(r));
+    std::stable_sort(s.revenue.begin(), s.revenue.end(),
+                     [](const auto& a, const auto& b) { return a.total > b.total; });
   }
   {
     // Nudges sent (any channel, any attempt) before the recovery, and on which channels.
@@ -227,23 +220,17 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
                         "n.created_at <= c.resolved_at "
                         "WHERE c.status = 'recovered' AND c.first_failure_at >= ?");
     q.bind(1, since);
-    std::map<int64_t, int64_t> attempts;
-    int64_t channels[4] = {0, 0, 0, 0};
-    const int64_t bounds[] = {1, 2, 4, 7, 14};
-    const char* labels[] = {"< 1 day",  "1–2 days",  "2–4 days",
-                            "4–7 days", "7–14 days", "> 14 days"};
-    int64_t ttr[6] = {0, 0, 0, 0, 0, 0};
     std::string current;
     std::set<std::string> sent;
     int mask = 0;
     int64_t ms = 0;
     auto flush = [&] {
       if (current.empty()) return;
-      attempts[std::min<int64_t>(static_cast<int64_t>(sent.size()), 5)] += 1;
-      channels[mask & 3] += 1;
+      s.by_attempt[std::min<size_t>(sent.size(), s.by_attempt.size() - 1)] += 1;
+      s.by_channel[mask & 3] += 1;
       size_t b = 0;
-      while (b < 5 && ms >= bounds[b] * kDay) ++b;
-      ttr[b] += 1;
+      while (b < kRecoveryBucketDays.size() && ms >= kRecoveryBucketDays[b] * kDay) ++b;
+      s.time_to_recovery[b] += 1;
     };
     while (q.executeStep()) {
       std::string id = q.getColumn(0).getString();
@@ -257,19 +244,12 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
       if (!q.getColumn(2).isNull()) {
         sent.insert(q.getColumn(2).getString());
         std::string ch = q.getColumn(3).getString();
-        mask |= ch == "push" ? 1 : (ch == "dm" ? 2 : 0);
+        mask |= static_cast<int>(ch == "push" ? NudgeChannels::Push
+                                 : ch == "dm" ? NudgeChannels::Dm
+                                              : NudgeChannels::None);
       }
     }
     flush();
-    for (int64_t a = 0; a <= 5; ++a) {
-      std::string label = a == 0 ? "No nudge" : a == 5 ? "After 5+" : "After " + std::to_string(a);
-      s.by_attempt.emplace_back(label, attempts.count(a) ? attempts[a] : 0);
-    }
-    s.by_channel = {{"No nudge", channels[0]},
-                    {"Push", channels[1]},
-                    {"DM", channels[2]},
-                    {"Push + DM", channels[3]}};
-    for (size_t b = 0; b < 6; ++b) s.time_to_recovery.emplace_back(labels[b], ttr[b]);
   }
   return s;
 }

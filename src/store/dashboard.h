@@ -2,6 +2,7 @@
 // Read queries behind the dashboard: KPIs and chart series for a window, the cases list (filter,
 // search, sort, keyset pagination, counts), one case with its timeline, the events and jobs pages,
 // and the retention settings. Every query reads through an index (see schema/0003_dashboard).
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,14 +36,28 @@ struct DayPoint {
   int64_t day_start = 0;  // unix ms of 00:00 UTC
   int64_t failures = 0;   // cases whose first failure was that day
   int64_t recoveries = 0;
-  int64_t revenue_cents = 0;  // net recovered that day, in the chart's currency
 };
+/// Net recovered revenue per day in one currency (minor units).
+struct RevenueSeries {
+  std::string currency;
+  int64_t total = 0;
+  std::vector<int64_t> per_day;  // parallel to ChartSeries::days
+};
+/// The channels a recovered member was nudged on before paying.
+enum class NudgeChannels { None = 0, Push = 1, Dm = 2, Both = 3 };
+/// Upper bounds (in days) of the time-to-recovery buckets; the last bucket is beyond the last one.
+constexpr std::array<int64_t, 5> kRecoveryBucketDays = {1, 2, 4, 7, 14};
 struct ChartSeries {
   std::vector<DayPoint> days;  // every day from since's day to now's day
-  std::string currency;        // the currency of revenue_cents (the most recovered one)
-  std::vector<std::pair<std::string, int64_t>> by_attempt;  // "No nudge", "After 1 nudge", ...
-  std::vector<std::pair<std::string, int64_t>> by_channel;  // "No nudge", "Push", "DM", "Both"
-  std::vector<std::pair<std::string, int64_t>> time_to_recovery;  // buckets of days
+  /// One series per currency with recovered cases, the largest total first; none is dropped.
+  std::vector<RevenueSeries> revenue;
+  /// Recoveries by nudges sent before paying: [0] none, [1]..[4], [5] five or more.
+  std::array<int64_t, 6> by_attempt{};
+  /// Recoveries by the channels nudged, indexed by NudgeChannels.
+  std::array<int64_t, 4> by_channel{};
+  /// Recoveries by time from first failure to recovery: [i] is below kRecoveryBucketDays[i] days
+  /// (and at or above the previous bound); [5] is 14 days or more.
+  std::array<int64_t, kRecoveryBucketDays.size() + 1> time_to_recovery{};
 };
 ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now);
 

@@ -60,7 +60,7 @@ std::string events_page(const Chrome& c, const EventsModel& m) {
         "/events?" + (m.state.empty() ? std::string() : "state=" + m.state + "&") +
             "before=" + std::to_string(m.next_before));
   }
-  return page("events", c, d);
+  return page(templates::page_events, c, d);
 }
 
 std::string event_page(const Chrome& c, const EventModel& m) {
@@ -83,7 +83,7 @@ std::string event_page(const Chrome& c, const EventModel& m) {
   set(d, "processed", datetime(e.processed_at));
   set(d, "payload", m.payload);
   set(d, "payload_error", m.payload_error);
-  return page("event", c, d);
+  return page(templates::page_event, c, d);
 }
 
 std::string jobs_page(const Chrome& c, const JobsModel& m) {
@@ -123,7 +123,7 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
   }
   set(d, "rows", rows);
   set(d, "has_rows", !m.rows.empty());
-  return page("jobs", c, d);
+  return page(templates::page_jobs, c, d);
 }
 
 std::string login_page(const std::string& csrf, const std::string& next, const std::string& error) {
@@ -131,7 +131,7 @@ std::string login_page(const std::string& csrf, const std::string& next, const s
   set(d, "csrf", csrf);
   set(d, "next", next);
   set(d, "error", error);
-  return page("login", Chrome{"Sign in", "", "", "", "", {}}, d);
+  return page(templates::page_login, Chrome{"Sign in", "", "", "", "", {}}, d);
 }
 
 std::string setup_page(const std::string& token, const std::string& csrf, const std::string& error,
@@ -141,7 +141,7 @@ std::string setup_page(const std::string& token, const std::string& csrf, const 
   set(d, "csrf", csrf);
   set(d, "error", error);
   set(d, "valid", valid);
-  return page("setup", Chrome{"Set up Churn Saver", "", "", "", "", {}}, d);
+  return page(templates::page_setup, Chrome{"Set up Churn Saver", "", "", "", "", {}}, d);
 }
 
 std::string message_page(const Chrome& c, const std::string& heading, const std::string& text,
@@ -151,7 +151,7 @@ std::string message_page(const Chrome& c, const std::string& heading, const std:
   set(d, "text", text);
   set(d, "link_href", link_href);
   set(d, "link_text", link_text);
-  return page("message", c, d);
+  return page(templates::page_message, c, d);
 }
 
 }  // namespace cs::view

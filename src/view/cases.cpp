@@ -117,7 +117,7 @@ std::string cases_page(const Chrome& c, const CasesModel& m) {
     set(d, "next_href", "/cases" + query_string(m.query, m.query.status, m.page.next_cursor));
   }
   set(d, "export_href", "/cases/export.csv" + query_string(m.query, m.query.status, ""));
-  return page("cases", c, d);
+  return page(templates::page_cases, c, d);
 }
 
 const std::vector<CaseAction>& case_actions() {
@@ -231,7 +231,7 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
   for (auto& i : items) timeline.push_back(i.data);
   set(d, "timeline", timeline);
   set(d, "has_timeline", !items.empty());
-  return page("case", c, d);
+  return page(templates::page_case, c, d);
 }
 
 }  // namespace cs::view

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "domain/currency.h"
 #include "domain/money.h"
 
 namespace cs::view {
@@ -57,8 +58,19 @@ std::string relative(int64_t ms, int64_t now) {
   return diff > 0 ? duration(diff) + " ago" : "in " + duration(diff);
 }
 
-std::string money(int64_t cents, const std::string& currency) {
-  return domain::format_money(cents, currency);
+std::string money(int64_t minor, const std::string& currency) {
+  return domain::format_money(minor, currency);
+}
+
+std::string currency_code(const std::string& currency) {
+  if (currency.empty()) return "no currency";
+  std::string code = currency;
+  for (char& c : code) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  if (domain::is_known_currency(currency)) return code;
+  return code + " (not an ISO 4217 code, read with " + std::to_string(domain::kAssumedExponent) +
+         " decimals)";
 }
 
 std::string capitalize(const std::string& s) {

@@ -16,8 +16,11 @@ std::string short_date(int64_t ms);
 std::string relative(int64_t ms, int64_t now);
 /// "2 days 4 h" for a duration.
 std::string duration(int64_t ms);
-/// "$29.99" (domain::format_money).
-std::string money(int64_t cents, const std::string& currency);
+/// "$1,202.47", "¥1,000", "KWD 12.345": the currency's own decimals (domain::format_money).
+std::string money(int64_t minor, const std::string& currency);
+/// "USD" for "usd"; "XYZ (not an ISO 4217 code, read with 2 decimals)" for a code outside the
+/// ISO table; "no currency" when the sender named none.
+std::string currency_code(const std::string& currency);
 /// "recovered" -> "Recovered".
 std::string capitalize(const std::string& s);
 /// "12,345".

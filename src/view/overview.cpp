@@ -18,6 +18,91 @@ std::string money_list(const store::MoneyByCurrency& m) {
   return out;
 }
 
+/// How many revenue charts are drawn; further currencies are named with their totals below them.
+constexpr size_t kMaxRevenueCharts = 4;
+
+std::vector<std::pair<std::string, int64_t>> attempt_bars(const store::ChartSeries& c) {
+  std::vector<std::pair<std::string, int64_t>> bars;
+  for (size_t a = 0; a < c.by_attempt.size(); ++a) {
+    std::string label = a == 0                         ? "No nudge"
+                        : a + 1 == c.by_attempt.size() ? "After " + std::to_string(a) + "+"
+                                                       : "After " + std::to_string(a);
+    bars.emplace_back(label, c.by_attempt[a]);
+  }
+  return bars;
+}
+
+std::string channel_label(store::NudgeChannels ch) {
+  switch (ch) {
+    case store::NudgeChannels::None:
+      return "No nudge";
+    case store::NudgeChannels::Push:
+      return "Push";
+    case store::NudgeChannels::Dm:
+      return "DM";
+    case store::NudgeChannels::Both:
+      return "Push + DM";
+  }
+  return "";
+}
+
+std::vector<std::pair<std::string, int64_t>> channel_bars(const store::ChartSeries& c) {
+  std::vector<std::pair<std::string, int64_t>> bars;
+  for (auto ch : {store::NudgeChannels::None, store::NudgeChannels::Push, store::NudgeChannels::Dm,
+                  store::NudgeChannels::Both}) {
+    bars.emplace_back(channel_label(ch), c.by_channel[static_cast<size_t>(ch)]);
+  }
+  return bars;
+}
+
+/// "< 1 day", "1–2 days", ..., "> 14 days" from store::kRecoveryBucketDays.
+std::vector<std::pair<std::string, int64_t>> time_to_recovery_bars(const store::ChartSeries& c) {
+  const auto& bounds = store::kRecoveryBucketDays;
+  auto days = [](int64_t d) { return std::to_string(d) + (d == 1 ? " day" : " days"); };
+  std::vector<std::pair<std::string, int64_t>> bars;
+  for (size_t b = 0; b < c.time_to_recovery.size(); ++b) {
+    std::string label = b == 0 ? "< " + days(bounds[0])
+                        : b == bounds.size()
+                            ? "> " + days(bounds[b - 1])
+                            : std::to_string(bounds[b - 1]) + "–" + days(bounds[b]);
+    bars.emplace_back(label, c.time_to_recovery[b]);
+  }
+  return bars;
+}
+
+/// One chart per currency (never summed across currencies, never dropped): the first
+/// kMaxRevenueCharts as charts, the rest named with their totals in `others`.
+Data revenue_charts(const store::ChartSeries& c, const std::vector<std::string>& labels,
+                    std::string& others) {
+  Data charts = list();
+  for (size_t i = 0; i < c.revenue.size(); ++i) {
+    const auto& r = c.revenue[i];
+    const std::string code = currency_code(r.currency);
+    if (i >= kMaxRevenueCharts) {
+      others += (others.empty() ? "" : ", ") + money(r.total, r.currency);
+      continue;
+    }
+    auto cash = [cur = r.currency](int64_t v) { return money(v, cur); };
+    Data chart;
+    set(chart, "caption", "Recovered revenue per day in " + code);
+    set(chart, "svg",
+        day_chart(i == 0 ? "ch-revenue" : "ch-revenue-" + std::to_string(i + 1),
+                  "Recovered revenue per day in " + code, labels,
+                  {DaySeries{"recovered", r.per_day, "s0"}}, cash));
+    charts.push_back(chart);
+  }
+  if (c.revenue.empty()) {
+    Data chart;
+    set(chart, "caption", "Recovered revenue per day (no recovered payments in this window)");
+    set(chart, "svg",
+        day_chart("ch-revenue", "Recovered revenue per day", labels,
+                  {DaySeries{"recovered", std::vector<int64_t>(labels.size(), 0), "s0"}},
+                  [](int64_t v) { return count(v); }));
+    charts.push_back(chart);
+  }
+  return charts;
+}
+
 Data tile(const std::string& key, const std::string& label, const std::string& value,
           const std::string& how) {
   Data t;
@@ -92,33 +177,30 @@ std::string overview_page(const Chrome& c, const OverviewModel& m) {
 
   if (cases_in_window > 0) {
     std::vector<std::string> labels;
-    DaySeries failures{"failures", {}, "s1"}, recoveries{"recoveries", {}, "s0"},
-        revenue{"recovered", {}, "s0"};
+    DaySeries failures{"failures", {}, "s1"}, recoveries{"recoveries", {}, "s0"};
     for (const auto& p : m.charts.days) {
       labels.push_back(short_date(p.day_start));
       failures.values.push_back(p.failures);
       recoveries.values.push_back(p.recoveries);
-      revenue.values.push_back(p.revenue_cents);
     }
     auto plain = [](int64_t v) { return count(v); };
-    std::string cur = m.charts.currency.empty() ? "usd" : m.charts.currency;
-    auto cash = [cur](int64_t v) { return money(v, cur); };
     set(d, "chart_daily",
         day_chart("ch-daily", "Failures and recoveries per day", labels, {failures, recoveries},
                   plain));
-    set(d, "chart_revenue",
-        day_chart("ch-revenue", "Recovered revenue per day (" + cur + ")", labels, {revenue},
-                  cash));
+    std::string other_currencies;
+    set(d, "revenue_charts", revenue_charts(m.charts, labels, other_currencies));
+    set(d, "other_currencies", other_currencies);
     set(d, "chart_attempt",
-        bar_chart("ch-attempt", "Recoveries by nudges sent before paying", m.charts.by_attempt,
+        bar_chart("ch-attempt", "Recoveries by nudges sent before paying", attempt_bars(m.charts),
                   "recoveries"));
     set(d, "chart_channel",
-        bar_chart("ch-channel", "Recoveries by channel nudged", m.charts.by_channel, "recoveries"));
+        bar_chart("ch-channel", "Recoveries by channel nudged", channel_bars(m.charts),
+                  "recoveries"));
     set(d, "chart_ttr",
-        bar_chart("ch-ttr", "Time from first failure to recovery", m.charts.time_to_recovery,
+        bar_chart("ch-ttr", "Time from first failure to recovery", time_to_recovery_bars(m.charts),
                   "recoveries"));
   }
-  return page("overview", c, d);
+  return page(templates::page_overview, c, d);
 }
 
 }  // namespace cs::view

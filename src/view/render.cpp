@@ -53,14 +53,14 @@ void set(Data& d, const std::string& key, const Data& value) {
   d.set(key, value);
 }
 
-std::string render(const std::string& path, Data& data) {
+std::string render(const templates::Name& name, Data& data) {
   add_partials(data);
-  return compiled(path).render(data);
+  return compiled(std::string(name.path())).render(data);
 }
 
-std::string page(const std::string& page, const Chrome& chrome, Data& data) {
+std::string page(const templates::Name& page, const Chrome& chrome, Data& data) {
   if (!chrome.csrf.empty()) set(data, "csrf", chrome.csrf);  // forms inside the page
-  std::string body = render("pages/" + page + ".html", data);
+  std::string body = render(page, data);
   Data layout;
   set(layout, "title", chrome.title);
   set(layout, "body", body);
@@ -94,7 +94,7 @@ std::string page(const std::string& page, const Chrome& chrome, Data& data) {
     nav.push_back(item);
   }
   set(layout, "nav", nav);
-  return render("layout.html", layout);
+  return render(templates::layout, layout);
 }
 
 }  // namespace cs::view

@@ -8,6 +8,8 @@
 
 #include <kainjow/mustache.hpp>
 
+#include "embedded_templates.h"  // generated: cs::templates::page_cases, ...
+
 namespace cs::view {
 
 using Data = kainjow::mustache::data;
@@ -35,11 +37,12 @@ struct Chrome {
   std::vector<std::pair<std::string, std::string>> alerts;
 };
 
-/// Renders templates/<path> (e.g. "pages/cases.html") with `data`; partials are available as
-/// {{>name}} for templates/partials/name.html. Throws std::runtime_error for a missing or
-/// invalid template (a programming error, caught by the server's exception handler).
-std::string render(const std::string& path, Data& data);
-/// Renders pages/<page>.html inside layout.html.
-std::string page(const std::string& page, const Chrome& chrome, Data& data);
+/// Renders a template (templates::page_cases, ...: names generated from the files, so a wrong one
+/// fails the build) with `data`; partials are available as {{>name}} for
+/// templates/partials/name.html. Throws std::runtime_error for an invalid template (a programming
+/// error, caught by the server's exception handler).
+std::string render(const templates::Name& name, Data& data);
+/// Renders a page template (templates::page_...) inside templates::layout.
+std::string page(const templates::Name& page, const Chrome& chrome, Data& data);
 
 }  // namespace cs::view

@@ -26,7 +26,7 @@ std::string settings_page(const Chrome& c, const SettingsModel& m) {
   set(d, "env_scheduler_off", m.env_scheduler_off);
   set(d, "env_notifications_off", m.env_notifications_off);
   set(d, "check_result", m.check_result);
-  return page("settings", c, d);
+  return page(templates::page_settings, c, d);
 }
 
 const std::map<std::string, std::string>& preview_values() {
@@ -56,7 +56,7 @@ std::string messages_page(const Chrome& c, const MessagesModel& m) {
     samples.push_back(s);
   }
   set(d, "samples", samples);
-  return page("messages", c, d);
+  return page(templates::page_messages, c, d);
 }
 
 }  // namespace cs::view

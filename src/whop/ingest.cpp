@@ -51,7 +51,7 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
   }
   auto json = parse_json_limited(body);
   if (!json) return reject(400, "bad_json", json.error(), webhook_id);
-  auto ev = domain::map_whop_event(*json);
+  auto ev = domain::map_whop_event(*json, body);
   if (!ev) return reject(400, "bad_event", ev.error(), webhook_id);
 
   store::NewEvent row = store::new_event_row(*ev, webhook_id, now);

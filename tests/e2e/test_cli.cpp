@@ -97,6 +97,26 @@ TEST_CASE("a bad listen address and a bad config value are explained") {
                             {"CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS=abc"});
   CHECK(w.exit_code == 1);
   CHECK(w.err.find("CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS") != std::string::npos);
+  // Strict values: a switch with a misspelt value, a number with a unit, an inline comment.
+  auto b = test::run_binary({"cases", "--db", dir.file("a.db")},
+                            {"CHURN_SAVER_DISABLE_NOTIFICATIONS=yess"});
+  CHECK(b.exit_code == 1);
+  CHECK(b.err.find("CHURN_SAVER_DISABLE_NOTIFICATIONS") != std::string::npos);
+  CHECK(b.err.find("yes, no, true, false, on or off") != std::string::npos);
+  auto d = test::run_binary({"cases", "--db", dir.file("a.db")},
+                            {"CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS=14days"});
+  CHECK(d.exit_code == 1);
+  CHECK(d.err.find("whole number of days from 1 to 90") != std::string::npos);
+  std::string conf = dir.file("c.conf");
+  FILE* f = fopen(conf.c_str(), "w");
+  fprintf(f, "CHURN_SAVER_LOG_LEVEL=debug  # comment\n");
+  fclose(f);
+  auto c = test::run_binary({"cases", "--db", dir.file("a.db"), "--config", conf});
+  CHECK(c.exit_code == 1);
+  CHECK(c.err.find("line 1: CHURN_SAVER_LOG_LEVEL") != std::string::npos);
+  auto help = test::run_binary({"serve", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("CHURN_SAVER_DISABLE_NOTIFICATIONS") != std::string::npos);
 }
 
 TEST_CASE("config precedence: file, then environment, then flags") {

@@ -163,3 +163,57 @@ TEST_CASE("a duplicate webhook-id stores nothing new") {
   CHECK_FALSE(store::insert_event(*db, sample_event("msg_x")).has_value());
   CHECK(store::count_events(*db) == 1);
 }
+
+TEST_CASE("migration 4 converts amounts stored as cents into each currency's minor units") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::migrate_down(*db, store::binary_schema_version() - 3));
+  // What the binary before migration 4 stored for JPY 1000, KWD 12.345, USD 29.99, CLF 1.2345.
+  int n = 0;
+  for (auto [currency, cents] : {std::pair<const char*, int64_t>{"jpy", 100000},
+                                 {"kwd", 1235},
+                                 {"usd", 2999},
+                                 {"clf", 123},
+                                 {"xyz", 1234}}) {
+    ++n;
+    SQLite::Statement ev(*db,
+                         "INSERT INTO events (webhook_id, type, event_time, received_at, "
+                         "membership_id, amount_cents, currency) VALUES (?, 'payment.failed', 1, "
+                         "1, ?, ?, ?)");
+    ev.bind(1, "msg_" + std::to_string(n));
+    ev.bind(2, std::string("mem_") + currency);
+    ev.bind(3, cents);
+    ev.bind(4, currency);
+    ev.exec();
+    SQLite::Statement c(*db,
+                        "INSERT INTO cases (id, membership_id, status, first_failure_at, "
+                        "last_failure_at, amount_due_cents, currency, recovered_cents, "
+                        "refunded_cents, created_at, updated_at) VALUES (?, ?, 'recovered', 1, 1, "
+                        "?, ?, ?, 0, 1, 1)");
+    c.bind(1, "case_" + std::to_string(n));
+    c.bind(2, std::string("mem_") + currency);
+    c.bind(3, cents);
+    c.bind(4, currency);
+    c.bind(5, cents);
+    c.exec();
+  }
+  REQUIRE(store::migrate_up(*db));
+  auto amount = [&](const char* table, const char* column, const char* currency) {
+    SQLite::Statement q(*db,
+                        std::string("SELECT ") + column + " FROM " + table + " WHERE currency = ?");
+    q.bind(1, currency);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).getInt64();
+  };
+  CHECK(amount("events", "amount_cents", "jpy") == 1000);
+  CHECK(amount("cases", "amount_due_cents", "jpy") == 1000);
+  CHECK(amount("cases", "recovered_cents", "jpy") == 1000);
+  CHECK(amount("events", "amount_cents", "kwd") == 12350);  // the third decimal was lost before
+  CHECK(amount("cases", "recovered_cents", "kwd") == 12350);
+  CHECK(amount("events", "amount_cents", "clf") == 12300);
+  CHECK(amount("events", "amount_cents", "usd") == 2999);
+  CHECK(amount("cases", "amount_due_cents", "usd") == 2999);
+  CHECK(amount("events", "amount_cents", "xyz") == 1234);
+  REQUIRE(store::verify_schema(*db));
+}

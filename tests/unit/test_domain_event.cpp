@@ -323,6 +323,66 @@ TEST_CASE("amounts: numbers and numeric strings, fallbacks in order") {
   }
 }
 
+TEST_CASE("amounts: each currency's minor units, exactly as the sender wrote them") {
+  json body = load_fixture("v1_payment.failed.json");
+  auto mapped_text = [&](const std::string& currency, const std::string& total) {
+    body["data"]["currency"] = currency;
+    body["data"]["total"] = 0;
+    std::string raw = body.dump();
+    const std::string from = "\"total\":0";
+    REQUIRE(raw.find(from) != std::string::npos);
+    raw.replace(raw.find(from), from.size(), "\"total\":" + total);
+    const json parsed = json::parse(raw);
+    const auto result = map_whop_event(parsed, raw);
+    REQUIRE(result.ok());
+    return *result;
+  };
+  CHECK(mapped_text("jpy", "1000").amount_cents == 1000);
+  CHECK(mapped_text("JPY", "1000.0").amount_cents == 1000);
+  CHECK(mapped_text("kwd", "12.345").amount_cents == 12345);
+  CHECK(mapped_text("usd", "1202.47").amount_cents == 120247);
+  CHECK(mapped_text("usd", "0.29").amount_cents == 29);
+  CHECK(mapped_text("usd", "19.99").amount_cents == 1999);
+  CHECK(mapped_text("usd", "1e3").amount_cents == 100000);
+  // The source text decides, not the nearest double (1.005 as a double rounds to 100).
+  CHECK(mapped_text("usd", "1.00500000000000000001").amount_cents == 101);
+  CHECK(mapped_text("usd", "1.005").amount_cents == 100);
+  CHECK(mapped_text("xyz", "12.34").amount_cents == 1234);
+  CHECK(mapped_text("usd", "1e300").amount_cents == 2999);  // not money: subtotal instead
+  SUBCASE("without the text, a parsed double converts as written") {
+    body["data"]["currency"] = "kwd";
+    body["data"]["total"] = 12.345;
+    CHECK(map_ok(body).amount_cents == 12345);
+    body["data"]["currency"] = "jpy";
+    body["data"]["total"] = 1000;
+    CHECK(map_ok(body).amount_cents == 1000);
+  }
+  SUBCASE("a repeated key: the last one counts, for the text as for the document") {
+    const std::string raw =
+        R"({"type":"payment.failed","data":{"currency":"usd","total":1.5,"total":2.25},)"
+        R"("data":{"currency":"usd","total":3.75,"total":4.125}})";
+    const auto result = map_whop_event(json::parse(raw), raw);
+    REQUIRE(result.ok());
+    CHECK(result->amount_cents == 412);
+  }
+  SUBCASE("nested numbers do not stand in for data's own") {
+    const std::string raw =
+        R"({"type":"payment.failed","data":{"currency":"usd","x":{"total":9.99},"total":1.25}})";
+    const auto result = map_whop_event(json::parse(raw), raw);
+    REQUIRE(result.ok());
+    CHECK(result->amount_cents == 125);
+  }
+  SUBCASE("usd_total is US dollars whatever the currency") {
+    body["data"]["currency"] = "jpy";
+    body["data"].erase("total");
+    body["data"].erase("subtotal");
+    body["data"]["usd_total"] = 6.71;
+    const Event e = map_ok(body);
+    CHECK(e.amount_cents == 671);
+    CHECK(e.currency == "usd");
+  }
+}
+
 TEST_CASE("refunds and disputes") {
   const json refund = {{"id", "msg_r1"},
                        {"api_version", "v1"},
