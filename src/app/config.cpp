@@ -330,13 +330,13 @@ Result<std::map<std::string, std::string>> parse_env_file(const std::string& tex
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     } else {
-      // systemd's EnvironmentFile keeps "# ..." after a value as part of it; refuse rather than
-      // read the same file two ways.
+      // An unquoted value ends where whitespace and '#' begin ("debug  # note" is "debug").
+      // systemd's EnvironmentFile would keep the comment in the value: there, the strict checks
+      // of each setting refuse it with a message instead of reading it silently.
       for (size_t i = 1; i < value.size(); ++i) {
         if (value[i] == '#' && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
-          return Error{where + key +
-                       ": a '#' after the value is not a comment (systemd would keep it in the "
-                       "value); put the comment on a line of its own"};
+          value = trim(value.substr(0, i));
+          break;
         }
       }
     }

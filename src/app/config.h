@@ -101,9 +101,10 @@ Result<Config> load_config(
     const std::string& default_config_file = "/etc/churn-saver/churn-saver.conf");
 
 /// Parses KEY=VALUE lines (systemd EnvironmentFile syntax: lines starting with '#' or ';' are
-/// comments, blank lines are skipped, optional quotes around the value). A '#' after whitespace in
-/// an unquoted value is refused: systemd would keep it as part of the value, so the same file
-/// would mean two different things.
+/// comments, blank lines are skipped, optional quotes around the value). Whitespace followed by
+/// '#' ends an unquoted value: "debug  # note" is "debug" (a local edit that must keep working
+/// after an upgrade). systemd's EnvironmentFile would keep the comment in the value; read that
+/// way, the value is refused by the setting's strict check, never used silently.
 Result<std::map<std::string, std::string>> parse_env_file(const std::string& text);
 
 }  // namespace cs::app

@@ -97,7 +97,7 @@ TEST_CASE("a bad listen address and a bad config value are explained") {
                             {"CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS=abc"});
   CHECK(w.exit_code == 1);
   CHECK(w.err.find("CHURN_SAVER_ATTRIBUTION_WINDOW_DAYS") != std::string::npos);
-  // Strict values: a switch with a misspelt value, a number with a unit, an inline comment.
+  // Strict values: a switch with a misspelt value, a number with a unit, an unknown key.
   auto b = test::run_binary({"cases", "--db", dir.file("a.db")},
                             {"CHURN_SAVER_DISABLE_NOTIFICATIONS=yess"});
   CHECK(b.exit_code == 1);
@@ -111,9 +111,20 @@ TEST_CASE("a bad listen address and a bad config value are explained") {
   FILE* f = fopen(conf.c_str(), "w");
   fprintf(f, "CHURN_SAVER_LOG_LEVEL=debug  # comment\n");
   fclose(f);
-  auto c = test::run_binary({"cases", "--db", dir.file("a.db"), "--config", conf});
+  // In the file an inline comment ends the value; through the environment it is refused.
+  CHECK(test::run_binary({"migrate", "up", "--db", dir.file("a.db"), "--config", conf}).exit_code ==
+        0);
+  auto c = test::run_binary({"migrate", "up", "--db", dir.file("a.db")},
+                            {"CHURN_SAVER_LOG_LEVEL=debug  # comment"});
   CHECK(c.exit_code == 1);
-  CHECK(c.err.find("line 1: CHURN_SAVER_LOG_LEVEL") != std::string::npos);
+  CHECK(c.err.find("CHURN_SAVER_LOG_LEVEL") != std::string::npos);
+  auto typo = dir.file("typo.conf");
+  f = fopen(typo.c_str(), "w");
+  fprintf(f, "CHURN_SAVER_DISABLE_NOTIFICATION=1\n");
+  fclose(f);
+  auto u = test::run_binary({"migrate", "up", "--db", dir.file("a.db"), "--config", typo});
+  CHECK(u.exit_code == 1);
+  CHECK(u.err.find("unknown setting CHURN_SAVER_DISABLE_NOTIFICATION") != std::string::npos);
   auto help = test::run_binary({"serve", "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("CHURN_SAVER_DISABLE_NOTIFICATIONS") != std::string::npos);
