@@ -77,8 +77,6 @@ std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const N
 bool replay_event(SQLite::Database& db, int64_t id, int64_t now) {
   if (!find_event(db, id)) return false;
   enqueue_processing(db, id, now, "replay:" + std::to_string(id) + ":" + std::to_string(now));
-  record_action(db, {"", now, "event_replayed", "", std::nullopt, "admin", "queued",
-                     nlohmann::json{{"event_id", id}}.dump()});
   return true;
 }
 
@@ -134,6 +132,13 @@ std::optional<EventRow> find_event(SQLite::Database& db, int64_t id) {
   q->bind(1, id);
   if (!q->executeStep()) return std::nullopt;
   return read_event(*q);
+}
+
+std::optional<std::string> newest_sealed_payload(SQLite::Database& db) {
+  auto q =
+      prepare(db, "SELECT payload FROM events WHERE payload IS NOT NULL ORDER BY id DESC LIMIT 1");
+  if (!q->executeStep()) return std::nullopt;
+  return q->getColumn(0).getString();
 }
 
 std::string event_payload(SQLite::Database& db, int64_t id) {

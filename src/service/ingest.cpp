@@ -1,4 +1,4 @@
-#include "whop/ingest.h"
+#include "service/ingest.h"
 
 #include "domain/event.h"
 #include "store/events.h"
@@ -6,7 +6,11 @@
 #include "util/json_limits.h"
 #include "util/log.h"
 
-namespace cs::whop {
+namespace cs::service {
+
+using whop::outcome_name;
+using whop::SignatureHeaders;
+using whop::VerifyOutcome;
 namespace {
 
 bool valid_webhook_id(const std::string& id) {
@@ -25,17 +29,18 @@ IngestResult reject(int status, std::string reason, std::string message, std::st
 
 }  // namespace
 
-IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
+IngestResult ingest_webhook(IngestContext& in, const SignatureHeaders& headers,
                             std::string_view body) {
-  auto secrets = ctx.secrets();
+  Context& ctx = in.ctx;
+  auto secrets = in.secrets();
   int64_t now = ctx.clock.now_ms();
-  auto v = verify(secrets, headers, body, now / 1000);
+  auto v = whop::verify(secrets, headers, body, now / 1000);
   if (v.outcome == VerifyOutcome::NoSecret) {
     return reject(503, "no_secret",
                   "no webhook secret is configured; set CHURN_SAVER_WHOP_WEBHOOK_SECRET");
   }
-  if (v.outcome == VerifyOutcome::Ok && ctx.refusal) {
-    if (auto why = ctx.refusal(); !why.empty()) {
+  if (v.outcome == VerifyOutcome::Ok && in.refusal) {
+    if (auto why = in.refusal(); !why.empty()) {
       return reject(503, "unavailable", why + "; Whop will retry");
     }
   }
@@ -67,8 +72,8 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
     return reject(503, "store_failed", "the event could not be stored; Whop will retry",
                   webhook_id);
   }
-  if (inserted && ctx.on_stored) ctx.on_stored();
+  if (inserted && ctx.wake_jobs) ctx.wake_jobs();
   return {200, inserted ? "stored" : "duplicate", inserted ? "stored" : "duplicate", webhook_id};
 }
 
-}  // namespace cs::whop
+}  // namespace cs::service
