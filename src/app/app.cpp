@@ -147,15 +147,9 @@ Status App::start() {
       store::RetentionSettings{config_.retention_payload_days, config_.retention_event_days},
       config_connection(), [this] { runner_->wake(); },
       [this](const store::ConnectionSettings& c) { apply_connection(c); }});
-  runner_->on("process_event", [this](const store::Job& job) {
-    auto payload = nlohmann::json::parse(job.payload, nullptr, false);
-    if (!payload.is_object() || !payload.contains("event_id") ||
-        !payload["event_id"].is_number_integer()) {
-      return jobs::JobOutcome::fatal("malformed process_event payload");
-    }
-    return service::process_event(*services_,
-                                  {[this] { return settings(); }, [this] { scheduler_->wake(); }},
-                                  payload["event_id"].get<int64_t>());
+  runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
+    return service::process_event(
+        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, p.event_id);
   });
 
   ingest_ = std::make_unique<service::IngestContext>(service::IngestContext{

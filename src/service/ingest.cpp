@@ -1,6 +1,7 @@
 #include "service/ingest.h"
 
 #include "domain/event.h"
+#include "jobs/kinds.h"
 #include "store/events.h"
 #include "store/jobs.h"
 #include "util/json_limits.h"
@@ -65,7 +66,7 @@ IngestResult ingest_webhook(IngestContext& in, const SignatureHeaders& headers,
 
   bool inserted = false;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    inserted = store::insert_event_for_processing(db, row, now).has_value();
+    inserted = jobs::insert_event_for_processing(db, row, now).has_value();
   });
   if (!st) {
     log::error("webhook not stored", {{"webhook_id", webhook_id}, {"error", st.error()}});

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobs/kinds.h"
 #include "store/events.h"
 #include "store/jobs.h"
 #include "store/maintenance.h"
@@ -24,7 +25,7 @@ Result<bool> replay_event(Context& ctx, int64_t event_id) {
   int64_t now = ctx.clock.now_ms();
   bool found = false;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    found = store::replay_event(db, event_id, now);
+    found = jobs::queue_replay(db, event_id, now);
     if (found) {
       audit(db, now, "event_replayed", "queued", nlohmann::json{{"event_id", event_id}}.dump());
     }
