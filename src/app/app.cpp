@@ -6,8 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "jobs/processor.h"
-#include "store/auth.h"
+#include "service/accounts.h"
+#include "service/processing.h"
+#include "service/settings.h"
 #include "store/migrations.h"
 #include "store/settings.h"
 #include "util/log.h"
@@ -42,8 +43,7 @@ domain::RecoverySettings App::settings() {
 }
 
 domain::RecoverySettings App::stored_settings() {
-  auto db = reads_->lease();
-  return store::load_recovery_settings(*db, default_settings());
+  return service::stored_settings(*services_);
 }
 
 store::ConnectionSettings App::connection() const {
@@ -51,10 +51,13 @@ store::ConnectionSettings App::connection() const {
   return conn_;
 }
 
+store::ConnectionSettings App::config_connection() const {
+  return {config_.whop_api_key, config_.webhook_secrets, config_.whop_company_id,
+          config_.whop_experience_id, config_.public_url};
+}
+
 void App::load_connection() {
-  store::ConnectionSettings base{config_.whop_api_key, config_.webhook_secrets,
-                                 config_.whop_company_id, config_.whop_experience_id,
-                                 config_.public_url};
+  store::ConnectionSettings base = config_connection();
   store::StoredConnection stored;
   {
     auto db = reads_->lease();
@@ -86,48 +89,8 @@ void App::apply_connection(const store::ConnectionSettings& c) {
   }
 }
 
-Status App::save_connection(const store::StoredConnection& values) {
-  int64_t now = clock_.now_ms();
-  store::ConnectionSettings merged;
-  std::string problem;
-  auto st = writer_->run([&](SQLite::Database& db) {
-    auto stored = store::load_connection(db, keys_);
-    if (!stored) {
-      problem = stored.error();
-      return;
-    }
-    store::StoredConnection next = *stored;
-    if (values.api_key) next.api_key = values.api_key;
-    if (values.webhook_secrets) next.webhook_secrets = values.webhook_secrets;
-    if (values.company_id) next.company_id = values.company_id;
-    if (values.experience_id) next.experience_id = values.experience_id;
-    if (values.public_url) next.public_url = values.public_url;
-    store::save_connection(db, keys_, next, now);
-    store::ConnectionSettings base{config_.whop_api_key, config_.webhook_secrets,
-                                   config_.whop_company_id, config_.whop_experience_id,
-                                   config_.public_url};
-    merged = store::merge_connection(base, next);
-  });
-  if (!st) return Error{"the connection could not be saved: " + st.error()};
-  if (!problem.empty()) return Error{problem};
-  apply_connection(merged);
-  log::info("Whop connection changed on the dashboard");
-  return Ok{};
-}
-
 Result<std::string> App::create_setup_token() {
-  int64_t now = clock_.now_ms();
-  std::string token = crypto::random_hex(16);
-  bool has_admin = false;
-  auto st = writer_->run([&](SQLite::Database& db) {
-    has_admin = store::admin_password_hash(db).has_value();
-    if (!has_admin) {
-      store::insert_setup_token(db, crypto::hex_encode(crypto::sha256(token)), now,
-                                now + 30 * kMinuteMs);
-    }
-  });
-  if (!st) return Error{"cannot store the setup link: " + st.error()};
-  return has_admin ? std::string() : token;
+  return service::create_setup_token(*services_);
 }
 
 Status App::start() {
@@ -179,50 +142,35 @@ Status App::start() {
       *writer_, *whop_, keys_, clock_, connection().company_id,
       static_cast<int64_t>(config_.reconcile_interval_s * 1000), [this] { runner_->wake(); });
 
-  runner_->on("process_event", [this](const store::Job& job) {
-    auto payload = nlohmann::json::parse(job.payload, nullptr, false);
-    if (!payload.is_object() || !payload.contains("event_id") ||
-        !payload["event_id"].is_number_integer()) {
-      return jobs::JobOutcome::fatal("malformed process_event payload");
-    }
-    auto s = settings();
-    if (!s.processing_enabled) {
-      return jobs::JobOutcome::defer("webhook processing is switched off", 60 * 1000);
-    }
-    int64_t event_id = payload["event_id"].get<int64_t>();
-    int64_t now = clock_.now_ms();
-    jobs::ProcessOutcome out;
-    auto st = writer_->run(
-        [&](SQLite::Database& db) { out = jobs::process_event(db, keys_, event_id, s, now); });
-    if (!st) return jobs::JobOutcome::failure(st.error());
-    if (out.opened > 0) scheduler_->wake();  // a T+0 reminder may be due right now
-    return jobs::JobOutcome::success();
+  services_ = std::make_unique<service::Context>(service::Context{
+      *writer_, reads_.get(), clock_, keys_, default_settings(),
+      store::RetentionSettings{config_.retention_payload_days, config_.retention_event_days},
+      config_connection(), [this] { runner_->wake(); },
+      [this](const store::ConnectionSettings& c) { apply_connection(c); }});
+  runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
+    return service::process_event(
+        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, p.event_id);
   });
 
-  ingest_ = std::make_unique<whop::IngestContext>(whop::IngestContext{
-      *writer_, keys_, clock_, [this] { return connection().webhook_secrets; },
-      [this] { runner_->wake(); },
+  ingest_ = std::make_unique<service::IngestContext>(service::IngestContext{
+      *services_, [this] { return connection().webhook_secrets; },
       [this]() -> std::string {
         return db_check_.state() == "failed" ? "the database failed its integrity check" : "";
       }});
   http::Deps deps;
   deps.ingest = ingest_.get();
   deps.engine = engine_.get();
-  deps.writer = writer_.get();
+  deps.services = services_.get();
   deps.reads = reads_.get();
   deps.clock = &clock_;
   deps.keys = &keys_;
   deps.whop = whop_.get();
   deps.webhook_stats = &webhook_stats_;
-  deps.stored_settings = [this] { return stored_settings(); };
   deps.env_processing_off = config_.disable_processing;
   deps.env_scheduler_off = config_.disable_scheduler;
   deps.env_notifications_off = config_.disable_notifications;
   deps.connection = [this] { return connection(); };
-  deps.save_connection = [this](const store::StoredConnection& c) { return save_connection(c); };
   deps.whop_api_base = config_.whop_api_base;
-  deps.retention_defaults = {config_.retention_payload_days, config_.retention_event_days};
-  deps.wake_jobs = [this] { runner_->wake(); };
   deps.trusted_proxy = config_.trusted_proxy;
   deps.ops = &ops_->prepare();  // health, readiness, metrics, alerts (issue 5)
   http::ServerOptions hopts;

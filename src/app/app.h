@@ -17,12 +17,13 @@
 #include "jobs/reconciler.h"
 #include "jobs/runner.h"
 #include "jobs/scheduler.h"
+#include "service/context.h"
+#include "service/ingest.h"
 #include "store/db.h"
 #include "store/writer.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "whop/client.h"
-#include "whop/ingest.h"
 
 namespace cs::app {
 
@@ -103,19 +104,21 @@ class App {
   /// The Whop connection in force: values saved on the dashboard (sealed in the settings table)
   /// over the configuration's. Cheap; called per webhook for the secrets.
   store::ConnectionSettings connection() const;
-  /// Stores the dashboard's connection values (fields left unset keep what was stored) and
-  /// applies them at once: Whop client key, engine config, reconciler company (and starts the
-  /// reconciler when it becomes configured), webhook secrets.
-  Status save_connection(const store::StoredConnection& values);
   /// When no admin password is set: stores a new one-time setup token valid for 30 minutes and
   /// returns it (the link is /setup/<token>); "" when an admin exists.
   Result<std::string> create_setup_token();
+  /// The application services (every state change); valid after start().
+  service::Context& services() { return *services_; }
   http::WebhookStats& webhook_stats() { return webhook_stats_; }
 
  private:
   domain::RecoverySettings default_settings() const;
+  /// The Whop connection as configured (environment / config file).
+  store::ConnectionSettings config_connection() const;
   /// Reads the stored connection over the configuration's into conn_ (start()).
   void load_connection();
+  /// Applies a changed Whop connection at once: Whop client key, engine config, reconciler
+  /// company (and starts the reconciler when it becomes configured), webhook secrets.
   void apply_connection(const store::ConnectionSettings& c);
 
   Config config_;
@@ -129,7 +132,8 @@ class App {
   std::unique_ptr<jobs::RecoveryEngine> engine_;
   std::unique_ptr<jobs::Scheduler> scheduler_;
   std::unique_ptr<jobs::Reconciler> reconciler_;
-  std::unique_ptr<whop::IngestContext> ingest_;
+  std::unique_ptr<service::Context> services_;
+  std::unique_ptr<service::IngestContext> ingest_;
   std::unique_ptr<http::Server> http_;
   mutable std::mutex conn_mu_;      // guards conn_
   store::ConnectionSettings conn_;  // see connection()

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "store/db.h"
 #include "store/maintenance.h"
 #include "store/migrations.h"
 #include "util/crypto.h"
@@ -89,7 +90,7 @@ Result<int> validate_database_file(const std::string& path) {
   try {
     auto db = store::open_for_maintenance(path);
     // A self-contained file: no -wal belongs to it, so copying the one file is enough.
-    db->exec("PRAGMA journal_mode = DELETE");
+    store::use_rollback_journal(*db);
     auto report = store::check_database(*db, false);
     if (!report.ok) {
       return Error{"the database fails its integrity check: " + report.problems.front()};

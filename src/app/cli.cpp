@@ -9,7 +9,6 @@
 #include <iostream>
 #include <thread>
 
-#include <SQLiteCpp/Transaction.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +18,7 @@
 #include "app/systemd.h"
 #include "domain/money.h"
 #include "domain/time.h"
+#include "service/accounts.h"
 #include "store/auth.h"
 #include "store/cases.h"
 #include "store/db.h"
@@ -226,20 +226,16 @@ std::string read_password_line() {
 int cmd_set_password(const Config& c) {
   std::string pw = read_password_line();
   if (auto problem = password::check_strength(pw); !problem.empty()) return fail(problem);
-  std::unique_ptr<SQLite::Database> db;
+  Status st = Ok{};
   try {
-    db = store::open_connection(c.db_path, store::ConnectionRole::Writer);
-    if (auto st = store::migrate_up(*db); !st) return fail(st.error());
-    std::string encoded = password::hash(pw);
-    SQLite::Transaction tx(*db);
-    int64_t now = SystemClock().now_ms();
-    store::set_admin_password(*db, encoded, now);
-    store::record_action(*db,
-                         {"", now, "admin_password_set", "", std::nullopt, "admin", "cli", "{}"});
-    tx.commit();
+    auto db = store::open_connection(c.db_path, store::ConnectionRole::Writer);
+    if (auto mig = store::migrate_up(*db); !mig) return fail(mig.error());
+    service::Standalone services(std::move(db));
+    st = service::set_admin_password(services.ctx(), pw);
   } catch (const std::exception& e) {
-    return fail("cannot set the password in " + c.db_path + ": " + e.what());
+    st = Error{e.what()};
   }
+  if (!st) return fail("cannot set the password in " + c.db_path + ": " + st.error());
   std::printf("Admin password set. Every dashboard session was signed out.\n");
   return 0;
 }

@@ -5,12 +5,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
 #include <nlohmann/json.hpp>
 
 #include "app/backup.h"
 #include "domain/time.h"
+#include "service/queue.h"
 #include "store/cases.h"
 #include "store/db.h"
 #include "store/events.h"
@@ -82,12 +81,9 @@ void check_keyring(const Config& c) {
   }
   try {
     auto db = store::open_for_maintenance(c.db_path);
-    SQLite::Statement q(*db,
-                        "SELECT payload FROM events WHERE payload IS NOT NULL ORDER BY id DESC "
-                        "LIMIT 1");
-    if (!q.executeStep()) return;
-    auto blob = q.getColumn(0).getString();
-    auto id = crypto::sealed_key_id(blob);
+    auto blob = store::newest_sealed_payload(*db);
+    if (!blob) return;
+    auto id = crypto::sealed_key_id(*blob);
     if (id && !keys->find(*id)) {
       std::printf(
           "Warning: the restored data is sealed with key %u, which the keyring %s does "
@@ -147,11 +143,11 @@ int cmd_member_erase(const Config& c, const std::string& user_id) {
   if (!db) return fail(db.error());
   try {
     // Deleted bytes are overwritten, in the database file and in the WAL frames written now.
-    (*db)->exec("PRAGMA secure_delete = ON");
+    store::overwrite_deleted_bytes(**db);
     auto r = store::erase_member(**db, user_id, SystemClock().now_ms());
     // Old versions of rows that were updated before (cases are rewritten as they progress) can
     // remain in free space inside pages; VACUUM rewrites every page, then the WAL is truncated.
-    (*db)->exec("VACUUM");
+    store::vacuum(**db);
     bool truncated = store::checkpoint_truncate(**db, 50);
     std::printf(
         "Member %s erased: %lld event(s) deleted, %lld case(s) anonymised (%lld cancelled), %lld "
@@ -214,15 +210,13 @@ int cmd_jobs_list(const Config& c, const std::string& state, int limit, bool as_
 int cmd_jobs_retry(const Config& c, int64_t id) {
   auto db = open_checked(c);
   if (!db) return fail(db.error());
-  int64_t now = SystemClock().now_ms();
-  SQLite::Transaction tx(**db, SQLite::TransactionBehavior::IMMEDIATE);
-  if (!store::retry_job(**db, id, now)) {
+  service::Standalone services(std::move(*db));
+  auto ok = service::retry_job(services.ctx(), id);
+  if (!ok) return fail("job " + std::to_string(id) + " was not retried: " + ok.error());
+  if (!*ok) {
     return fail("job " + std::to_string(id) +
                 " cannot be retried (no such job, or it is not failed or dead)");
   }
-  store::record_action(**db, {"", now, "job_retried", "", std::nullopt, "admin", "queued",
-                              nlohmann::json{{"job_id", id}}.dump()});
-  tx.commit();
   std::printf("Job %lld queued again; the running service picks it up within a second.\n",
               static_cast<long long>(id));
   return 0;
@@ -233,10 +227,10 @@ int cmd_jobs_purge(const Config& c, int days, bool dead) {
   auto db = open_checked(c);
   if (!db) return fail(db.error());
   int64_t before = SystemClock().now_ms() - days * kDayMs + (days == 0 ? 1 : 0);
-  SQLite::Transaction tx(**db, SQLite::TransactionBehavior::IMMEDIATE);
-  int64_t done = store::purge_done_jobs(**db, before);
-  int64_t dead_n = dead ? store::purge_dead_jobs(**db, before) : 0;
-  tx.commit();
+  service::Standalone services(std::move(*db));
+  auto purged = service::purge_jobs(services.ctx(), before, dead);
+  if (!purged) return fail("jobs were not purged: " + purged.error());
+  auto [done, dead_n] = *purged;
   std::printf("Deleted %lld done job(s)", static_cast<long long>(done));
   if (dead) std::printf(" and %lld dead job(s)", static_cast<long long>(dead_n));
   std::printf(" last updated more than %d day(s) ago.\n", days);
@@ -246,12 +240,10 @@ int cmd_jobs_purge(const Config& c, int days, bool dead) {
 int cmd_events_replay(const Config& c, int64_t id) {
   auto db = open_checked(c);
   if (!db) return fail(db.error());
-  int64_t now = SystemClock().now_ms();
-  SQLite::Transaction tx(**db, SQLite::TransactionBehavior::IMMEDIATE);
-  if (!store::replay_event(**db, id, now)) {
-    return fail("there is no event " + std::to_string(id));
-  }
-  tx.commit();
+  service::Standalone services(std::move(*db));
+  auto found = service::replay_event(services.ctx(), id);
+  if (!found) return fail("event " + std::to_string(id) + " was not replayed: " + found.error());
+  if (!*found) return fail("there is no event " + std::to_string(id));
   std::printf("Event %lld queued for processing again.\n", static_cast<long long>(id));
   return 0;
 }

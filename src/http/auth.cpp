@@ -1,6 +1,6 @@
 #include "http/auth.h"
 
-#include "store/auth.h"
+#include "service/accounts.h"
 #include "util/crypto.h"
 #include "util/log.h"
 
@@ -9,10 +9,6 @@ namespace {
 
 constexpr const char* kSession = "cs_session";
 constexpr const char* kLoginCsrf = "cs_login_csrf";
-
-std::string hash_hex(const std::string& s) {
-  return crypto::hex_encode(crypto::sha256(s));
-}
 
 bool is_hex(const std::string& s, size_t len) {
   return s.size() == len && s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -74,45 +70,23 @@ void Auth::set_cookie(httplib::Response& res, const httplib::Request& req, const
 std::optional<Session> Auth::session(const httplib::Request& req) {
   auto id = cookie(req, kSession);
   if (!id || !is_hex(*id, 32)) return std::nullopt;
-  std::string h = hash_hex(*id);
-  int64_t now = deps_.clock->now_ms();
-  std::optional<store::SessionRow> row;
-  {
-    auto db = deps_.reads->lease();
-    row = store::find_session(*db, h);
-  }
-  if (!row) return std::nullopt;
-  if (now >= row->expires_at || now - row->last_seen_at >= kSessionIdleMs) {
-    deps_.writer->run([&](SQLite::Database& db) { store::delete_session(db, h); });
-    return std::nullopt;
-  }
-  if (now - row->last_seen_at >= 60 * 1000) {
-    deps_.writer->run([&](SQLite::Database& db) { store::touch_session(db, h, now); });
-  }
-  return Session{h, row->csrf_token};
+  auto found = service::resume_session(*deps_.services, service::token_hash(*id));
+  if (!found) return std::nullopt;
+  return Session{found->id_hash, found->csrf_token};
 }
 
 Session Auth::start(const httplib::Request& req, httplib::Response& res) {
-  int64_t now = deps_.clock->now_ms();
-  std::string id = crypto::random_hex(16);
-  store::SessionRow row{hash_hex(id), crypto::random_hex(32), now, now, now + kSessionAbsoluteMs};
   auto old = cookie(req, kSession);
-  auto st = deps_.writer->run([&](SQLite::Database& db) {
-    if (old && is_hex(*old, 32)) store::delete_session(db, hash_hex(*old));
-    store::delete_expired_sessions(db, now, now - kSessionIdleMs);
-    store::insert_session(db, row);
-  });
-  if (!st) throw std::runtime_error("cannot store the session: " + st.error());
-  set_cookie(res, req, kSession, id, kSessionAbsoluteMs / 1000);
-  return Session{row.id_hash, row.csrf_token};
+  std::optional<std::string> replaces;
+  if (old && is_hex(*old, 32)) replaces = service::token_hash(*old);
+  auto started = service::start_session(*deps_.services, replaces);
+  set_cookie(res, req, kSession, started.id, kSessionAbsoluteMs / 1000);
+  return Session{started.id_hash, started.csrf_token};
 }
 
 void Auth::end(const httplib::Request& req, httplib::Response& res) {
   auto id = cookie(req, kSession);
-  if (id && is_hex(*id, 32)) {
-    std::string h = hash_hex(*id);
-    deps_.writer->run([&](SQLite::Database& db) { store::delete_session(db, h); });
-  }
+  if (id && is_hex(*id, 32)) service::end_session(*deps_.services, service::token_hash(*id));
   set_cookie(res, req, kSession, "", 0);
 }
 

@@ -14,12 +14,14 @@
 #include <httplib.h>
 
 #include "http/server.h"
+#include "service/accounts.h"
 
 namespace cs::http {
 
-constexpr int64_t kSessionIdleMs = 30LL * 60 * 1000;
-constexpr int64_t kSessionAbsoluteMs = 8LL * 3600 * 1000;
-constexpr int64_t kSetupLinkMs = 30LL * 60 * 1000;
+// Session lifetimes are the accounts service's rule (src/service/accounts.h).
+using service::kSessionAbsoluteMs;
+using service::kSessionIdleMs;
+using service::kSetupLinkMs;
 
 struct Session {
   std::string id_hash;

@@ -1,25 +1,14 @@
 // Sign-in (/login), sign-out (/logout) and the one-time setup link (/setup/{token}).
 #include "http/dashboard.h"
 #include "http/routes.h"
-#include "store/auth.h"
-#include "store/cases.h"
-#include "util/crypto.h"
+#include "service/accounts.h"
 #include "util/log.h"
-#include "util/password.h"
 #include "view/pages.h"
 
 namespace cs::http {
 namespace {
 
 constexpr const char* kGenericError = "That did not work. Check the password and try again.";
-
-std::string token_hash(const std::string& token) {
-  return crypto::hex_encode(crypto::sha256(token));
-}
-
-bool valid_token_shape(const std::string& t) {
-  return t.size() == 32 && t.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
 
 }  // namespace
 
@@ -52,14 +41,7 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
                                      std::to_string((s + 59) / 60) + " minutes."));
       return;
     }
-    std::optional<std::string> hash;
-    {
-      auto db = d.deps.reads->lease();
-      hash = store::admin_password_hash(*db);
-    }
-    std::string pw = req.get_param_value("password");
-    bool ok = hash && pw.size() <= password::kMaxLength && password::verify(pw, *hash);
-    if (!ok) {
+    if (!service::password_matches(*d.deps.services, req.get_param_value("password"))) {
       d.throttle.failed("account", now);
       d.throttle.failed("ip|" + ip, now);
       log::warn("sign-in failed",
@@ -84,12 +66,7 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
   route_public(svr, d, "GET", R"(/setup/([0-9a-f]{1,64}))",
                [&d](const httplib::Request& req, httplib::Response& res) {
                  std::string token = req.matches[1].str();
-                 bool valid = false;
-                 if (valid_token_shape(token)) {
-                   auto db = d.deps.reads->lease();
-                   valid = !store::admin_password_hash(*db) &&
-                           store::setup_token_valid(*db, token_hash(token), d.now());
-                 }
+                 bool valid = service::setup_token_usable(*d.deps.services, token);
                  res.set_header("Referrer-Policy", "no-referrer");
                  std::string csrf = d.auth.login_csrf(req, res);
                  send_html(res, valid ? 200 : 404, view::setup_page(token, csrf, "", valid));
@@ -106,30 +83,14 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
                     view::setup_page(token, csrf, "The form expired. Please try again.", true));
           return;
         }
-        std::string pw = req.get_param_value("password");
-        std::string problem = password::check_strength(pw);
-        if (problem.empty() && pw != req.get_param_value("confirm")) {
-          problem = "The two passwords are not the same.";
-        }
-        if (!problem.empty()) {
+        auto out = service::complete_setup(*d.deps.services, token, req.get_param_value("password"),
+                                           req.get_param_value("confirm"));
+        if (!out.problem.empty()) {
           std::string csrf = d.auth.login_csrf(req, res);
-          send_html(res, 400, view::setup_page(token, csrf, problem, true));
+          send_html(res, 400, view::setup_page(token, csrf, out.problem, true));
           return;
         }
-        std::string encoded = password::hash(pw);
-        int64_t now = d.now();
-        bool used = false;
-        auto st = d.deps.writer->run([&](SQLite::Database& db) {
-          if (!valid_token_shape(token) || store::admin_password_hash(db)) return;
-          used = store::use_setup_token(db, token_hash(token), now);
-          if (used) {
-            store::set_admin_password(db, encoded, now);
-            store::record_action(
-                db, {"", now, "admin_password_set", "", std::nullopt, "admin", "setup_link", "{}"});
-          }
-        });
-        if (!st) throw std::runtime_error(st.error());
-        if (!used) {
+        if (!out.used) {
           std::string csrf = d.auth.login_csrf(req, res);
           send_html(res, 404, view::setup_page(token, csrf, "", false));
           return;

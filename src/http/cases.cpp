@@ -4,6 +4,7 @@
 #include "domain/recovery.h"
 #include "http/dashboard.h"
 #include "http/page_data.h"
+#include "service/cases.h"
 #include "store/engine.h"
 #include "view/pages.h"
 
@@ -74,28 +75,13 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
   route(svr, d, "POST", kAction,
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
           std::string id = req.matches[1].str();
-          std::string action = req.matches[2].str();
-          Status st = Error{"The recovery engine is not running."};
-          std::string done;
-          if (d.deps.engine) {
-            if (action == "nudge") {
-              st = d.deps.engine->nudge_now(id);
-              done = "Nudge queued: it is being sent now.";
-            } else if (action == "cancel") {
-              st = d.deps.engine->cancel_case(id);
-              done = "Case cancelled: no more nudges will be sent.";
-            } else if (action == "cancel-at-period-end") {
-              st = d.deps.engine->cancel_at_period_end(id);
-              done = "Asked Whop to cancel the membership at the end of the period.";
-            } else {
-              st = d.deps.engine->terminate_now(id);
-              done = "Asked Whop to end the membership now.";
-            }
-          }
-          if (st) {
-            d.flash(s, "ok", done);
+          auto action = service::case_action_from_name(req.matches[2].str());
+          if (!action) return redirect(res, "/cases/" + id);  // the pattern allows none other
+          auto done = service::run_case_action(d.deps.engine, id, *action);
+          if (done) {
+            d.flash(s, "ok", *done);
           } else {
-            d.flash(s, "error", st.error());
+            d.flash(s, "error", done.error());
           }
           redirect(res, "/cases/" + id);
         });

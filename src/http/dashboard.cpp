@@ -204,7 +204,7 @@ void route_public(httplib::Server& svr, Dashboard& d, const std::string& method,
 
 std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_routes(
     httplib::Server& svr, Deps& deps) {
-  if (!deps.writer || !deps.reads || !deps.clock || !deps.keys) return {};
+  if (!deps.services || !deps.reads || !deps.clock || !deps.keys) return {};
   // Shared by every handler; lives as long as the handlers that capture it.
   auto d = std::make_shared<Dashboard>(deps);
   add_static_routes(svr, *d);

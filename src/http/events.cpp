@@ -4,10 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "http/dashboard.h"
-#include "store/cases.h"
-#include "store/dashboard.h"
+#include "service/queue.h"
 #include "store/events.h"
-#include "store/jobs.h"
 #include "util/json_limits.h"
 #include "view/pages.h"
 
@@ -83,16 +81,13 @@ void add_event_routes(httplib::Server& svr, Dashboard& d) {
         });
 
   const char* kReplay = R"(/events/(\d{1,18})/replay)";
+
   route(svr, d, "POST", kReplay,
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
           int64_t id = std::stoll(req.matches[1].str());
-          int64_t now = d.now();
-          bool found = false;
-          auto st = d.deps.writer->run(
-              [&](SQLite::Database& db) { found = store::replay_event(db, id, now); });
-          if (!st) throw std::runtime_error(st.error());
-          if (found) {
-            if (d.deps.wake_jobs) d.deps.wake_jobs();
+          auto found = service::replay_event(*d.deps.services, id);
+          if (!found) throw std::runtime_error(found.error());
+          if (*found) {
             d.flash(s, "ok", "Event queued for processing again.");
           } else {
             d.flash(s, "error", "There is no event with this id.");

@@ -1,9 +1,7 @@
 // GET /jobs (jobs by state with the error of failed and dead ones), POST /jobs/{id}/retry.
-#include <nlohmann/json.hpp>
-
-#include "http/dashboard.h"
-#include "store/cases.h"
 #include "store/jobs.h"
+#include "http/dashboard.h"
+#include "service/queue.h"
 #include "view/pages.h"
 
 namespace cs::http {
@@ -27,21 +25,13 @@ void add_job_routes(httplib::Server& svr, Dashboard& d) {
         });
 
   const char* kRetry = R"(/jobs/(\d{1,18})/retry)";
+
   route(svr, d, "POST", kRetry,
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
           int64_t id = std::stoll(req.matches[1].str());
-          int64_t now = d.now();
-          bool ok = false;
-          auto st = d.deps.writer->run([&](SQLite::Database& db) {
-            ok = store::retry_job(db, id, now);
-            if (ok) {
-              store::record_action(db, {"", now, "job_retried", "", std::nullopt, "admin", "queued",
-                                        nlohmann::json{{"job_id", id}}.dump()});
-            }
-          });
-          if (!st) throw std::runtime_error(st.error());
-          if (ok) {
-            if (d.deps.wake_jobs) d.deps.wake_jobs();
+          auto ok = service::retry_job(*d.deps.services, id);
+          if (!ok) throw std::runtime_error(ok.error());
+          if (*ok) {
             d.flash(s, "ok", "Job " + std::to_string(id) + " queued again.");
           } else {
             d.flash(s, "error",

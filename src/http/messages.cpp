@@ -1,10 +1,7 @@
 // GET /messages: the nudge templates with a preview; POST /messages previews (action=preview,
-// nothing saved) or saves (action=save, validated with domain::validate, audited).
-#include <nlohmann/json.hpp>
-
+// nothing saved) or saves (action=save, through service::save_messages).
 #include "http/dashboard.h"
-#include "store/cases.h"
-#include "store/settings.h"
+#include "service/settings.h"
 #include "view/pages.h"
 
 namespace cs::http {
@@ -12,28 +9,29 @@ namespace cs::http {
 void add_message_routes(httplib::Server& svr, Dashboard& d) {
   route(svr, d, "GET", "/messages",
         [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
-          auto st = d.deps.stored_settings ? d.deps.stored_settings() : domain::RecoverySettings{};
+          auto st = service::stored_settings(*d.deps.services);
           view::MessagesModel m{st.templates.push_title, st.templates.push_content,
                                 st.templates.dm_content, {},
                                 st.push_enabled,         st.dm_enabled};
           send_html(res, 200, view::messages_page(d.chrome(s, "Messages", "messages"), m));
         });
-
   route(svr, d, "POST", "/messages",
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
-          auto settings =
-              d.deps.stored_settings ? d.deps.stored_settings() : domain::RecoverySettings{};
-          auto before = settings.templates;
+          auto settings = service::stored_settings(*d.deps.services);
           settings.templates.push_title = req.get_param_value("push_title").substr(0, 4000);
           settings.templates.push_content = req.get_param_value("push_content").substr(0, 4000);
           settings.templates.dm_content = req.get_param_value("dm_content").substr(0, 4000);
           view::MessagesModel m{settings.templates.push_title, settings.templates.push_content,
                                 settings.templates.dm_content, {},
                                 settings.push_enabled,         settings.dm_enabled};
-          for (const auto& [k, v] : domain::validate(settings)) {
-            if (k == "push_title" || k == "push_content" || k == "dm_content") m.errors[k] = v;
-          }
           bool save = req.get_param_value("action") != "preview";
+          if (save) {
+            auto change = service::save_messages(*d.deps.services, settings.templates);
+            if (!change.failure.empty()) throw std::runtime_error(change.failure);
+            m.errors = change.errors;
+          } else {
+            m.errors = service::message_errors(settings);
+          }
           if (!m.errors.empty() || !save) {
             auto c = d.chrome(s, "Messages", "messages");
             if (!m.errors.empty()) {
@@ -47,20 +45,6 @@ void add_message_routes(httplib::Server& svr, Dashboard& d) {
             send_html(res, m.errors.empty() ? 200 : 400, view::messages_page(c, m));
             return;
           }
-          int64_t now = d.now();
-          nlohmann::json changed = nlohmann::json::array();
-          if (before.push_title != settings.templates.push_title) changed.push_back("push_title");
-          if (before.push_content != settings.templates.push_content) {
-            changed.push_back("push_content");
-          }
-          if (before.dm_content != settings.templates.dm_content) changed.push_back("dm_content");
-          auto st = d.deps.writer->run([&](SQLite::Database& db) {
-            store::save_recovery_settings(db, settings, now);
-            store::record_action(
-                db, {"", now, "settings_changed", "", std::nullopt, "admin", "messages",
-                     nlohmann::json{{"section", "messages"}, {"fields", changed}}.dump()});
-          });
-          if (!st) throw std::runtime_error(st.error());
           d.flash(s, "ok", "Messages saved. The next nudges use them.");
           redirect(res, "/messages");
         });

@@ -3,7 +3,7 @@
 #include <regex>
 #include <stdexcept>
 
-#include "whop/ingest.h"
+#include "whop/signature.h"
 
 namespace cs::http {
 namespace {

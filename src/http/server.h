@@ -15,44 +15,35 @@
 #include "http/ops.h"
 #include "http/webhook_stats.h"
 #include "jobs/engine.h"
+#include "service/context.h"
+#include "service/ingest.h"
 #include "store/connection.h"
 #include "store/dashboard.h"
 #include "store/db.h"
-#include "store/writer.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "whop/client.h"
-#include "whop/ingest.h"
 
 namespace cs::http {
 
 struct Deps {
-  whop::IngestContext* ingest = nullptr;
+  service::IngestContext* ingest = nullptr;
   jobs::RecoveryEngine* engine = nullptr;
 
   // --- Dashboard (issue 4). Unset pointers leave the dashboard routes out.
-  store::Writer* writer = nullptr;
+  /// Every state change goes through a service (src/service/); handlers never write themselves.
+  service::Context* services = nullptr;
   store::ReadPool* reads = nullptr;
   const Clock* clock = nullptr;
   const crypto::Keyring* keys = nullptr;
   whop::Client* whop = nullptr;
   /// Rejected webhook deliveries by reason (in memory; the webhook route counts into it).
   WebhookStats* webhook_stats = nullptr;
-  /// The recovery settings as stored over the configured defaults, WITHOUT the environment's
-  /// kill switches (what the settings page edits).
-  std::function<domain::RecoverySettings()> stored_settings;
   /// Kill switches forced off by the environment (CHURN_SAVER_DISABLE_*).
   bool env_processing_off = false, env_scheduler_off = false, env_notifications_off = false;
   /// The Whop connection in force (dashboard values over the configuration's).
   std::function<store::ConnectionSettings()> connection;
-  /// Stores the dashboard's connection values (sealed) and applies them without a restart.
-  std::function<Status(const store::StoredConnection&)> save_connection;
   std::string whop_api_base;  // for the settings page
-  /// Retention from the configuration (CHURN_SAVER_RETENTION_*), shown until the page saves its
-  /// own.
-  store::RetentionSettings retention_defaults;
-  /// Wakes the job workers after the dashboard queued a job (replay, retry).
-  std::function<void()> wake_jobs;
   /// Address of a reverse proxy whose X-Forwarded-For / X-Forwarded-Proto are believed
   /// (CHURN_SAVER_TRUSTED_PROXY); "" = none.
   std::string trusted_proxy;

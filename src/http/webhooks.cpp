@@ -1,4 +1,4 @@
-// POST /webhooks/whop: thin adapter from HTTP to whop::ingest_webhook.
+// POST /webhooks/whop: thin adapter from HTTP to service::ingest_webhook.
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -15,7 +15,7 @@ void add_webhook_routes(httplib::Server& svr, Deps& deps) {
             req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
             req.get_header_value("webhook-signature"), req.get_header_value("x-whop-signature")};
         auto started = std::chrono::steady_clock::now();
-        auto r = whop::ingest_webhook(*deps.ingest, h, req.body);
+        auto r = service::ingest_webhook(*deps.ingest, h, req.body);
         if (deps.ops) {
           deps.ops->webhooks.observe(
               r.status, r.reason,

@@ -72,9 +72,11 @@ RecoveryEngine::RecoveryEngine(store::Writer& writer, store::ReadPool& reads, wh
       settings_(std::move(settings)) {}
 
 void RecoveryEngine::install(JobRunner& runner) {
-  runner.on("nudge", [this](const store::Job& j) { return run_nudge(j); });
-  runner.on("incentive", [this](const store::Job& j) { return run_incentive(j); });
-  runner.on("whop_cancel", [this](const store::Job& j) { return run_whop_cancel(j); });
+  runner.on<NudgeJob>([this](const store::Job& j, const NudgeJob&) { return run_nudge(j); });
+  runner.on<IncentiveJob>(
+      [this](const store::Job& j, const IncentiveJob&) { return run_incentive(j); });
+  runner.on<WhopCancelJob>(
+      [this](const store::Job& j, const WhopCancelJob&) { return run_whop_cancel(j); });
 }
 
 void RecoveryEngine::audit(const std::string& case_id, const std::string& type,
@@ -395,17 +397,8 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
     }
     std::string attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
     for (const auto& ch : channels) {
-      store::NewJob j;
-      j.kind = "nudge";
-      j.unique_key = "nudge:" + case_id + ":" + attempt + ":" + ch;
-      j.payload = nlohmann::json{
-          {"case_id", case_id},
-          {"attempt", attempt},
-          {"channel", ch},
-          {"actor",
-           "admin"}}.dump();
-      j.run_at = now;
-      j.max_attempts = 8;
+      auto j = make_job(NudgeJob{case_id, attempt, ch, "admin"}, now,
+                        "nudge:" + case_id + ":" + attempt + ":" + ch, 8);
       store::enqueue_job(db, j, now);
       // Reserve the attempt name so the next manual nudge gets a new one.
       store::begin_send(db, case_id, attempt, ch, "admin", now);
@@ -451,14 +444,8 @@ Status RecoveryEngine::enqueue_cancel(const std::string& case_id, const std::str
       problem = "No such case.";
       return;
     }
-    store::NewJob j;
-    j.kind = "whop_cancel";
-    j.unique_key = "cancel:" + case_id + ":" + mode;
-    j.payload =
-        nlohmann::json{{"case_id", case_id}, {"membership_id", c->membership_id}, {"mode", mode}}
-            .dump();
-    j.run_at = now;
-    j.max_attempts = 8;
+    auto j = make_job(WhopCancelJob{case_id, c->membership_id, mode}, now,
+                      "cancel:" + case_id + ":" + mode, 8);
     if (!store::enqueue_job(db, j, now)) {
       problem = "This was already requested for this case.";
       return;

@@ -2,6 +2,7 @@
 
 #include "domain/event.h"
 #include "domain/time.h"
+#include "jobs/kinds.h"
 #include "store/engine.h"
 #include "store/events.h"
 #include "store/jobs.h"
@@ -83,7 +84,7 @@ bool Reconciler::add_event(const std::string& type, const nlohmann::json& data,
     } else if (store::payment_event_exists(db, row.payment_id, row.type, row.event_time)) {
       return;  // the webhook already brought it
     }
-    if (!store::insert_event_for_processing(db, row, now)) return;
+    if (!jobs::insert_event_for_processing(db, row, now)) return;
     added = true;
   });
   if (!st) log::error("reconciliation could not store an event", {{"error", st.error()}});

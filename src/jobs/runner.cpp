@@ -15,10 +15,6 @@ JobRunner::~JobRunner() {
   stop();
 }
 
-void JobRunner::on(const std::string& kind, Handler handler) {
-  handlers_[kind] = std::move(handler);
-}
-
 void JobRunner::start() {
   for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
   keeper_ = std::thread([this] { keeper_loop(); });
@@ -64,7 +60,8 @@ int JobRunner::run_once() {
       continue;
     }
     JobOutcome out;
-    auto it = handlers_.find(job.kind);
+    auto kind = domain::job_kind_from_name(job.kind);
+    auto it = kind ? handlers_.find(*kind) : handlers_.end();
     if (it == handlers_.end()) {
       out = JobOutcome::fatal("no handler for job kind " + job.kind);
     } else {

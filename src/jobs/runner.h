@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "domain/job_kind.h"
+#include "jobs/kinds.h"
 #include "store/jobs.h"
 #include "store/writer.h"
 #include "util/clock.h"
@@ -47,13 +49,26 @@ struct RunnerOptions {
 
 class JobRunner {
  public:
-  using Handler = std::function<JobOutcome(const store::Job&)>;
+  /// A handler for jobs of payload type P (jobs/kinds.h); it gets the job row and its payload.
+  template <class P>
+  using TypedHandler = std::function<JobOutcome(const store::Job&, const P&)>;
 
   JobRunner(store::Writer& writer, const Clock& clock, RunnerOptions opts = {});
   ~JobRunner();
 
-  /// Registers the handler for one job kind (before start()).
-  void on(const std::string& kind, Handler handler);
+  /// Registers the handler of P's kind (before start()), replacing an earlier one. A job whose
+  /// payload does not parse as P is dead at once and the handler is not called.
+  template <class P>
+  void on(TypedHandler<P> handler) {
+    handlers_[P::kKind] = [h = std::move(handler)](const store::Job& job) {
+      auto payload = read_payload<P>(job.payload);
+      if (!payload) {
+        return JobOutcome::fatal(std::string("malformed ") + domain::job_kind_name(P::kKind) +
+                                 " job: " + payload.error());
+      }
+      return h(job, *payload);
+    };
+  }
   void start();
   /// Stops claiming; waits for running handlers to finish.
   void stop();
@@ -79,7 +94,8 @@ class JobRunner {
   store::Writer& writer_;
   const Clock& clock_;
   RunnerOptions opts_;
-  std::map<std::string, Handler> handlers_;
+  using Handler = std::function<JobOutcome(const store::Job&)>;
+  std::map<domain::JobKind, Handler> handlers_;
   std::vector<std::thread> threads_;
   std::thread keeper_;
   std::condition_variable keeper_cv_;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobs/kinds.h"
 #include "jobs/processor.h"
 #include "store/cases.h"
 #include "store/engine.h"
@@ -46,18 +47,9 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
       }
       if (plan.send_attempt >= 0) {
         for (const auto& ch : channels) {
-          store::NewJob job;
-          job.kind = "nudge";
-          job.unique_key =
-              "nudge:" + due.case_id + ":" + std::to_string(plan.send_attempt) + ":" + ch;
-          job.payload = nlohmann::json{
-              {"case_id", due.case_id},
-              {"attempt", std::to_string(plan.send_attempt)},
-              {"channel", ch},
-              {"actor",
-               "system"}}.dump();
-          job.run_at = now;
-          job.max_attempts = 8;
+          auto job = make_job(
+              NudgeJob{due.case_id, std::to_string(plan.send_attempt), ch, "system"}, now,
+              "nudge:" + due.case_id + ":" + std::to_string(plan.send_attempt) + ":" + ch, 8);
           if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
         }
       }
@@ -65,12 +57,7 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
     }
   }
   for (const auto& case_id : store::find_pending_incentives(db, limit)) {
-    store::NewJob job;
-    job.kind = "incentive";
-    job.unique_key = "incentive:" + case_id;
-    job.payload = nlohmann::json{{"case_id", case_id}}.dump();
-    job.run_at = now;
-    job.max_attempts = 8;
+    auto job = make_job(IncentiveJob{case_id}, now, "incentive:" + case_id, 8);
     store::enqueue_job(db, job, now);
     auto inc = store::get_incentive(db, case_id);
     if (inc) {

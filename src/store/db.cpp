@@ -67,4 +67,16 @@ ReadPool::Lease::~Lease() {
   if (db_ && pool_) pool_->give_back(std::move(db_));
 }
 
+void overwrite_deleted_bytes(SQLite::Database& db) {
+  db.exec("PRAGMA secure_delete = ON");
+}
+
+void vacuum(SQLite::Database& db) {
+  db.exec("VACUUM");
+}
+
+void use_rollback_journal(SQLite::Database& db) {
+  db.exec("PRAGMA journal_mode = DELETE");
+}
+
 }  // namespace cs::store

@@ -24,6 +24,13 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, Conne
 /// Runs `PRAGMA quick_check`; Error naming the first problem (and how to restore) when not "ok".
 Status quick_check(SQLite::Database& db);
 
+/// Deleted bytes are overwritten from now on (PRAGMA secure_delete), for erasing personal data.
+void overwrite_deleted_bytes(SQLite::Database& db);
+/// Rewrites every page (VACUUM), so no old row versions stay in free space.
+void vacuum(SQLite::Database& db);
+/// Makes the file self-contained (journal_mode = DELETE: no -wal belongs to it), for copies.
+void use_rollback_journal(SQLite::Database& db);
+
 /// A fixed pool of read connections. lease() blocks until one is free.
 class ReadPool {
  public:

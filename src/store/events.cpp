@@ -12,28 +12,29 @@ namespace cs::store {
 
 const char* const kEventCols =
     "id, webhook_id, source, type, api_version, sig_scheme, event_time, received_at, "
-    "membership_id, payment_id, user_id, amount_cents, currency, payload IS NOT NULL, "
+    "membership_id, payment_id, user_id, amount_cents, currency, "
+    "payload IS NOT NULL AS has_payload, "
     "process_state, process_note, processed_at";
 
 EventRow read_event(SQLite::Statement& q) {
   EventRow r;
-  r.id = q.getColumn(0).getInt64();
-  r.webhook_id = q.getColumn(1).getString();
-  r.source = q.getColumn(2).getString();
-  r.type = q.getColumn(3).getString();
-  r.api_version = q.getColumn(4).getString();
-  r.sig_scheme = q.getColumn(5).getString();
-  r.event_time = q.getColumn(6).getInt64();
-  r.received_at = q.getColumn(7).getInt64();
-  r.membership_id = q.getColumn(8).getString();
-  r.payment_id = q.getColumn(9).getString();
-  r.user_id = q.getColumn(10).getString();
-  if (!q.getColumn(11).isNull()) r.amount_cents = q.getColumn(11).getInt64();
-  r.currency = q.getColumn(12).getString();
-  r.has_payload = q.getColumn(13).getInt() != 0;
-  r.process_state = q.getColumn(14).getString();
-  r.process_note = q.getColumn(15).getString();
-  if (!q.getColumn(16).isNull()) r.processed_at = q.getColumn(16).getInt64();
+  r.id = q.getColumn("id").getInt64();
+  r.webhook_id = q.getColumn("webhook_id").getString();
+  r.source = q.getColumn("source").getString();
+  r.type = q.getColumn("type").getString();
+  r.api_version = q.getColumn("api_version").getString();
+  r.sig_scheme = q.getColumn("sig_scheme").getString();
+  r.event_time = q.getColumn("event_time").getInt64();
+  r.received_at = q.getColumn("received_at").getInt64();
+  r.membership_id = q.getColumn("membership_id").getString();
+  r.payment_id = q.getColumn("payment_id").getString();
+  r.user_id = q.getColumn("user_id").getString();
+  if (auto c = q.getColumn("amount_cents"); !c.isNull()) r.amount_cents = c.getInt64();
+  r.currency = q.getColumn("currency").getString();
+  r.has_payload = q.getColumn("has_payload").getInt() != 0;
+  r.process_state = q.getColumn("process_state").getString();
+  r.process_note = q.getColumn("process_note").getString();
+  if (auto c = q.getColumn("processed_at"); !c.isNull()) r.processed_at = c.getInt64();
   return r;
 }
 
@@ -51,35 +52,6 @@ NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, i
   row.currency = ev.currency;
   row.failure_message = ev.failure_message.substr(0, 500);
   return row;
-}
-
-namespace {
-
-void enqueue_processing(SQLite::Database& db, int64_t event_id, int64_t now,
-                        std::optional<std::string> unique_key) {
-  NewJob job;
-  job.kind = "process_event";
-  job.unique_key = std::move(unique_key);
-  job.payload = nlohmann::json{{"event_id", event_id}}.dump();
-  job.run_at = now;
-  enqueue_job(db, job, now);
-}
-
-}  // namespace
-
-std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const NewEvent& e,
-                                                   int64_t now) {
-  auto id = insert_event(db, e);
-  if (id) enqueue_processing(db, *id, now, std::nullopt);
-  return id;
-}
-
-bool replay_event(SQLite::Database& db, int64_t id, int64_t now) {
-  if (!find_event(db, id)) return false;
-  enqueue_processing(db, id, now, "replay:" + std::to_string(id) + ":" + std::to_string(now));
-  record_action(db, {"", now, "event_replayed", "", std::nullopt, "admin", "queued",
-                     nlohmann::json{{"event_id", id}}.dump()});
-  return true;
 }
 
 // Stored plaintext: "z" + zlib data (the format byte leaves room for others later).
@@ -134,6 +106,13 @@ std::optional<EventRow> find_event(SQLite::Database& db, int64_t id) {
   q->bind(1, id);
   if (!q->executeStep()) return std::nullopt;
   return read_event(*q);
+}
+
+std::optional<std::string> newest_sealed_payload(SQLite::Database& db) {
+  auto q =
+      prepare(db, "SELECT payload FROM events WHERE payload IS NOT NULL ORDER BY id DESC LIMIT 1");
+  if (!q->executeStep()) return std::nullopt;
+  return q->getColumn(0).getString();
 }
 
 std::string event_payload(SQLite::Database& db, int64_t id) {

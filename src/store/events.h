@@ -57,26 +57,20 @@ struct EventRow {
 
 /// The columns of an EventRow, in the order read_event reads them (for SELECTs in the store).
 extern const char* const kEventCols;
-/// Reads one row selected with kEventCols.
+/// Reads one row selected with kEventCols (by column name).
 EventRow read_event(SQLite::Statement& q);
 
 /// The stored row of a mapped event (webhook or reconciliation): ids, amounts and times from
 /// `ev`, received now. Source, signature scheme and the sealed payload are the caller's.
 NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, int64_t now);
-/// Inserts the event and, when it is new, queues its processing (a "process_event" job) in the
-/// same transaction. Returns its row id, or nullopt for a duplicate (nothing written).
-std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const NewEvent& e,
-                                                   int64_t now);
-/// The admin's replay: queues a stored event's processing again and audits it. False when there
-/// is no such event.
-bool replay_event(SQLite::Database& db, int64_t id, int64_t now);
-
 /// Inserts the event unless its webhook_id is already stored. Returns its row id, or nullopt for
 /// a duplicate (nothing written).
 std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e);
 std::optional<EventRow> find_event(SQLite::Database& db, int64_t id);
 /// The sealed payload of one event ("" when stripped or absent).
 std::string event_payload(SQLite::Database& db, int64_t id);
+/// The sealed payload of the newest event that still has one (which key sealed the data).
+std::optional<std::string> newest_sealed_payload(SQLite::Database& db);
 /// Newest first by id, at most `limit`.
 std::vector<EventRow> recent_events(SQLite::Database& db, int limit);
 /// Every recovery-relevant fact of one membership (kind mapped from type).

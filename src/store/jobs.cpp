@@ -13,18 +13,18 @@ constexpr const char* kJobCols =
 
 Job read_job(SQLite::Statement& q) {
   Job j;
-  j.id = q.getColumn(0).getInt64();
-  j.kind = q.getColumn(1).getString();
-  if (!q.getColumn(2).isNull()) j.unique_key = q.getColumn(2).getString();
-  j.payload = q.getColumn(3).getString();
-  j.state = q.getColumn(4).getString();
-  j.attempts = q.getColumn(5).getInt();
-  j.max_attempts = q.getColumn(6).getInt();
-  j.run_at = q.getColumn(7).getInt64();
-  if (!q.getColumn(8).isNull()) j.lease_until = q.getColumn(8).getInt64();
-  j.last_error = q.getColumn(9).getString();
-  j.created_at = q.getColumn(10).getInt64();
-  j.updated_at = q.getColumn(11).getInt64();
+  j.id = q.getColumn("id").getInt64();
+  j.kind = q.getColumn("kind").getString();
+  if (auto c = q.getColumn("unique_key"); !c.isNull()) j.unique_key = c.getString();
+  j.payload = q.getColumn("payload").getString();
+  j.state = q.getColumn("state").getString();
+  j.attempts = q.getColumn("attempts").getInt();
+  j.max_attempts = q.getColumn("max_attempts").getInt();
+  j.run_at = q.getColumn("run_at").getInt64();
+  if (auto c = q.getColumn("lease_until"); !c.isNull()) j.lease_until = c.getInt64();
+  j.last_error = q.getColumn("last_error").getString();
+  j.created_at = q.getColumn("created_at").getInt64();
+  j.updated_at = q.getColumn("updated_at").getInt64();
   return j;
 }
 

@@ -8,6 +8,9 @@
 
 namespace cs::whop {
 
+/// Maximum webhook body (SECURITY.md); the HTTP layer enforces it before reading the body.
+constexpr size_t kMaxWebhookBody = 1024 * 1024;
+
 enum class VerifyOutcome {
   Ok,
   NoSecret,        // no webhook secret configured

@@ -159,7 +159,8 @@ TEST_CASE("a runner renews the leases it holds: a batch that outlasts a lease is
   auto& runner = app.app().runner();
   const int64_t lease = 10'000;
   auto enqueue = [&](const std::string& key) {
-    store::NewJob j = job("slow", key);
+    store::NewJob j = job("incentive", key);
+    j.payload = jobs::write_payload(jobs::IncentiveJob{"case-" + key});
     j.run_at = clock.now_ms();
     auto id = app.app().writer().run_value<std::optional<int64_t>>(
         [&](SQLite::Database& db) { return store::enqueue_job(db, j, clock.now_ms()); });
@@ -179,7 +180,7 @@ TEST_CASE("a runner renews the leases it holds: a batch that outlasts a lease is
     enqueue("slow:b");
     std::vector<std::string> ran;
     std::vector<store::Job> stolen;
-    runner.on("slow", [&](const store::Job& j) {
+    runner.on<jobs::IncentiveJob>([&](const store::Job& j, const jobs::IncentiveJob&) {
       ran.push_back(*j.unique_key);
       if (ran.size() == 1) {  // the first job takes almost two leases, the keeper renewing
         clock.advance(lease * 9 / 10);
@@ -204,7 +205,7 @@ TEST_CASE("a runner renews the leases it holds: a batch that outlasts a lease is
     enqueue("slow:b");
     std::vector<std::string> ran;
     std::string other;
-    runner.on("slow", [&](const store::Job& j) {
+    runner.on<jobs::IncentiveJob>([&](const store::Job& j, const jobs::IncentiveJob&) {
       ran.push_back(*j.unique_key);
       if (ran.size() == 1) {
         clock.advance(lease * 3 / 2);  // no renewal: both leases ran out

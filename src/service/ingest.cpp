@@ -1,12 +1,17 @@
-#include "whop/ingest.h"
+#include "service/ingest.h"
 
 #include "domain/event.h"
+#include "jobs/kinds.h"
 #include "store/events.h"
 #include "store/jobs.h"
 #include "util/json_limits.h"
 #include "util/log.h"
 
-namespace cs::whop {
+namespace cs::service {
+
+using whop::outcome_name;
+using whop::SignatureHeaders;
+using whop::VerifyOutcome;
 namespace {
 
 bool valid_webhook_id(const std::string& id) {
@@ -25,17 +30,18 @@ IngestResult reject(int status, std::string reason, std::string message, std::st
 
 }  // namespace
 
-IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
+IngestResult ingest_webhook(IngestContext& in, const SignatureHeaders& headers,
                             std::string_view body) {
-  auto secrets = ctx.secrets();
+  Context& ctx = in.ctx;
+  auto secrets = in.secrets();
   int64_t now = ctx.clock.now_ms();
-  auto v = verify(secrets, headers, body, now / 1000);
+  auto v = whop::verify(secrets, headers, body, now / 1000);
   if (v.outcome == VerifyOutcome::NoSecret) {
     return reject(503, "no_secret",
                   "no webhook secret is configured; set CHURN_SAVER_WHOP_WEBHOOK_SECRET");
   }
-  if (v.outcome == VerifyOutcome::Ok && ctx.refusal) {
-    if (auto why = ctx.refusal(); !why.empty()) {
+  if (v.outcome == VerifyOutcome::Ok && in.refusal) {
+    if (auto why = in.refusal(); !why.empty()) {
       return reject(503, "unavailable", why + "; Whop will retry");
     }
   }
@@ -60,15 +66,15 @@ IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
 
   bool inserted = false;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    inserted = store::insert_event_for_processing(db, row, now).has_value();
+    inserted = jobs::insert_event_for_processing(db, row, now).has_value();
   });
   if (!st) {
     log::error("webhook not stored", {{"webhook_id", webhook_id}, {"error", st.error()}});
     return reject(503, "store_failed", "the event could not be stored; Whop will retry",
                   webhook_id);
   }
-  if (inserted && ctx.on_stored) ctx.on_stored();
+  if (inserted && ctx.wake_jobs) ctx.wake_jobs();
   return {200, inserted ? "stored" : "duplicate", inserted ? "stored" : "duplicate", webhook_id};
 }
 
-}  // namespace cs::whop
+}  // namespace cs::service

@@ -8,21 +8,17 @@
 #include <string_view>
 #include <vector>
 
-#include "store/writer.h"
-#include "util/clock.h"
-#include "util/crypto.h"
+#include "service/context.h"
 #include "whop/signature.h"
 
-namespace cs::whop {
+namespace cs::service {
 
+/// What ingestion needs beyond the services' context (whose wake_jobs is called after a new
+/// event was committed).
 struct IngestContext {
-  store::Writer& writer;
-  const crypto::Keyring& keys;
-  const Clock& clock;
+  Context& ctx;
   /// The webhook secrets in force (read per request so the settings page can change them).
   std::function<std::vector<std::string>()> secrets;
-  /// Called after a new event was committed (wakes the job workers).
-  std::function<void()> on_stored;
   /// A reason to refuse every delivery with 503 (e.g. the database failed its check); "" = none.
   std::function<std::string()> refusal;
 };
@@ -34,13 +30,10 @@ struct IngestResult {
   std::string webhook_id;
 };
 
-/// Maximum webhook body (SECURITY.md); the HTTP layer enforces it before reading the body.
-constexpr size_t kMaxWebhookBody = 1024 * 1024;
-
 /// Ingests one delivery. Statuses: 200 stored or duplicate; 401 signature problems; 400 invalid
 /// JSON, nesting over 64, no event type or a malformed webhook-id; 503 no secret configured or
 /// the database could not be written.
-IngestResult ingest_webhook(IngestContext& ctx, const SignatureHeaders& headers,
+IngestResult ingest_webhook(IngestContext& in, const whop::SignatureHeaders& headers,
                             std::string_view body);
 
-}  // namespace cs::whop
+}  // namespace cs::service

@@ -1,0 +1,12 @@
+#include "service/context.h"
+
+#include "store/cases.h"
+
+namespace cs::service {
+
+void audit(SQLite::Database& db, int64_t now, const std::string& type, const std::string& outcome,
+           const std::string& metadata) {
+  store::record_action(db, {"", now, type, "", std::nullopt, kActorAdmin, outcome, metadata});
+}
+
+}  // namespace cs::service
