@@ -127,11 +127,18 @@ void Writer::run_batch(std::deque<Pending>& batch) {
   // Only a transaction that wrote something tells whether the disk takes writes: an empty one
   // (the readiness probe) commits even on a read-only filesystem.
   bool wrote = ::sqlite3_total_changes(db_->getHandle()) != changes_before;
+  // A failure of a transaction that wrote (or tried to) is cleared only by one that wrote; the
+  // failure of an empty one (nothing could commit at all) also by an empty one.
   const std::string& health_error = commit_error.empty() ? disk_error : commit_error;
-  if (!health_error.empty() || wrote) {
-    std::lock_guard<std::mutex> lock(error_mu_);
+  bool tried_to_write = wrote || !disk_error.empty();
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (!health_error.empty()) {
     last_commit_error_ = health_error;
-    last_commit_ok_.store(health_error.empty());
+    last_failure_wrote_ = tried_to_write;
+    last_commit_ok_.store(false);
+  } else if (wrote || !last_failure_wrote_) {
+    last_commit_error_.clear();
+    last_commit_ok_.store(true);
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done.set_value(commit_error.empty() ? errors[i] : commit_error);

@@ -76,6 +76,7 @@ class Writer {
   std::atomic<bool> last_commit_ok_{true};
   mutable std::mutex error_mu_;
   std::string last_commit_error_;
+  bool last_failure_wrote_ = false;  // under error_mu_
   std::thread thread_;
 };
 

@@ -84,6 +84,7 @@ TEST_CASE("readiness: a failed commit makes the writer unhealthy until a commit 
   check_unhealthy(t);
   t.app().writer().set_fail_commits_for_test(false);
   CHECK(deliver(t, "msg_FAIL1") == 200);
+  t.app().operations().probe_now();  // (the fault switch refused the probe's transaction too)
   check_healthy(t);
 }
 
