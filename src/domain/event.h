@@ -51,11 +51,12 @@ struct Event {
   std::string product_id;     // data.product.id (legacy data.product_id)
   std::string product_title;  // data.product.title
   std::string plan_id;        // data.plan.id (legacy data.plan_id)
-  std::optional<int64_t> amount_cents;  // payments: total, else subtotal, else usd_total, else
-                                        // legacy final_amount; refunds: data.amount
-  std::string currency;                 // lowercase; "" when absent
-  std::string failure_message;          // payment.failed: data.failure_message
-  std::string manage_url;               // membership events: data.manage_url
+  std::optional<int64_t> amount_cents;       // payments: total, else subtotal, else usd_total, else
+                                             // legacy final_amount; refunds: data.amount
+  std::string currency;                      // lowercase; "" when absent
+  std::string failure_message;               // payment.failed: data.failure_message
+  std::string manage_url;                    // membership events: data.manage_url
+  std::optional<bool> cancel_at_period_end;  // membership events: data.cancel_at_period_end
 };
 
 /// Maps a parsed webhook body. Error only when the body is not an object or names no event type

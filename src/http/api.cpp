@@ -77,8 +77,8 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
             nlohmann::json rows = nlohmann::json::array();
             for (const auto& r : page.rows) {
               rows.push_back({{"id", r.id},
-                              {"status", r.status},
-                              {"resolution", r.resolution},
+                              {"status", domain::status_name(r.status)},
+                              {"resolution", domain::resolution_name(r.resolution)},
                               {"membership_id", r.membership_id},
                               {"user_id", r.user_id},
                               {"username", r.username},
