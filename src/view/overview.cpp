@@ -74,17 +74,12 @@ std::string overview_page(const Chrome& c, const OverviewModel& m) {
                        "Recovered ÷ (recovered + lost) = " + count(k.recovered) + " ÷ " +
                            count(k.recovered + k.lost) + ". Open (" + count(k.open) +
                            ") and cancelled (" + count(k.cancelled) +
-                           ") cases are counted apart. Cancelled includes cases whose membership "
-                           "ends at period end: no nudge or incentive is sent, and a payment "
-                           "inside the window still counts them as recovered."));
+                           ") cases are counted apart."));
   tiles.push_back(tile("revenue", "Recovered revenue", money_list(k.recovered_net),
                        "Payments that recovered a case, minus refunds and disputes on them."));
   tiles.push_back(tile("incentives", "Incentive days granted", count(k.incentive_days_granted),
                        "Free days granted as an incentive, to " + count(k.incentive_cases) +
                            (k.incentive_cases == 1 ? " member." : " members.")));
-  tiles.push_back(tile("paid-late", "Paid after the window", count(k.paid_after_window),
-                       "Lost cases whose member paid after the attribution window ended: not "
-                       "counted as recovered. Each case's timeline shows how late."));
   set(d, "tiles", tiles);
 
   int64_t cases_in_window = k.open + k.recovered + k.lost + k.cancelled;
