@@ -109,7 +109,7 @@ void seed(SQLite::Database& db, int total, int due, int64_t now, uint32_t seed_v
     c.created_at = c.updated_at = c.first_failure_at;
     store::upsert_case(db, c);
     store::set_nudge_schedule(db, c.id, next_attempt, next_at);
-    store::set_incentive(db, c.id, {"granted", 3, std::nullopt});
+    store::set_incentive(db, c.id, {domain::IncentiveState::Granted, 3, std::nullopt});
   }
   tx.commit();
 }

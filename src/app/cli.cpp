@@ -64,8 +64,8 @@ nlohmann::json case_json(const store::CaseRow& c) {
           {"user_id", c.user_id},
           {"username", c.username},
           {"product_id", c.product_id},
-          {"status", c.status},
-          {"resolution", c.resolution},
+          {"status", domain::status_name(c.status)},
+          {"resolution", domain::resolution_name(c.resolution)},
           {"first_failure_at", domain::format_iso8601_ms(c.first_failure_at)},
           {"last_failure_at", domain::format_iso8601_ms(c.last_failure_at)},
           {"failures", c.failures},
@@ -109,7 +109,7 @@ int cmd_cases(const Config& c, const std::string& status, bool as_json) {
   auto db = open_existing(c);
   if (!db) return fail(db.error());
   store::CaseFilter f;
-  f.status = status;
+  if (!status.empty()) f.status = domain::status_from_name(status);
   f.limit = 1000000;
   auto rows = store::list_cases(**db, f);
   if (as_json) {
@@ -119,7 +119,8 @@ int cmd_cases(const Config& c, const std::string& status, bool as_json) {
   std::printf("%-32s  %-10s  %-24s  %-20s  %12s  %12s\n", "CASE", "STATUS", "FIRST FAILURE",
               "MEMBERSHIP", "DUE", "RECOVERED");
   for (const auto& r : rows) {
-    std::printf("%-32s  %-10s  %-24s  %-20s  %12s  %12s\n", r.id.c_str(), r.status.c_str(),
+    std::printf("%-32s  %-10s  %-24s  %-20s  %12s  %12s\n", r.id.c_str(),
+                domain::status_name(r.status),
                 domain::format_iso8601_ms(r.first_failure_at).c_str(), r.membership_id.c_str(),
                 domain::format_money(r.amount_due_cents, r.currency).c_str(),
                 domain::format_money(r.recovered_cents, r.currency).c_str());

@@ -291,7 +291,11 @@ Result<Event> map_object(const json& body, const NumberTexts* texts) {
   if (event.kind == EventKind::PaymentFailed) {
     event.failure_message = string_or_empty(member(data, "failure_message"));
   }
-  if (is_membership(event.kind)) event.manage_url = string_or_empty(member(data, "manage_url"));
+  if (is_membership(event.kind)) {
+    event.manage_url = string_or_empty(member(data, "manage_url"));
+    const json* cancel = member(data, "cancel_at_period_end");
+    if (cancel != nullptr && cancel->is_boolean()) event.cancel_at_period_end = cancel->get<bool>();
+  }
   return event;
 }
 

@@ -55,9 +55,10 @@ struct Event {
   /// converted exactly from the major units Whop sends. Payments: total, else subtotal, else
   /// usd_total, else legacy final_amount; refunds: data.amount.
   std::optional<int64_t> amount_cents;
-  std::string currency;         // lowercase; "" when absent
-  std::string failure_message;  // payment.failed: data.failure_message
-  std::string manage_url;       // membership events: data.manage_url
+  std::string currency;                      // lowercase; "" when absent
+  std::string failure_message;               // payment.failed: data.failure_message
+  std::string manage_url;                    // membership events: data.manage_url
+  std::optional<bool> cancel_at_period_end;  // membership events: data.cancel_at_period_end
 };
 
 /// Maps a parsed webhook body. Error only when the body is not an object or names no event type

@@ -200,46 +200,6 @@ void apply_refunds(const std::vector<Fact>& facts, std::vector<Episode>& episode
 
 }  // namespace
 
-const char* status_name(CaseStatus s) {
-  switch (s) {
-    case CaseStatus::Open:
-      return "open";
-    case CaseStatus::Recovered:
-      return "recovered";
-    case CaseStatus::Lost:
-      return "lost";
-    case CaseStatus::Cancelled:
-      return "cancelled";
-  }
-  return "open";
-}
-
-std::optional<CaseStatus> status_from_name(std::string_view name) {
-  for (CaseStatus s :
-       {CaseStatus::Open, CaseStatus::Recovered, CaseStatus::Lost, CaseStatus::Cancelled}) {
-    if (name == status_name(s)) return s;
-  }
-  return std::nullopt;
-}
-
-const char* resolution_name(Resolution r) {
-  switch (r) {
-    case Resolution::None:
-      return "";
-    case Resolution::Payment:
-      return "payment";
-    case Resolution::Activation:
-      return "activation";
-    case Resolution::Deactivated:
-      return "deactivated";
-    case Resolution::Expired:
-      return "expired";
-    case Resolution::Admin:
-      return "admin";
-  }
-  return "";
-}
-
 std::vector<Episode> fold_membership(std::vector<Fact> facts, const RecoveryPolicy& policy,
                                      int64_t now_ms) {
   const std::vector<Fact> ordered = canonical_facts(std::move(facts));
@@ -272,6 +232,30 @@ std::vector<std::string> assign_cases(const std::vector<Episode>& episodes,
     if (case_ids[index].empty()) case_ids[index] = c->id;
   }
   return case_ids;
+}
+
+ContactDecision may_contact(CaseStatus status, int64_t first_failure_at,
+                            const std::vector<StoredEvent>& events, int64_t now_ms,
+                            const ContactPolicy& policy) {
+  if (status != CaseStatus::Open)
+    return {ContactVerdict::Stop, 0, "case_" + std::string(status_name(status))};
+  ContactDecision wait{ContactVerdict::Go, 0, ""};
+  const auto wait_until = [&](int64_t t, const char* why) {
+    if (wait.verdict == ContactVerdict::Go || t > wait.retry_at) {
+      wait = {ContactVerdict::Wait, t, why};
+    }
+  };
+  for (const StoredEvent& e : events) {
+    const bool payment =
+        e.kind == EventKind::PaymentSucceeded || e.kind == EventKind::MembershipActivated;
+    if (payment && e.event_time >= first_failure_at) return {ContactVerdict::Stop, 0, "paid"};
+    if (!e.processed) wait_until(now_ms + policy.recheck_ms, "events_pending");
+    const bool late = e.received_at - e.event_time > policy.late_after_ms;
+    if (late && now_ms < e.received_at + policy.settle_ms) {
+      wait_until(e.received_at + policy.settle_ms, "backlog_settling");
+    }
+  }
+  return wait;
 }
 
 }  // namespace cs::domain

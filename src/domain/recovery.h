@@ -9,17 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "domain/case_state.h"
 #include "domain/event.h"
 
 namespace cs::domain {
-
-enum class CaseStatus { Open, Recovered, Lost, Cancelled };
-const char* status_name(CaseStatus s);  // "open", "recovered", "lost", "cancelled"
-std::optional<CaseStatus> status_from_name(std::string_view name);
-
-enum class Resolution { None, Payment, Activation, Deactivated, Expired, Admin };
-const char* resolution_name(
-    Resolution r);  // "", "payment", "activation", "deactivated", "expired", "admin"
 
 struct RecoveryPolicy {
   int64_t attribution_window_ms = 14LL * 24 * 3600 * 1000;
@@ -87,5 +80,38 @@ struct ExistingCase {
 /// `case_ids[i]` is "" when none (a new case must be created). Pure and deterministic.
 std::vector<std::string> assign_cases(const std::vector<Episode>& episodes,
                                       const std::vector<ExistingCase>& existing);
+
+/// One stored event of a membership as the engine sees it right before it calls Whop.
+struct StoredEvent {
+  EventKind kind = EventKind::Other;
+  int64_t event_time = 0;
+  int64_t received_at = 0;
+  bool processed = false;  // false while it waits to be folded into the membership's cases
+};
+
+struct ContactPolicy {
+  /// An event received this long after its own time is part of a backlog (an outage, or
+  /// reconciliation): more of the membership's history may still be on its way.
+  int64_t late_after_ms = 10LL * 60 * 1000;
+  /// After such an event arrives, nothing is sent to the member for this long.
+  int64_t settle_ms = 60LL * 1000;
+  /// How soon to look again while events wait to be processed.
+  int64_t recheck_ms = 1000;
+};
+
+enum class ContactVerdict { Go, Wait, Stop };
+struct ContactDecision {
+  ContactVerdict verdict = ContactVerdict::Go;
+  int64_t retry_at = 0;  // Wait: when to look again
+  std::string reason;    // Wait/Stop: why ("paid", "events_pending", "backlog_settling", ...)
+};
+
+/// Whether the engine may nudge or grant free days for a case right now. Stop when the case is not
+/// open, or when a payment or activation of the membership at or after the first failure is
+/// stored (the member already paid; the fold will recover the case). Wait while any event of the
+/// membership is not processed yet, and until `settle_ms` after the latest late-arriving event.
+ContactDecision may_contact(CaseStatus status, int64_t first_failure_at,
+                            const std::vector<StoredEvent>& events, int64_t now_ms,
+                            const ContactPolicy& policy = {});
 
 }  // namespace cs::domain

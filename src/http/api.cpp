@@ -56,7 +56,7 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
         });
 
   route(svr, d, "GET", "/api/dashboard/cases",
-        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
           auto q = case_query(req);
           std::string limit = req.get_param_value("limit");
           if (!limit.empty() && limit.size() < 5 &&
@@ -73,8 +73,8 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
           nlohmann::json rows = nlohmann::json::array();
           for (const auto& r : page.rows) {
             rows.push_back({{"id", r.id},
-                            {"status", r.status},
-                            {"resolution", r.resolution},
+                            {"status", domain::status_name(r.status)},
+                            {"resolution", domain::resolution_name(r.resolution)},
                             {"membership_id", r.membership_id},
                             {"user_id", r.user_id},
                             {"username", r.username},

@@ -55,7 +55,10 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
               return;
             }
             m.detail = *detail;
-            int64_t to = m.detail.row.resolved_at.value_or(m.now) + 86400000;
+            // An expired case's timeline runs to now, so a payment after the window shows.
+            int64_t to = m.detail.row.resolution == domain::Resolution::Expired
+                             ? m.now
+                             : m.detail.row.resolved_at.value_or(m.now) + 86400000;
             m.events = store::events_for_membership(*db, m.detail.row.membership_id,
                                                     m.detail.row.first_failure_at - 60000, to, 200);
             m.actions = store::actions_for_case(*db, id);

@@ -1,5 +1,7 @@
 #include "jobs/engine.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "domain/money.h"
@@ -124,80 +126,164 @@ whop::ApiResult<std::string> RecoveryEngine::manage_link(const std::string& case
   return base + "/r/" + token;
 }
 
+// One nudge is one row of nudge_sends, keyed (case, attempt, channel). Its send-state machine:
+//
+//   (no row) --begin--> Sending --Whop accepted--> Sent
+//                        |  '--Whop refused for certain--> Failed --job retried--> Sending
+//                        '--no answer / interrupted mid-call--> Unknown (final: never resent)
+//   no row or Failed --case not open, or notifications/channel not configured--> Skipped
+//
+// Sent, Unknown and Skipped are final; a job that finds one of them does nothing.
 JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
+  auto n = parse_nudge(job);
+  if (!n) return JobOutcome::fatal("malformed nudge job");
+  const auto settings = settings_();
+  auto start = begin_nudge(*n, settings);
+  if (!start) return JobOutcome::failure(start.error());
+  if (!start->c) return JobOutcome::fatal("case not found");
+  if (start->contact.verdict == domain::ContactVerdict::Wait) return wait(start->contact);
+  if (!start->proceed) return JobOutcome::success();
+
+  auto link = manage_link(n->case_id, start->c->membership_id);
+  if (!link) return settle_nudge(*n, link.error(), true);
+  return deliver_nudge(*n, *start->c, *link, settings);
+}
+
+std::optional<RecoveryEngine::NudgeJob> RecoveryEngine::parse_nudge(const store::Job& job) {
   auto p = parse_payload(job);
-  const std::string case_id = str(p, "case_id"), attempt = str(p, "attempt"),
-                    channel = str(p, "channel");
-  const std::string actor = str(p, "actor").empty() ? "system" : str(p, "actor");
-  if (case_id.empty() || attempt.empty() || (channel != "push" && channel != "dm")) {
-    return JobOutcome::fatal("malformed nudge job");
+  NudgeJob n{str(p, "case_id"), str(p, "attempt"), str(p, "channel"), str(p, "actor")};
+  if (n.actor.empty()) n.actor = "system";
+  if (n.case_id.empty() || n.attempt.empty() || (n.channel != "push" && n.channel != "dm")) {
+    return std::nullopt;
   }
-  auto settings = settings_();
-  int64_t now = clock_.now_ms();
-  std::optional<store::CaseRow> c;
-  bool proceed = false;
-  std::string skip_reason;
+  return n;
+}
+
+Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
+    const NudgeJob& n, const domain::RecoverySettings& settings) {
+  using domain::SendState;
+  const int64_t now = clock_.now_ms();
+  const auto cfg = config();
+  NudgeStart start;
   auto st = writer_.run([&](SQLite::Database& db) {
-    c = store::find_case(db, case_id);
-    if (!c) return;
-    if (c->status != "open") {
-      skip_reason = "case_" + c->status;
+    start.c = store::find_case(db, n.case_id);
+    if (!start.c) return;
+    std::string skip_reason;
+    if (start.c->status != domain::CaseStatus::Open) {
+      skip_reason = std::string("case_") + domain::status_name(start.c->status);
     } else if (!settings.notifications_enabled) {
       skip_reason = "notifications_disabled";
-    } else if (channel == "push" && config().experience_id.empty()) {
+    } else if (n.channel == "push" && cfg.experience_id.empty()) {
       skip_reason = "no_experience_id";
-    } else if (channel == "dm" && config().company_id.empty()) {
+    } else if (n.channel == "dm" && cfg.company_id.empty()) {
       skip_reason = "no_company_id";
     }
-    std::string prior = store::begin_send(db, case_id, attempt, channel, actor, now);
+    if (skip_reason.empty()) {
+      start.contact = domain::may_contact(start.c->status, start.c->first_failure_at,
+                                          store::contact_events(db, start.c->membership_id), now);
+      if (start.contact.verdict == domain::ContactVerdict::Wait) return;  // no intent recorded
+      if (start.contact.verdict == domain::ContactVerdict::Stop) skip_reason = start.contact.reason;
+    }
+    const auto prior = store::begin_send(db, n.case_id, n.attempt, n.channel, n.actor, now);
     if (!skip_reason.empty()) {
-      if (prior.empty() || prior == "failed") {
-        store::finish_send(db, case_id, attempt, channel, "skipped", now);
-        store::record_action(
-            db, {case_id, now, "nudge_skipped", channel, attempt_number(attempt), actor, "skipped",
-                 nlohmann::json{{"reason", skip_reason}}.dump()});
+      if (!prior || *prior == SendState::Failed) {
+        record_send(db, n, SendState::Skipped, "nudge_skipped", "skipped",
+                    {{"reason", skip_reason}}, now);
       }
       return;
     }
-    if (prior.empty()) {
-      proceed = true;
-    } else if (prior == "failed") {
-      // An earlier try failed for certain (Whop answered an error): nothing was sent.
-      store::finish_send(db, case_id, attempt, channel, "sending", now);
-      proceed = true;
-    } else if (prior == "sending") {
-      // An earlier try died mid-call: it may have been sent. Never send twice.
-      store::finish_send(db, case_id, attempt, channel, "unknown", now);
-      store::record_action(
-          db, {case_id, now, "nudge_unknown", channel, attempt_number(attempt), actor, "unknown",
-               nlohmann::json{{"reason", "interrupted before the outcome was known"}}.dump()});
+    if (!prior) {
+      start.proceed = true;
+      return;
+    }
+    switch (*prior) {
+      case SendState::Failed:
+        // An earlier try failed for certain (Whop answered an error): nothing was sent.
+        store::finish_send(db, n.case_id, n.attempt, n.channel, SendState::Sending, now);
+        start.proceed = true;
+        break;
+      case SendState::Sending:
+        // An earlier try died mid-call: it may have been sent. Never send twice.
+        record_send(db, n, SendState::Unknown, "nudge_unknown", "unknown",
+                    {{"reason", "interrupted before the outcome was known"}}, now);
+        break;
+      case SendState::Sent:
+      case SendState::Unknown:
+      case SendState::Skipped:
+        break;  // final
     }
   });
-  if (!st) return JobOutcome::failure(st.error());
-  if (!c) return JobOutcome::fatal("case not found");
-  if (!proceed) return JobOutcome::success();
+  if (!st) return Error{st.error()};
+  return start;
+}
 
-  auto finish = [&](const std::string& state, const std::string& type, const std::string& outcome,
-                    const nlohmann::json& meta) {
-    int64_t t = clock_.now_ms();
-    return writer_.run([&](SQLite::Database& db) {
-      store::finish_send(db, case_id, attempt, channel, state, t);
-      store::record_action(
-          db, {case_id, t, type, channel, attempt_number(attempt), actor, outcome, meta.dump()});
-    });
+void RecoveryEngine::record_send(SQLite::Database& db, const NudgeJob& n, domain::SendState state,
+                                 const std::string& type, const std::string& outcome,
+                                 const nlohmann::json& meta, int64_t now) {
+  store::finish_send(db, n.case_id, n.attempt, n.channel, state, now);
+  store::record_action(db, {n.case_id, now, type, n.channel, attempt_number(n.attempt), n.actor,
+                            outcome, meta.dump()});
+}
+
+JobOutcome RecoveryEngine::settle_nudge(const NudgeJob& n, const std::optional<whop::ApiError>& err,
+                                        bool nothing_sent) {
+  using domain::SendState;
+  const int64_t now = clock_.now_ms();
+  auto write = [&](SendState state, const char* type, const char* outcome,
+                   const nlohmann::json& meta) {
+    writer_.run([&](SQLite::Database& db) { record_send(db, n, state, type, outcome, meta, now); });
   };
-
-  auto link = manage_link(case_id, c->membership_id);
-  if (!link) {
-    finish("failed", "nudge_failed", "failed", error_meta(link.error()));
-    return outcome_of(link.error());
+  if (!err) {
+    write(SendState::Sent, "nudge_sent", "sent", nlohmann::json::object());
+    return JobOutcome::success();
   }
+  if (err->outcome_unknown && !nothing_sent) {
+    // The request may have been delivered (no answer, or a 5xx that a proxy may have sent after
+    // Whop acted). Never send the same nudge twice: record it as unknown and stop.
+    write(SendState::Unknown, "nudge_unknown", "unknown", error_meta(*err));
+    return JobOutcome::success();
+  }
+  write(SendState::Failed, "nudge_failed", "failed", error_meta(*err));
+  return outcome_of(*err);
+}
 
-  // The member's first name is read from the sealed payload just for this message.
+domain::ContactDecision RecoveryEngine::contact_check(const std::string& case_id) {
+  const int64_t now = clock_.now_ms();
+  auto db = reads_.lease();
+  auto c = store::find_case(*db, case_id);
+  if (!c) return {domain::ContactVerdict::Stop, 0, "case_gone"};
+  return domain::may_contact(c->status, c->first_failure_at,
+                             store::contact_events(*db, c->membership_id), now);
+}
+
+JobOutcome RecoveryEngine::wait(const domain::ContactDecision& d) {
+  return JobOutcome::defer(d.reason, std::max<int64_t>(1, d.retry_at - clock_.now_ms()));
+}
+
+std::optional<JobOutcome> RecoveryEngine::hold_nudge(const NudgeJob& n) {
+  const auto d = contact_check(n.case_id);
+  if (d.verdict == domain::ContactVerdict::Go) return std::nullopt;
+  const int64_t now = clock_.now_ms();
+  if (d.verdict == domain::ContactVerdict::Stop) {
+    writer_.run([&](SQLite::Database& db) {
+      record_send(db, n, domain::SendState::Skipped, "nudge_skipped", "skipped",
+                  {{"reason", d.reason}}, now);
+    });
+    return JobOutcome::success();
+  }
+  // Nothing was sent: the next try may send (Failed is the state of a certain non-send).
+  writer_.run([&](SQLite::Database& db) {
+    store::finish_send(db, n.case_id, n.attempt, n.channel, domain::SendState::Failed, now);
+  });
+  return wait(d);
+}
+
+std::string RecoveryEngine::first_name(const store::CaseRow& c) {
+  // The member's name is read from the sealed payload just for this message.
   std::string name;
   {
     auto db = reads_.lease();
-    if (auto ev = store::latest_event_with_payload(*db, c->membership_id)) {
+    if (auto ev = store::latest_event_with_payload(*db, c.membership_id)) {
       auto body =
           store::open_event_payload(keys_, store::event_payload(*db, ev->id), ev->webhook_id);
       if (body) {
@@ -208,56 +294,48 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
       }
     }
   }
-  if (name.empty()) name = c->username.empty() ? "there" : c->username;
+  if (name.empty()) name = c.username.empty() ? "there" : c.username;
   auto space = name.find(' ');
   if (space != std::string::npos) name = name.substr(0, space);
-  std::map<std::string, std::string> vars = {
-      {"name", name},
-      {"amount", domain::format_money(c->amount_due_cents, c->currency)},
-      {"product", c->product_title.empty() ? "your membership" : c->product_title},
-      {"manage_url", *link}};
+  return name;
+}
+
+JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow& c,
+                                         const std::string& link,
+                                         const domain::RecoverySettings& settings) {
+  const std::map<std::string, std::string> vars = {
+      {"name", first_name(c)},
+      {"amount", domain::format_money(c.amount_due_cents, c.currency)},
+      {"product", c.product_title.empty() ? "your membership" : c.product_title},
+      {"manage_url", link}};
   const auto& t = settings.templates;
-
-  std::optional<whop::ApiError> err;
-  if (channel == "push") {
-    auto r = whop_.send_push(config().experience_id, {c->user_id},
-                             domain::render_template(t.push_title, vars),
-                             domain::render_template(t.push_content, vars));
-    if (!r) err = r.error();
-  } else {
-    std::string dm_channel;
-    {
-      auto db = reads_.lease();
-      dm_channel = store::get_dm_channel(*db, case_id);
+  const auto cfg = config();
+  if (auto held = hold_nudge(n)) return *held;
+  if (n.channel == "push") {
+    auto r =
+        whop_.send_push(cfg.experience_id, {c.user_id}, domain::render_template(t.push_title, vars),
+                        domain::render_template(t.push_content, vars));
+    return settle_nudge(n, r ? std::nullopt : std::optional(r.error()), false);
+  }
+  std::string dm_channel;
+  {
+    auto db = reads_.lease();
+    dm_channel = store::get_dm_channel(*db, n.case_id);
+  }
+  if (dm_channel.empty()) {
+    auto ch = whop_.open_dm_channel(c.user_id, cfg.company_id);
+    if (!ch) {
+      // Opening a channel sends nothing: a failure here is a certain non-send.
+      auto e = ch.error();
+      e.outcome_unknown = false;
+      return settle_nudge(n, e, true);
     }
-    if (dm_channel.empty()) {
-      auto ch = whop_.open_dm_channel(c->user_id, config().company_id);
-      if (!ch) {
-        // Opening a channel sends nothing: a failure here is a certain non-send.
-        auto e = ch.error();
-        e.outcome_unknown = false;
-        finish("failed", "nudge_failed", "failed", error_meta(e));
-        return outcome_of(e);
-      }
-      dm_channel = *ch;
-      writer_.run([&](SQLite::Database& db) { store::set_dm_channel(db, case_id, dm_channel); });
-    }
-    auto r = whop_.send_dm(dm_channel, domain::render_template(t.dm_content, vars));
-    if (!r) err = r.error();
+    dm_channel = *ch;
+    writer_.run([&](SQLite::Database& db) { store::set_dm_channel(db, n.case_id, dm_channel); });
+    if (auto held = hold_nudge(n)) return *held;
   }
-
-  if (!err) {
-    finish("sent", "nudge_sent", "sent", nlohmann::json::object());
-    return JobOutcome::success();
-  }
-  if (err->outcome_unknown) {
-    // The request may have been delivered (no answer, or a 5xx that a proxy may have sent after
-    // Whop acted). Never send the same nudge twice: record it as unknown and stop.
-    finish("unknown", "nudge_unknown", "unknown", error_meta(*err));
-    return JobOutcome::success();
-  }
-  finish("failed", "nudge_failed", "failed", error_meta(*err));
-  return outcome_of(*err);
+  auto r = whop_.send_dm(dm_channel, domain::render_template(t.dm_content, vars));
+  return settle_nudge(n, r ? std::nullopt : std::optional(r.error()), false);
 }
 
 JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
@@ -268,6 +346,7 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
   std::optional<store::CaseRow> c;
   std::optional<store::IncentiveState> inc;
   bool done = false;
+  domain::ContactDecision decision;
   auto st = writer_.run([&](SQLite::Database& db) {
     c = store::find_case(db, case_id);
     inc = store::get_incentive(db, case_id);
@@ -275,20 +354,36 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
       done = true;
       return;
     }
-    if (inc->state == "granted" || inc->state == "off" || inc->state == "failed") {
-      done = true;
-    } else if (c->status != "open" && inc->state != "granting") {
-      inc->state = "off";
+    switch (inc->state) {
+      case domain::IncentiveState::Granted:
+      case domain::IncentiveState::Off:
+      case domain::IncentiveState::Failed:
+        done = true;  // final
+        return;
+      case domain::IncentiveState::Granting:
+        return;  // an earlier grant may have taken effect: always verify it
+      case domain::IncentiveState::None:
+      case domain::IncentiveState::Pending:
+      case domain::IncentiveState::Queued:
+        break;
+    }
+    decision = domain::may_contact(c->status, c->first_failure_at,
+                                   store::contact_events(db, c->membership_id), now);
+    if (decision.verdict == domain::ContactVerdict::Stop) {
+      inc->state = domain::IncentiveState::Off;
       store::set_incentive(db, case_id, *inc);
       store::record_action(db, {case_id, now, "incentive_skipped", "", std::nullopt, "system",
-                                "skipped", nlohmann::json{{"reason", "case_" + c->status}}.dump()});
+                                "skipped", nlohmann::json{{"reason", decision.reason}}.dump()});
       done = true;
     }
   });
   if (!st) return JobOutcome::failure(st.error());
   if (done) return JobOutcome::success();
+  if (decision.verdict == domain::ContactVerdict::Wait) {
+    return JobOutcome::defer(decision.reason, std::max<int64_t>(1, decision.retry_at - now));
+  }
 
-  auto set_state = [&](const std::string& state, const std::string& type,
+  auto set_state = [&](domain::IncentiveState state, const std::string& type,
                        const std::string& outcome, const nlohmann::json& meta) {
     int64_t t = clock_.now_ms();
     inc->state = state;
@@ -304,38 +399,52 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
   auto m = whop_.get_membership(c->membership_id);
   if (!m) {
     if (!m.error().retryable) {
-      set_state("failed", "incentive_failed", "failed", error_meta(m.error()));
+      set_state(domain::IncentiveState::Failed, "incentive_failed", "failed",
+                error_meta(m.error()));
       return JobOutcome::fatal(m.error().message);
     }
     return outcome_of(m.error());
   }
   auto end = renewal_end(*m);
-  if (inc->state == "granting") {
+  if (inc->state == domain::IncentiveState::Granting) {
     if (!inc->baseline || !end) {
       // Cannot tell whether the earlier grant took effect: never risk granting twice.
-      set_state("failed", "incentive_failed", "unverifiable",
+      set_state(domain::IncentiveState::Failed, "incentive_failed", "unverifiable",
                 {{"reason", "renewal_period_end unknown; not retried to avoid a double grant"}});
       return JobOutcome::success();
     }
     if (*end >= *inc->baseline + static_cast<int64_t>(inc->days) * kDayMs) {
-      set_state("granted", "incentive_granted", "granted",
+      set_state(domain::IncentiveState::Granted, "incentive_granted", "granted",
                 {{"days", inc->days}, {"confirmed", "read_back"}});
       return JobOutcome::success();
     }
-  } else {
+  }
+  // Right before the grant: the member may have paid, or more events may have arrived, meanwhile.
+  const auto last = contact_check(case_id);
+  if (last.verdict == domain::ContactVerdict::Stop) {
+    set_state(domain::IncentiveState::Off, "incentive_skipped", "skipped",
+              {{"reason", last.reason}});
+    return JobOutcome::success();
+  }
+  if (last.verdict == domain::ContactVerdict::Wait) {
+    return JobOutcome::defer(last.reason, std::max<int64_t>(1, last.retry_at - clock_.now_ms()));
+  }
+  if (inc->state != domain::IncentiveState::Granting) {
     inc->baseline = end;
-    auto s2 = set_state("granting", "incentive_intent", "intent", {{"days", inc->days}});
+    auto s2 = set_state(domain::IncentiveState::Granting, "incentive_intent", "intent",
+                        {{"days", inc->days}});
     if (!s2) return JobOutcome::failure(s2.error());
   }
 
   auto r = whop_.add_free_days(c->membership_id, inc->days);
   if (r) {
-    set_state("granted", "incentive_granted", "granted", {{"days", inc->days}});
+    set_state(domain::IncentiveState::Granted, "incentive_granted", "granted",
+              {{"days", inc->days}});
     return JobOutcome::success();
   }
   const auto& e = r.error();
   if (!e.retryable && !e.outcome_unknown) {
-    set_state("failed", "incentive_failed", "failed", error_meta(e));
+    set_state(domain::IncentiveState::Failed, "incentive_failed", "failed", error_meta(e));
     return JobOutcome::fatal(e.message);
   }
   // Keep "granting": the next try reads the membership back before deciding.
@@ -384,8 +493,9 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
       problem = "No such case.";
       return;
     }
-    if (c->status != "open") {
-      problem = "This case is " + c->status + "; only open cases can be nudged.";
+    if (!domain::allowed_actions(c->status).nudge) {
+      problem = std::string("This case is ") + domain::status_name(c->status) +
+                "; only open cases can be nudged.";
       return;
     }
     std::vector<std::string> channels;
@@ -402,7 +512,7 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
       store::enqueue_job(db, j, now);
       // Reserve the attempt name so the next manual nudge gets a new one.
       store::begin_send(db, case_id, attempt, ch, "admin", now);
-      store::finish_send(db, case_id, attempt, ch, "failed", now);
+      store::finish_send(db, case_id, attempt, ch, domain::SendState::Failed, now);
     }
     store::record_action(db, {case_id, now, "nudge_requested", "", std::nullopt, "admin", "queued",
                               nlohmann::json{{"attempt", attempt}}.dump()});
@@ -416,7 +526,9 @@ Status RecoveryEngine::cancel_case(const std::string& case_id) {
   int64_t now = clock_.now_ms();
   bool cancelled = false;
   auto st = writer_.run([&](SQLite::Database& db) {
-    cancelled = store::cancel_case(db, case_id, now);
+    auto c = store::find_case(db, case_id);
+    cancelled =
+        c && domain::allowed_actions(c->status).cancel && store::cancel_case(db, case_id, now);
     if (cancelled) {
       store::record_action(
           db, {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled", "{}"});
@@ -444,11 +556,23 @@ Status RecoveryEngine::enqueue_cancel(const std::string& case_id, const std::str
       problem = "No such case.";
       return;
     }
+    const auto allowed = domain::allowed_actions(c->status);
+    if (!(mode == "immediate" ? allowed.terminate : allowed.cancel_at_period_end)) {
+      problem = "This case does not allow that.";
+      return;
+    }
     auto j = make_job(WhopCancelJob{case_id, c->membership_id, mode}, now,
                       "cancel:" + case_id + ":" + mode, 8);
     if (!store::enqueue_job(db, j, now)) {
       problem = "This was already requested for this case.";
       return;
+    }
+    // The membership ends at period end: recovery stops now (no nudge, no incentive).
+    if (mode == "at_period_end" && c->status == domain::CaseStatus::Open &&
+        store::cancel_case(db, case_id, now, domain::Resolution::PeriodEnd)) {
+      store::record_action(db,
+                           {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled",
+                            nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
     }
     store::record_action(db, {case_id, now, "membership_cancel_requested", "", std::nullopt,
                               "admin", "queued", nlohmann::json{{"mode", mode}}.dump()});

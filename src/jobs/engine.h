@@ -12,6 +12,7 @@
 
 #include "domain/settings.h"
 #include "jobs/runner.h"
+#include "store/cases.h"
 #include "store/db.h"
 #include "store/writer.h"
 #include "util/clock.h"
@@ -58,6 +59,38 @@ class RecoveryEngine {
   std::optional<std::string> follow_link(const std::string& token);
 
  private:
+  /// A nudge job's payload.
+  struct NudgeJob {
+    std::string case_id, attempt, channel, actor;
+  };
+  /// What begin_nudge found: the case, and whether this try may call Whop.
+  struct NudgeStart {
+    std::optional<store::CaseRow> c;
+    bool proceed = false;
+    domain::ContactDecision contact;  // Wait: nothing recorded, try again later
+  };
+  /// domain::may_contact on a fresh read of the case and its membership's stored events.
+  domain::ContactDecision contact_check(const std::string& case_id);
+  /// The check right before a nudge's call to Whop: nullopt to go on, else the job's outcome
+  /// (the send is settled as Skipped, or left Failed to be tried again after a wait).
+  std::optional<JobOutcome> hold_nudge(const NudgeJob& n);
+  JobOutcome wait(const domain::ContactDecision& d);
+  static std::optional<NudgeJob> parse_nudge(const store::Job& job);
+  /// Records the send intent (or the skip, or the unknown outcome of an interrupted try).
+  Result<NudgeStart> begin_nudge(const NudgeJob& n, const domain::RecoverySettings& settings);
+  /// Sends the nudge on its channel and settles its state.
+  JobOutcome deliver_nudge(const NudgeJob& n, const store::CaseRow& c, const std::string& link,
+                           const domain::RecoverySettings& settings);
+  /// Records the outcome of a try: Sent, Unknown (may have been sent) or Failed (`nothing_sent`
+  /// when the failing call could not have sent anything).
+  JobOutcome settle_nudge(const NudgeJob& n, const std::optional<whop::ApiError>& err,
+                          bool nothing_sent);
+  static void record_send(SQLite::Database& db, const NudgeJob& n, domain::SendState state,
+                          const std::string& type, const std::string& outcome,
+                          const nlohmann::json& meta, int64_t now);
+  /// The member's first name for a message ("there" when unknown).
+  std::string first_name(const store::CaseRow& c);
+
   Status enqueue_cancel(const std::string& case_id, const std::string& mode);
   /// Reads the membership's manage_url (cached on the case) and returns the link to send.
   whop::ApiResult<std::string> manage_link(const std::string& case_id,

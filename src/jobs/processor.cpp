@@ -1,5 +1,7 @@
 #include "jobs/processor.h"
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "domain/event.h"
@@ -24,9 +26,16 @@ void fill_details(store::CaseRow& row, const domain::Event& ev) {
   keep(row.plan_id, ev.plan_id);
 }
 
-std::string status_of(const domain::Episode& ep, const store::CaseRow& row) {
-  if (row.cancelled_at && ep.status == domain::CaseStatus::Open) return "cancelled";
-  return domain::status_name(ep.status);
+/// The episode's status and resolution, except that a case the creator cancelled stays cancelled
+/// (with the resolution it was cancelled with) while the episode is open.
+std::pair<domain::CaseStatus, domain::Resolution> state_of(const domain::Episode& ep,
+                                                           const store::CaseRow& row) {
+  if (row.cancelled_at && ep.status == domain::CaseStatus::Open) {
+    const bool kept =
+        row.status == domain::CaseStatus::Cancelled && row.resolution != domain::Resolution::None;
+    return {domain::CaseStatus::Cancelled, kept ? row.resolution : domain::Resolution::Admin};
+  }
+  return {ep.status, ep.resolution};
 }
 
 /// Starts the engine's work on a newly opened case: nudge schedule and incentive intent.
@@ -37,7 +46,8 @@ void start_engine(SQLite::Database& db, const std::string& case_id, int64_t firs
     store::set_nudge_schedule(db, case_id, 0, first_failure_at + offsets[0] * 86400000LL);
   }
   store::IncentiveState inc;
-  inc.state = settings.incentive_days > 0 ? "pending" : "off";
+  inc.state =
+      settings.incentive_days > 0 ? domain::IncentiveState::Pending : domain::IncentiveState::Off;
   inc.days = settings.incentive_days;
   store::set_incentive(db, case_id, inc);
 }
@@ -69,7 +79,7 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
         if (r.id == ids[i]) row = r;
       }
     }
-    std::string old_status = is_new ? "" : row.status;
+    const domain::CaseStatus old_status = row.status;  // of the stored row (unused when new)
     int old_failures = row.failures;
     if (details) fill_details(row, *details);
     row.first_failure_at = ep.first_failure_at;
@@ -78,8 +88,7 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
     row.amount_due_cents = ep.amount_due_cents;
     row.currency = ep.currency;
     row.failure_message = ep.failure_message;
-    row.status = status_of(ep, row);
-    row.resolution = row.status == "cancelled" ? "admin" : domain::resolution_name(ep.resolution);
+    std::tie(row.status, row.resolution) = state_of(ep, row);
     row.resolved_at = ep.resolved_at;
     row.recovered_cents = ep.recovered_cents;
     row.recovery_payment_id = ep.recovery_payment_id;
@@ -87,30 +96,48 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
     row.updated_at = now;
     store::upsert_case(db, row);
 
-    nlohmann::json meta = {{"status", row.status}};
-    if (!row.resolution.empty()) meta["resolution"] = row.resolution;
+    const std::string status = domain::status_name(row.status);
+    nlohmann::json meta = {{"status", status}};
+    if (row.resolution != domain::Resolution::None) {
+      meta["resolution"] = domain::resolution_name(row.resolution);
+    }
     if (is_new) {
       store::record_action(
-          db, {row.id, now, "case_opened", "", std::nullopt, "system", row.status, meta.dump()});
+          db, {row.id, now, "case_opened", "", std::nullopt, "system", status, meta.dump()});
       ++applied.changed;
-      if (row.status == "open") {
+      if (row.status == domain::CaseStatus::Open) {
         start_engine(db, row.id, row.first_failure_at, settings);
         ++applied.opened;
       }
     } else if (old_status != row.status) {
-      meta["from"] = old_status;
-      store::record_action(db, {row.id, now, "case_" + row.status, "", std::nullopt, "system",
-                                row.status, meta.dump()});
+      meta["from"] = domain::status_name(old_status);
+      store::record_action(
+          db, {row.id, now, "case_" + status, "", std::nullopt, "system", status, meta.dump()});
       ++applied.changed;
       // Nudges stop the moment a case is no longer open.
-      if (row.status != "open") store::set_nudge_schedule(db, row.id, 0, std::nullopt);
+      if (row.status != domain::CaseStatus::Open) {
+        store::set_nudge_schedule(db, row.id, 0, std::nullopt);
+      }
     } else if (row.failures > old_failures) {
       meta["failures"] = row.failures;
       store::record_action(
-          db, {row.id, now, "case_extended", "", std::nullopt, "system", row.status, meta.dump()});
+          db, {row.id, now, "case_extended", "", std::nullopt, "system", status, meta.dump()});
     }
   }
   return applied;
+}
+
+/// The member chose to cancel at the end of the period: the membership's open cases stop (no
+/// nudge, no incentive); a payment inside the window still recovers them.
+void stop_for_period_end(SQLite::Database& db, const std::string& membership_id, int64_t now) {
+  for (const auto& c : store::cases_for_membership(db, membership_id)) {
+    if (c.status != domain::CaseStatus::Open) continue;
+    if (store::cancel_case(db, c.id, now, domain::Resolution::PeriodEnd)) {
+      store::record_action(db,
+                           {c.id, now, "case_cancelled", "", std::nullopt, "system", "cancelled",
+                            nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
+    }
+  }
 }
 
 /// Opens and maps the sealed payload of an event; nullopt if it cannot be read.
@@ -151,6 +178,10 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
                                             policy_of(settings), now);
     auto applied = apply_episodes(db, ev->membership_id, episodes, details ? &*details : nullptr,
                                   settings, now);
+    if (kind == domain::EventKind::MembershipCancelAtPeriodEndChanged && details &&
+        details->cancel_at_period_end.value_or(false)) {
+      stop_for_period_end(db, ev->membership_id, now);
+    }
     out.state = "processed";
     out.note = std::to_string(episodes.size()) + " case(s), " + std::to_string(applied.changed) +
                " changed";

@@ -36,8 +36,9 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
           domain::plan_nudges(due.first_failure_at, s.reminder_offsets_days, due.next_attempt, now);
       for (int k : plan.skipped) {
         for (const auto& ch : channels) {
-          if (store::begin_send(db, due.case_id, std::to_string(k), ch, "system", now).empty()) {
-            store::finish_send(db, due.case_id, std::to_string(k), ch, "skipped", now);
+          if (!store::begin_send(db, due.case_id, std::to_string(k), ch, "system", now)) {
+            store::finish_send(db, due.case_id, std::to_string(k), ch, domain::SendState::Skipped,
+                               now);
           }
         }
         store::record_action(db,
@@ -61,7 +62,7 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
     store::enqueue_job(db, job, now);
     auto inc = store::get_incentive(db, case_id);
     if (inc) {
-      inc->state = "queued";
+      inc->state = domain::IncentiveState::Queued;
       store::set_incentive(db, case_id, *inc);
     }
     ++r.incentives_enqueued;

@@ -18,6 +18,23 @@ std::optional<int64_t> opt_int(const SQLite::Column& c) {
   return c.getInt64();
 }
 
+}  // namespace
+
+domain::CaseStatus read_status(const SQLite::Column& c) {
+  // The column's CHECK constraint admits only the names status_name() writes.
+  return domain::status_from_name(c.getString()).value_or(domain::CaseStatus::Open);
+}
+
+domain::Resolution read_resolution(const SQLite::Column& c) {
+  return domain::resolution_from_name(c.getString()).value_or(domain::Resolution::None);
+}
+
+domain::IncentiveState read_incentive_state(const SQLite::Column& c) {
+  return domain::incentive_state_from_name(c.getString()).value_or(domain::IncentiveState::None);
+}
+
+namespace {
+
 CaseRow read_case(SQLite::Statement& q) {
   CaseRow c;
   int i = 0;
@@ -29,8 +46,8 @@ CaseRow read_case(SQLite::Statement& q) {
   c.product_id = q.getColumn(i++).getString();
   c.product_title = q.getColumn(i++).getString();
   c.plan_id = q.getColumn(i++).getString();
-  c.status = q.getColumn(i++).getString();
-  c.resolution = q.getColumn(i++).getString();
+  c.status = read_status(q.getColumn(i++));
+  c.resolution = read_resolution(q.getColumn(i++));
   c.first_failure_at = q.getColumn(i++).getInt64();
   c.last_failure_at = q.getColumn(i++).getInt64();
   c.failures = q.getColumn(i++).getInt();
@@ -99,8 +116,8 @@ void upsert_case(SQLite::Database& db, const CaseRow& c) {
   q->bind(i++, c.product_id);
   q->bind(i++, c.product_title);
   q->bind(i++, c.plan_id);
-  q->bind(i++, c.status);
-  q->bind(i++, c.resolution);
+  q->bind(i++, domain::status_name(c.status));
+  q->bind(i++, domain::resolution_name(c.resolution));
   q->bind(i++, c.first_failure_at);
   q->bind(i++, c.last_failure_at);
   q->bind(i++, c.failures);
@@ -119,11 +136,11 @@ void upsert_case(SQLite::Database& db, const CaseRow& c) {
 
 std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f) {
   std::string sql = std::string("SELECT ") + kCaseCols + " FROM cases";
-  if (!f.status.empty()) sql += " WHERE status = ?";
+  if (f.status) sql += " WHERE status = ?";
   sql += " ORDER BY first_failure_at DESC, id DESC LIMIT ?";
   auto q = prepare(db, sql);
   int i = 1;
-  if (!f.status.empty()) q->bind(i++, f.status);
+  if (f.status) q->bind(i++, domain::status_name(*f.status));
   q->bind(i, f.limit);
   std::vector<CaseRow> out;
   while (q->executeStep()) out.push_back(read_case(*q));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Database.h>
 
 #include "domain/recovery.h"
@@ -14,8 +15,8 @@ namespace cs::store {
 struct CaseRow {
   std::string id;
   std::string membership_id, user_id, username, company_id, product_id, product_title, plan_id;
-  std::string status = "open";
-  std::string resolution;
+  domain::CaseStatus status = domain::CaseStatus::Open;
+  domain::Resolution resolution = domain::Resolution::None;
   int64_t first_failure_at = 0, last_failure_at = 0;
   int failures = 1;
   int64_t amount_due_cents = 0;
@@ -28,13 +29,18 @@ struct CaseRow {
   int64_t created_at = 0, updated_at = 0;
 };
 
+/// The one conversion of the cases.status and cases.resolution columns (names as in domain/).
+domain::CaseStatus read_status(const SQLite::Column& c);
+domain::Resolution read_resolution(const SQLite::Column& c);
+domain::IncentiveState read_incentive_state(const SQLite::Column& c);
+
 std::vector<CaseRow> cases_for_membership(SQLite::Database& db, const std::string& membership_id);
 std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id);
 /// Inserts or updates by id (every column).
 void upsert_case(SQLite::Database& db, const CaseRow& c);
 
 struct CaseFilter {
-  std::string status;  // "" = any
+  std::optional<domain::CaseStatus> status;  // nullopt = any
   int limit = 1000;
 };
 /// Newest first (by first_failure_at, then id).

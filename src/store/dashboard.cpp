@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "store/cases.h"
 #include "store/settings.h"
 
 namespace cs::store {
@@ -31,8 +32,8 @@ CaseListRow read_list_row(SQLite::Statement& q) {
   r.user_id = q.getColumn(i++).getString();
   r.username = q.getColumn(i++).getString();
   r.product_title = q.getColumn(i++).getString();
-  r.status = q.getColumn(i++).getString();
-  r.resolution = q.getColumn(i++).getString();
+  r.status = read_status(q.getColumn(i++));
+  r.resolution = read_resolution(q.getColumn(i++));
   r.first_failure_at = q.getColumn(i++).getInt64();
   r.last_failure_at = q.getColumn(i++).getInt64();
   r.failures = q.getColumn(i++).getInt();
@@ -42,7 +43,7 @@ CaseListRow read_list_row(SQLite::Statement& q) {
   r.refunded_cents = q.getColumn(i++).getInt64();
   r.resolved_at = opt_int(q.getColumn(i++));
   r.clicks = q.getColumn(i++).getInt();
-  r.incentive_state = q.getColumn(i++).getString();
+  r.incentive_state = read_incentive_state(q.getColumn(i++));
   r.incentive_days = q.getColumn(i++).getInt();
   return r;
 }
@@ -156,6 +157,17 @@ Kpis load_kpis(SQLite::Database& db, int64_t since) {
       k.incentive_days_granted += q.getColumn(0).getInt64();
       k.incentive_cases += q.getColumn(1).getInt64();
     }
+  }
+  {
+    SQLite::Statement q(db,
+                        "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ? "
+                        "AND c.first_failure_at >= ? AND c.resolution = ? AND EXISTS (SELECT 1 "
+                        "FROM events e WHERE e.membership_id = c.membership_id AND "
+                        "e.type = 'payment.succeeded' AND e.event_time > c.resolved_at)");
+    q.bind(1, domain::status_name(domain::CaseStatus::Lost));
+    q.bind(2, since);
+    q.bind(3, domain::resolution_name(domain::Resolution::Expired));
+    if (q.executeStep()) k.paid_after_window = q.getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);
   sort_money(k.at_risk);

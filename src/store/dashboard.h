@@ -12,6 +12,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "domain/case_state.h"
 #include "store/events.h"
 
 namespace cs::store {
@@ -29,6 +30,7 @@ struct Kpis {
   MoneyByCurrency at_risk;             // amount_due_cents of open cases
   int64_t incentive_days_granted = 0;  // free days granted (incentive_state 'granted')
   int64_t incentive_cases = 0;
+  int64_t paid_after_window = 0;  // expired (lost) cases whose member paid after the window
 };
 Kpis load_kpis(SQLite::Database& db, int64_t since);
 
@@ -68,7 +70,9 @@ bool any_events(SQLite::Database& db);
 // ----------------------------------------------------------------------------------------
 
 struct CaseListRow {
-  std::string id, membership_id, user_id, username, product_title, status, resolution;
+  std::string id, membership_id, user_id, username, product_title;
+  domain::CaseStatus status = domain::CaseStatus::Open;
+  domain::Resolution resolution = domain::Resolution::None;
   int64_t first_failure_at = 0, last_failure_at = 0;
   int failures = 0;
   int64_t amount_due_cents = 0;
@@ -76,7 +80,7 @@ struct CaseListRow {
   int64_t recovered_cents = 0, refunded_cents = 0;
   std::optional<int64_t> resolved_at;
   int clicks = 0;
-  std::string incentive_state;
+  domain::IncentiveState incentive_state = domain::IncentiveState::None;
   int incentive_days = 0;
 };
 

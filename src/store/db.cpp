@@ -1,10 +1,26 @@
 #include "store/db.h"
 
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 
+#include "domain/case_state.h"
 #include "store/statements.h"
 
 namespace cs::store {
+namespace {
+
+/// SQL net_recovered_cents(status, recovered_cents, refunded_cents): domain::net_recovered_cents
+/// for queries that sum it, so the rule is written once.
+void sql_net_recovered(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  auto status = domain::status_from_name(text ? text : "");
+  sqlite3_result_int64(ctx, status
+                                ? domain::net_recovered_cents(*status, sqlite3_value_int64(argv[1]),
+                                                              sqlite3_value_int64(argv[2]))
+                                : 0);
+}
+
+}  // namespace
 
 std::unique_ptr<SQLite::Database> open_connection(const std::string& path, ConnectionRole role) {
   int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
@@ -19,6 +35,7 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, Conne
   }
   db->exec("PRAGMA foreign_keys = ON");
   if (role == ConnectionRole::Reader) db->exec("PRAGMA query_only = ON");
+  db->createFunction("net_recovered_cents", 3, true, nullptr, sql_net_recovered);
   return db;
 }
 

@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/cases.h"
 #include "store/settings.h"
 #include "store/statements.h"
 
@@ -56,7 +57,7 @@ std::optional<IncentiveState> get_incentive(SQLite::Database& db, const std::str
   q->bind(1, case_id);
   if (!q->executeStep()) return std::nullopt;
   IncentiveState s;
-  s.state = q->getColumn(0).getString();
+  s.state = read_incentive_state(q->getColumn(0));
   s.days = q->getColumn(1).getInt();
   if (!q->getColumn(2).isNull()) s.baseline = q->getColumn(2).getInt64();
   return s;
@@ -66,7 +67,7 @@ void set_incentive(SQLite::Database& db, const std::string& case_id, const Incen
   auto q = prepare(db,
                    "UPDATE cases SET incentive_state = ?, incentive_days = ?, "
                    "incentive_baseline = ? WHERE id = ?");
-  q->bind(1, s.state);
+  q->bind(1, domain::incentive_state_name(s.state));
   q->bind(2, s.days);
   if (s.baseline) {
     q->bind(3, *s.baseline);
@@ -77,8 +78,18 @@ void set_incentive(SQLite::Database& db, const std::string& case_id, const Incen
   q->exec();
 }
 
-std::string begin_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
-                       const std::string& channel, const std::string& actor, int64_t now) {
+namespace {
+
+domain::SendState read_send_state(const SQLite::Column& c) {
+  // The column's CHECK constraint admits only the names send_state_name() writes.
+  return domain::send_state_from_name(c.getString()).value_or(domain::SendState::Unknown);
+}
+
+}  // namespace
+
+std::optional<domain::SendState> begin_send(SQLite::Database& db, const std::string& case_id,
+                                            const std::string& attempt, const std::string& channel,
+                                            const std::string& actor, int64_t now) {
   auto ins = prepare(db,
                      "INSERT INTO nudge_sends (case_id, attempt, channel, state, actor, "
                      "created_at, updated_at) VALUES (?,?,?,'sending',?,?,?) "
@@ -89,7 +100,7 @@ std::string begin_send(SQLite::Database& db, const std::string& case_id, const s
   ins->bind(4, actor);
   ins->bind(5, now);
   ins->bind(6, now);
-  if (ins->exec() > 0) return "";
+  if (ins->exec() > 0) return std::nullopt;
   auto q = prepare(db,
                    "SELECT state FROM nudge_sends WHERE case_id = ? AND attempt = ? AND "
                    "channel = ?");
@@ -97,15 +108,15 @@ std::string begin_send(SQLite::Database& db, const std::string& case_id, const s
   q->bind(2, attempt);
   q->bind(3, channel);
   q->executeStep();
-  return q->getColumn(0).getString();
+  return read_send_state(q->getColumn(0));
 }
 
 void finish_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
-                 const std::string& channel, const std::string& state, int64_t now) {
+                 const std::string& channel, domain::SendState state, int64_t now) {
   auto q = prepare(db,
                    "UPDATE nudge_sends SET state = ?, updated_at = ? "
                    "WHERE case_id = ? AND attempt = ? AND channel = ?");
-  q->bind(1, state);
+  q->bind(1, domain::send_state_name(state));
   q->bind(2, now);
   q->bind(3, case_id);
   q->bind(4, attempt);
@@ -121,7 +132,7 @@ std::vector<SendRow> sends_for_case(SQLite::Database& db, const std::string& cas
   std::vector<SendRow> out;
   while (q->executeStep()) {
     out.push_back({q->getColumn(0).getString(), q->getColumn(1).getString(),
-                   q->getColumn(2).getString(), q->getColumn(3).getString(),
+                   read_send_state(q->getColumn(2)), q->getColumn(3).getString(),
                    q->getColumn(4).getInt64()});
   }
   return out;
@@ -183,14 +194,17 @@ std::string get_manage_url(SQLite::Database& db, const std::string& case_id) {
   return q->executeStep() ? q->getColumn(0).getString() : "";
 }
 
-bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now) {
+bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now,
+                 domain::Resolution why) {
   auto q = prepare(db,
-                   "UPDATE cases SET status = 'cancelled', resolution = 'admin', "
+                   "UPDATE cases SET status = ?, resolution = ?, "
                    "cancelled_at = ?, next_nudge_at = NULL, updated_at = ? "
                    "WHERE id = ? AND status = 'open'");
-  q->bind(1, now);
-  q->bind(2, now);
-  q->bind(3, case_id);
+  q->bind(1, domain::status_name(domain::CaseStatus::Cancelled));
+  q->bind(2, domain::resolution_name(why));
+  q->bind(3, now);
+  q->bind(4, now);
+  q->bind(5, case_id);
   return q->exec() > 0;
 }
 
@@ -212,6 +226,20 @@ bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
   q->bind(2, type);
   q->bind(3, event_time);
   return q->executeStep();
+}
+
+std::vector<domain::StoredEvent> contact_events(SQLite::Database& db,
+                                                const std::string& membership_id) {
+  auto q = prepare(db,
+                   "SELECT type, event_time, received_at, process_state FROM events "
+                   "WHERE membership_id = ? AND membership_id != ''");
+  q->bind(1, membership_id);
+  std::vector<domain::StoredEvent> out;
+  while (q->executeStep()) {
+    out.push_back({domain::kind_from_type(q->getColumn(0).getString()), q->getColumn(1).getInt64(),
+                   q->getColumn(2).getInt64(), q->getColumn(3).getString() != "pending"});
+  }
+  return out;
 }
 
 bool has_open_case(SQLite::Database& db, const std::string& membership_id) {

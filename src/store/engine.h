@@ -8,6 +8,9 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "domain/case_state.h"
+#include "domain/recovery.h"
+
 namespace cs::store {
 
 /// An open case whose next nudge is due.
@@ -25,21 +28,24 @@ void set_nudge_schedule(SQLite::Database& db, const std::string& case_id, int ne
 /// Open cases whose incentive has not been queued yet.
 std::vector<std::string> find_pending_incentives(SQLite::Database& db, int limit);
 struct IncentiveState {
-  std::string state;
+  domain::IncentiveState state = domain::IncentiveState::None;
   int days = 0;
   std::optional<int64_t> baseline;
 };
 std::optional<IncentiveState> get_incentive(SQLite::Database& db, const std::string& case_id);
 void set_incentive(SQLite::Database& db, const std::string& case_id, const IncentiveState& s);
 
-/// Send intents: begin_send inserts (case, attempt, channel) as 'sending' and returns "" when it
-/// is new, or the existing row's state when this send was already attempted (never send again).
-std::string begin_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
-                       const std::string& channel, const std::string& actor, int64_t now);
+/// Send intents: begin_send inserts (case, attempt, channel) as Sending and returns nullopt when
+/// it is new, or the existing row's state when this send was already attempted (never send again).
+std::optional<domain::SendState> begin_send(SQLite::Database& db, const std::string& case_id,
+                                            const std::string& attempt, const std::string& channel,
+                                            const std::string& actor, int64_t now);
 void finish_send(SQLite::Database& db, const std::string& case_id, const std::string& attempt,
-                 const std::string& channel, const std::string& state, int64_t now);
+                 const std::string& channel, domain::SendState state, int64_t now);
 struct SendRow {
-  std::string attempt, channel, state, actor;
+  std::string attempt, channel;
+  domain::SendState state = domain::SendState::Sending;
+  std::string actor;
   int64_t created_at = 0;
 };
 std::vector<SendRow> sends_for_case(SQLite::Database& db, const std::string& case_id);
@@ -61,8 +67,10 @@ void set_dm_channel(SQLite::Database& db, const std::string& case_id, const std:
 std::string get_dm_channel(SQLite::Database& db, const std::string& case_id);
 std::string get_manage_url(SQLite::Database& db, const std::string& case_id);
 
-/// Marks an open case cancelled by the admin (nudges stop). False when the case is not open.
-bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now);
+/// Marks an open case cancelled (nudges and incentives stop) with `why` (Admin: the creator
+/// cancelled the case; PeriodEnd: the membership ends at period end). False when not open.
+bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now,
+                 domain::Resolution why = domain::Resolution::Admin);
 
 std::optional<std::string> get_engine_state(SQLite::Database& db, const std::string& key);
 void put_engine_state(SQLite::Database& db, const std::string& key, const std::string& value,
@@ -71,6 +79,9 @@ void put_engine_state(SQLite::Database& db, const std::string& key, const std::s
 /// True when an event of `type` for `payment_id` at `event_time` is already stored.
 bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
                           const std::string& type, int64_t event_time);
+/// Every stored event of the membership, as the engine checks them before it calls Whop.
+std::vector<domain::StoredEvent> contact_events(SQLite::Database& db,
+                                                const std::string& membership_id);
 /// True when the membership has an open case.
 bool has_open_case(SQLite::Database& db, const std::string& membership_id);
 /// True when a payment.failed event of the membership is stored but not processed yet (it will

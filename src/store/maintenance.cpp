@@ -136,10 +136,12 @@ std::vector<std::string> stale_open_cases(SQLite::Database& db, int64_t before, 
 
 bool close_stale_case(SQLite::Database& db, const std::string& case_id, int64_t now) {
   SQLite::Statement q(db,
-                      "UPDATE cases SET status = 'lost', resolution = 'stale', resolved_at = ?1, "
+                      "UPDATE cases SET status = ?3, resolution = ?4, resolved_at = ?1, "
                       "next_nudge_at = NULL, updated_at = ?1 WHERE id = ?2 AND status = 'open'");
   q.bind(1, now);
   q.bind(2, case_id);
+  q.bind(3, domain::status_name(domain::CaseStatus::Lost));
+  q.bind(4, domain::resolution_name(domain::Resolution::Stale));
   if (q.exec() == 0) return false;
   record_action(db, {case_id, now, "case_lost", "", std::nullopt, "system", "stale", "{}"});
   return true;
@@ -208,11 +210,13 @@ ErasureReport erase_member(SQLite::Database& db, const std::string& user_id, int
   for (const auto& id : case_ids) {
     {
       SQLite::Statement q(db,
-                          "UPDATE cases SET status = 'cancelled', resolution = 'erased', "
+                          "UPDATE cases SET status = ?3, resolution = ?4, "
                           "cancelled_at = ?1, resolved_at = coalesce(resolved_at, ?1), "
                           "updated_at = ?1 WHERE id = ?2 AND status = 'open'");
       q.bind(1, now);
       q.bind(2, id);
+      q.bind(3, domain::status_name(domain::CaseStatus::Cancelled));
+      q.bind(4, domain::resolution_name(domain::Resolution::Erased));
       r.cases_cancelled += q.exec();
     }
     SQLite::Statement q(db,

@@ -1,5 +1,6 @@
 // The cases list and one case's page.
 #include <algorithm>
+#include <cstdio>
 
 #include "view/format.h"
 #include "view/pages.h"
@@ -42,6 +43,45 @@ std::string member_name(const store::CaseListRow& r) {
   return r.membership_id;
 }
 
+/// How the case page names a resolution.
+std::string resolution_label(domain::Resolution r) {
+  switch (r) {
+    case domain::Resolution::None:
+      return "";
+    case domain::Resolution::PeriodEnd:
+      return "Cancel at period end";
+    case domain::Resolution::Payment:
+    case domain::Resolution::Activation:
+    case domain::Resolution::Deactivated:
+    case domain::Resolution::Expired:
+    case domain::Resolution::Admin:
+    case domain::Resolution::Stale:
+    case domain::Resolution::Erased:
+      return capitalize(domain::resolution_name(r));
+  }
+  return "";
+}
+
+/// For a payment that came after the window of a case that expired: how late it was. The case
+/// expired at first failure + window (its resolved_at), so that is where the window ended.
+std::optional<std::string> late_payment_note(const store::CaseListRow& r,
+                                             const store::EventRow& e) {
+  if (e.type != "payment.succeeded" || r.resolution != domain::Resolution::Expired ||
+      !r.resolved_at || e.event_time <= *r.resolved_at) {
+    return std::nullopt;
+  }
+  auto days = [](int64_t ms, int decimals) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(ms) / 86400000.0);
+    std::string s = buf;
+    if (s.size() > 2 && s.substr(s.size() - 2) == ".0") s.resize(s.size() - 2);
+    return s;
+  };
+  return "paid " + days(e.event_time - r.first_failure_at, 1) +
+         " days after the first failure: outside the " +
+         days(*r.resolved_at - r.first_failure_at, 0) + "-day window, not counted as recovered";
+}
+
 Data case_row(const store::CaseListRow& r, int64_t now) {
   Data d;
   set(d, "id", r.id);
@@ -49,14 +89,15 @@ Data case_row(const store::CaseListRow& r, int64_t now) {
   set(d, "user_id", r.user_id);
   set(d, "membership_id", r.membership_id);
   set(d, "product", r.product_title);
-  set(d, "status", r.status);
-  set(d, "status_label", capitalize(r.status));
+  set(d, "status", domain::status_name(r.status));
+  set(d, "status_label", capitalize(domain::status_name(r.status)));
   set(d, "first_failure", datetime(r.first_failure_at));
   set(d, "first_failure_ago", relative(r.first_failure_at, now));
   set(d, "amount", money(r.amount_due_cents, r.currency));
   set(d, "recovered",
-      r.status == "recovered"
-          ? money(r.recovered_cents - std::min(r.refunded_cents, r.recovered_cents), r.currency)
+      r.status == domain::CaseStatus::Recovered
+          ? money(domain::net_recovered_cents(r.status, r.recovered_cents, r.refunded_cents),
+                  r.currency)
           : "");
   set(d, "failures", std::to_string(r.failures));
   set(d, "clicks", std::to_string(r.clicks));
@@ -123,14 +164,17 @@ std::string cases_page(const Chrome& c, const CasesModel& m) {
 const std::vector<CaseAction>& case_actions() {
   static const std::vector<CaseAction> a = {
       {"nudge", "Nudge now",
-       "Sends a reminder now on every channel switched on in settings (push and/or DM).", false},
+       "Sends a reminder now on every channel switched on in settings (push and/or DM).", false,
+       &domain::CaseActions::nudge},
       {"cancel", "Cancel case",
        "Stops all further nudges and incentives for this case. The membership is not touched.",
-       false},
+       false, &domain::CaseActions::cancel},
       {"cancel-at-period-end", "Cancel at period end",
-       "Asks Whop to cancel the membership when the current billing period ends.", true},
+       "Asks Whop to cancel the membership when the current billing period ends.", true,
+       &domain::CaseActions::cancel_at_period_end},
       {"terminate", "Terminate now",
-       "Asks Whop to end the membership immediately. The member loses access now.", true},
+       "Asks Whop to end the membership immediately. The member loses access now.", true,
+       &domain::CaseActions::terminate},
   };
   return a;
 }
@@ -142,7 +186,7 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
   set(d, "plan_id", m.detail.plan_id);
   set(d, "failure_message", m.detail.failure_message);
   set(d, "last_failure", datetime(r.last_failure_at));
-  set(d, "resolution", capitalize(r.resolution));
+  set(d, "resolution", resolution_label(r.resolution));
   set(d, "resolved_at", datetime(r.resolved_at));
   set(d, "refunded", r.refunded_cents > 0 ? money(r.refunded_cents, r.currency) : "");
   set(d, "next_nudge",
@@ -150,12 +194,15 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
                                    relative(*m.detail.next_nudge_at, m.now) + ")"
                              : "");
   set(d, "incentive",
-      r.incentive_state.empty()
+      r.incentive_state == domain::IncentiveState::None
           ? ""
-          : capitalize(r.incentive_state) +
+          : capitalize(domain::incentive_state_name(r.incentive_state)) +
                 (r.incentive_days > 0 ? " (" + std::to_string(r.incentive_days) + " days)" : ""));
   set(d, "first_click", datetime(m.detail.first_click_at));
-  set(d, "is_open", r.status == "open");
+  set(d, "is_open", r.status == domain::CaseStatus::Open);
+  set(d, "ends_at_period_end",
+      r.status == domain::CaseStatus::Cancelled && r.resolution == domain::Resolution::PeriodEnd);
+  const auto allowed = domain::allowed_actions(r.status);
 
   Data actions = list();
   for (const auto& a : case_actions()) {
@@ -164,8 +211,7 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     set(ad, "label", a.label);
     set(ad, "explain", a.explain);
     set(ad, "danger", a.danger);
-    bool allowed = r.status == "open" || a.key == "cancel-at-period-end" || a.key == "terminate";
-    set(ad, "allowed", allowed);
+    set(ad, "allowed", a.allowed(allowed));
     actions.push_back(ad);
     if (m.confirm == a.key) {
       Data conf;
@@ -186,8 +232,8 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
         manual ? "Manual " + s.attempt.substr(1)
                : "Reminder " + std::to_string(std::atoi(s.attempt.c_str()) + 1));
     set(sd, "channel", s.channel == "dm" ? "Direct message" : "Push");
-    set(sd, "state", s.state);
-    set(sd, "state_label", capitalize(s.state));
+    set(sd, "state", domain::send_state_name(s.state));
+    set(sd, "state_label", capitalize(domain::send_state_name(s.state)));
     set(sd, "at", datetime(s.created_at));
     sends.push_back(sd);
   }
@@ -205,6 +251,7 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     set(t, "kind", "event");
     set(t, "what", e.type);
     std::string detail = e.amount_cents ? money(*e.amount_cents, e.currency) : "";
+    if (auto late = late_payment_note(r, e)) detail += (detail.empty() ? "" : " · ") + *late;
     if (!e.process_state.empty()) {
       detail += (detail.empty() ? "" : " · ") + std::string("processing: ") + e.process_state;
     }

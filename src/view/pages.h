@@ -59,6 +59,8 @@ std::string case_page(const Chrome& c, const CaseModel& m);
 struct CaseAction {
   std::string key, label, explain;
   bool danger = false;
+  bool domain::CaseActions::*permits = nullptr;  // which of domain::allowed_actions() allows it
+  bool allowed(const domain::CaseActions& a) const { return permits && a.*permits; }
 };
 const std::vector<CaseAction>& case_actions();
 

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const char* key : {"error", "message", "next", "username", "q", "title", "body"}) {
     cs::view::set(d, key, s);
   }
-  std::string html = cs::view::page("login", chrome, d);
+  std::string html = cs::view::page(cs::templates::page_login, chrome, d);
   if (s.find_first_of("<>\"'&") != std::string::npos) {
     cs::fuzz::check(html.find(s) == std::string::npos, "hostile string rendered unescaped");
   }

@@ -109,7 +109,7 @@ inline store::CaseRow make_case(const std::string& id, const std::string& status
   c.membership_id = "mem_" + id.substr(id.size() - 12);
   c.user_id = "user_" + id.substr(id.size() - 10);
   c.username = "member" + id.substr(id.size() - 6);
-  c.status = status;
+  c.status = domain::status_from_name(status).value();
   c.first_failure_at = first_failure_at;
   c.last_failure_at = first_failure_at;
   c.amount_due_cents = 2999;
@@ -117,11 +117,11 @@ inline store::CaseRow make_case(const std::string& id, const std::string& status
   c.created_at = first_failure_at;
   c.updated_at = first_failure_at;
   if (status == "recovered") {
-    c.resolution = "payment";
+    c.resolution = domain::Resolution::Payment;
     c.resolved_at = first_failure_at + 2 * 86400000LL;
     c.recovered_cents = 2999;
   } else if (status == "lost") {
-    c.resolution = "deactivated";
+    c.resolution = domain::Resolution::Deactivated;
     c.resolved_at = first_failure_at + 86400000LL;
   }
   return c;

@@ -453,3 +453,37 @@ TEST_CASE("rate limits answer 429 with Retry-After, X-RateLimit-* and a page say
   CHECK(api->status == 429);
   CHECK(json::parse(api->body)["error"]["code"] == "rate_limited");
 }
+
+TEST_CASE("a payment after the window shows on the case timeline") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms(), day = 86400000;
+  test::FakeWhop::PaymentSpec failed;
+  failed.payment_id = "pay_Late000000001";
+  failed.time_ms = now - 20 * day;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", failed), once()).status ==
+          200);
+  test::FakeWhop::PaymentSpec paid = failed;
+  paid.payment_id = "pay_Late000000002";
+  paid.time_ms = failed.time_ms + 16 * day + day / 2;  // 16.5 days after the first failure
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.succeeded", paid), once()).status ==
+          200);
+  t.drain();
+  store::CaseRow c;
+  {
+    auto db = t.app().reads().lease();
+    auto all = store::cases_for_membership(*db, failed.membership_id);
+    REQUIRE(all.size() == 1);
+    c = all[0];
+  }
+  CHECK(c.status == domain::CaseStatus::Lost);
+  CHECK(c.resolution == domain::Resolution::Expired);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/cases/" + c.id);
+  REQUIRE(page);
+  CHECK(page->body.find("paid 16.5 days after the first failure: outside the 14-day window, not "
+                        "counted as recovered") != std::string::npos);
+}

@@ -39,7 +39,7 @@ TEST_CASE("manual actions: nudge now, cancel membership, terminate, cancel case;
   CHECK(env.whop.calls("POST", "/api/v1/dm_channels").size() == 1);  // the channel is reused
   for (const auto& s : env.sends(c.id)) {
     if (s.attempt != "m1") continue;
-    CHECK(s.state == "sent");
+    CHECK(s.state == domain::SendState::Sent);
     CHECK(s.actor == "admin");
   }
   CHECK(env.send_state(c.id, "m1", "push") == "sent");
@@ -98,10 +98,11 @@ TEST_CASE("manual actions: nudge now, cancel membership, terminate, cancel case;
   CHECK(count_actor(cancelled, "admin") == 2);
   CHECK(env.all_done());
 
-  // Cancel the case: nudging stops.
-  REQUIRE(env.a().engine().cancel_case(c.id).ok());
+  // Cancel at period end already stopped the case: nudging stops.
+  CHECK_FALSE(env.a().engine().cancel_case(c.id).ok());
   auto after = env.only_case();
-  CHECK(after.status == "cancelled");
+  CHECK(after.status == domain::CaseStatus::Cancelled);
+  CHECK(after.resolution == domain::Resolution::PeriodEnd);
   auto case_cancelled = env.actions(c.id, "case_cancelled");
   REQUIRE(case_cancelled.size() == 1);
   CHECK(case_cancelled[0].actor == "admin");
@@ -133,12 +134,12 @@ TEST_CASE("manual actions on a recovered case, and a cancel Whop refuses") {
   REQUIRE(env.deliver(test::FakeWhop::payment_event("payment.succeeded", spec)) == 200);
   env.drain();
   auto c = env.only_case();
-  REQUIRE(c.status == "recovered");
+  REQUIRE(c.status == domain::CaseStatus::Recovered);
   auto nudge = env.a().engine().nudge_now(c.id);
   REQUIRE_FALSE(nudge.ok());
   CHECK(nudge.error().find("recovered") != std::string::npos);
   CHECK_FALSE(env.a().engine().cancel_case(c.id).ok());
-  CHECK(env.only_case().status == "recovered");
+  CHECK(env.only_case().status == domain::CaseStatus::Recovered);
   env.drain();
   CHECK(env.pushes() == 1);
 
@@ -181,7 +182,7 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   CHECK(r1.events_added == 1);
   env.drain();
   auto c = env.only_case("mem_Rec1");
-  CHECK(c.status == "open");
+  CHECK(c.status == domain::CaseStatus::Open);
   CHECK(c.first_failure_at == t_fail);
   CHECK(c.failures == 1);
   CHECK(env.pushes() == 1);  // the T+0 nudge went out as for a webhook
@@ -201,7 +202,7 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   CHECK(r2.events_added == 1);
   env.drain();
   c = env.only_case("mem_Rec1");
-  CHECK(c.status == "recovered");
+  CHECK(c.status == domain::CaseStatus::Recovered);
   CHECK(c.recovered_cents == 2999);
   CHECK(c.recovery_payment_id == "pay_Rec1Paid");
   CHECK(c.failures == 1);
@@ -214,7 +215,7 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   CHECK(r3.events_added == 1);
   env.drain();
   auto c2 = env.only_case("mem_Rec2");
-  CHECK(c2.status == "open");
+  CHECK(c2.status == domain::CaseStatus::Open);
   CHECK(c2.failures == 1);
   CHECK(c2.first_failure_at == env.start - 2 * 3600 * 1000);
   CHECK(env.whop.free_day_grants("mem_Rec2") == std::vector<int>{3});

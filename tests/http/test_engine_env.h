@@ -71,9 +71,11 @@ struct Env {
   }
 
   /// Starts the app (again) on the fixture's database with the engine configuration + `extra`.
-  void open(Configure extra = {}) {
+  /// With `background`, the app's own scheduler and job workers run (as in production).
+  void open(Configure extra = {}, bool background = false) {
     app.reset();
     test::TestApp::Options o;
+    o.background_workers = background;
     o.clock = &clock;
     o.db_path = dir.file("cs.db");
     o.configure = [this, extra](app::Config& c) {
@@ -133,7 +135,7 @@ struct Env {
   std::string send_state(const std::string& case_id, const std::string& attempt,
                          const std::string& channel) {
     for (const auto& s : sends(case_id)) {
-      if (s.attempt == attempt && s.channel == channel) return s.state;
+      if (s.attempt == attempt && s.channel == channel) return domain::send_state_name(s.state);
     }
     return "";
   }
@@ -148,7 +150,7 @@ struct Env {
   std::string incentive_state(const std::string& case_id) {
     auto db = a().reads().lease();
     auto inc = store::get_incentive(*db, case_id);
-    return inc ? inc->state : "";
+    return inc ? domain::incentive_state_name(inc->state) : "";
   }
   /// Jobs of `kind` ("" = any; newest first); with `channel`, only nudges on that channel.
   std::vector<store::Job> jobs(const std::string& kind, const std::string& channel = "") {

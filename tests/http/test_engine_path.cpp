@@ -114,8 +114,8 @@ TEST_CASE("full path: fail, T+0 push and DM with a tracked link, free days once,
   auto db = env.app->app().reads().lease();
   auto cases = store::cases_for_membership(*db, "mem_Zx12Cv34Bn56Ml");
   REQUIRE(cases.size() == 1);
-  CHECK(cases[0].status == "recovered");
+  CHECK(cases[0].status == domain::CaseStatus::Recovered);
   auto sends = store::sends_for_case(*db, cases[0].id);
   CHECK(sends.size() == 4);
-  for (const auto& s : sends) CHECK(s.state == "sent");
+  for (const auto& s : sends) CHECK(s.state == domain::SendState::Sent);
 }

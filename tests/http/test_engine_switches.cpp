@@ -39,7 +39,7 @@ TEST_CASE("processing switched off by the environment: events stored, cases afte
   env.clock.advance(61 * 1000);
   env.drain();
   auto c = env.only_case();
-  CHECK(c.status == "open");
+  CHECK(c.status == domain::CaseStatus::Open);
   CHECK(env.pushes() == 1);
   CHECK(env.dms() == 1);
   CHECK(env.whop.free_day_grants(kMembership) == std::vector<int>{3});
@@ -70,7 +70,7 @@ TEST_CASE("processing switched off in settings: no restart, and nudges keep goin
   env.clock.advance(61 * 1000);
   env.drain();
   auto late = env.only_case("mem_Late");
-  CHECK(late.status == "open");
+  CHECK(late.status == domain::CaseStatus::Open);
   // Two days late: day 0 skipped, the day-2 reminder sent.
   CHECK(env.send_state(late.id, "0", "push") == "skipped");
   CHECK(env.send_state(late.id, "1", "push") == "sent");
@@ -81,7 +81,7 @@ TEST_CASE("scheduler switched off by the environment: no nudges or incentives en
   REQUIRE(env.fail(kMembership, env.start) == 200);
   env.drain();
   auto c = env.only_case();  // processing keeps working
-  CHECK(c.status == "open");
+  CHECK(c.status == domain::CaseStatus::Open);
   CHECK(env.a().scheduler().disabled());
   CHECK(env.jobs("nudge").empty());
   CHECK(env.jobs("incentive").empty());

@@ -70,7 +70,8 @@ std::vector<std::string> run(const std::vector<store::NewEvent>& events, int64_t
   std::vector<std::string> out;
   for (const char* m : {"mem_A", "mem_B"}) {
     for (const auto& c : store::cases_for_membership(*db, m)) {
-      out.push_back(c.membership_id + " " + c.status + " " + c.resolution + " " +
+      out.push_back(c.membership_id + " " + domain::status_name(c.status) + " " +
+                    domain::resolution_name(c.resolution) + " " +
                     std::to_string(c.first_failure_at) + " " + std::to_string(c.last_failure_at) +
                     " " + std::to_string(c.failures) + " " + std::to_string(c.amount_due_cents) +
                     " " + c.failure_message + " " + std::to_string(c.resolved_at.value_or(-1)) +
@@ -124,12 +125,12 @@ TEST_CASE(
   f.amount_cents = 2999;
   f.currency = "usd";
   jobs::process_event(*db, keys, *store::insert_event(*db, f), policy, kT0);
-  CHECK(store::cases_for_membership(*db, "mem_A")[0].status == "open");
+  CHECK(store::cases_for_membership(*db, "mem_A")[0].status == domain::CaseStatus::Open);
 
   CHECK(jobs::refold_membership(*db, "mem_A", policy, kT0 + 15 * kDay) == 1);
   auto lost = store::cases_for_membership(*db, "mem_A")[0];
-  CHECK(lost.status == "lost");
-  CHECK(lost.resolution == "expired");
+  CHECK(lost.status == domain::CaseStatus::Lost);
+  CHECK(lost.resolution == domain::Resolution::Expired);
 
   // A payment made on day 13 but delivered late still counts: decisions use event time.
   store::NewEvent s = f;
@@ -141,7 +142,7 @@ TEST_CASE(
   auto rec = store::cases_for_membership(*db, "mem_A");
   REQUIRE(rec.size() == 1);
   CHECK(rec[0].id == lost.id);
-  CHECK(rec[0].status == "recovered");
+  CHECK(rec[0].status == domain::CaseStatus::Recovered);
   CHECK(rec[0].recovered_cents == 2999);
   auto actions = store::actions_for_case(*db, rec[0].id);
   REQUIRE(actions.size() == 3);
