@@ -56,7 +56,7 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
         });
 
   route(svr, d, "GET", "/api/dashboard/cases",
-        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+        [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
           auto q = case_query(req);
           std::string limit = req.get_param_value("limit");
           if (!limit.empty() && limit.size() < 5 &&

@@ -149,7 +149,7 @@ JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
   return deliver_nudge(*n, *start->c, *link, settings);
 }
 
-std::optional<RecoveryEngine::NudgeJob> RecoveryEngine::parse_nudge(const store::Job& job) {
+std::optional<NudgeJob> RecoveryEngine::parse_nudge(const store::Job& job) {
   auto p = parse_payload(job);
   NudgeJob n{str(p, "case_id"), str(p, "attempt"), str(p, "channel"), str(p, "actor")};
   if (n.actor.empty()) n.actor = "system";

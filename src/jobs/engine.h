@@ -11,6 +11,7 @@
 #include <string>
 
 #include "domain/settings.h"
+#include "jobs/kinds.h"
 #include "jobs/runner.h"
 #include "store/cases.h"
 #include "store/db.h"
@@ -59,10 +60,6 @@ class RecoveryEngine {
   std::optional<std::string> follow_link(const std::string& token);
 
  private:
-  /// A nudge job's payload.
-  struct NudgeJob {
-    std::string case_id, attempt, channel, actor;
-  };
   /// What begin_nudge found: the case, and whether this try may call Whop.
   struct NudgeStart {
     std::optional<store::CaseRow> c;

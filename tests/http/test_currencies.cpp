@@ -63,13 +63,13 @@ TEST_CASE(
 
   auto jpy = case_of(t, "mem_JPY1");
   REQUIRE(jpy);
-  CHECK(jpy->status == "recovered");
+  CHECK(jpy->status == cs::domain::CaseStatus::Recovered);
   CHECK(jpy->currency == "jpy");
   CHECK(jpy->amount_due_cents == 1000);  // yen: no minor unit (was 100000)
   CHECK(jpy->recovered_cents == 1000);
   auto kwd = case_of(t, "mem_KWD1");
   REQUIRE(kwd);
-  CHECK(kwd->status == "recovered");
+  CHECK(kwd->status == cs::domain::CaseStatus::Recovered);
   CHECK(kwd->amount_due_cents == 12345);  // fils: three decimals (was 1235)
   CHECK(kwd->recovered_cents == 12345);
   auto usd = case_of(t, "mem_USD1");
@@ -77,7 +77,7 @@ TEST_CASE(
   CHECK(usd->amount_due_cents == 120247);
   auto cents = case_of(t, "mem_USD2");
   REQUIRE(cents);
-  CHECK(cents->status == "open");
+  CHECK(cents->status == cs::domain::CaseStatus::Open);
   CHECK(cents->amount_due_cents == 29);
 
   test::WebClient w(t);
@@ -132,7 +132,7 @@ TEST_CASE("an unknown currency code is stored with two decimals and flagged on t
   t.drain();
   auto c = case_of(t, "mem_XYZ1");
   REQUIRE(c);
-  CHECK(c->status == "recovered");
+  CHECK(c->status == cs::domain::CaseStatus::Recovered);
   CHECK(c->amount_due_cents == 1234);
   test::WebClient w(t);
   REQUIRE(w.sign_in());

@@ -181,6 +181,9 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   // One event: the past_due membership is the same failure as the payment just added.
   CHECK(r1.events_added == 1);
   env.drain();
+  // Reconciled events arrive late: contact waits for the rest of the backlog (domain::may_contact).
+  env.clock.advance(domain::ContactPolicy{}.settle_ms);
+  env.drain();
   auto c = env.only_case("mem_Rec1");
   CHECK(c.status == domain::CaseStatus::Open);
   CHECK(c.first_failure_at == t_fail);
@@ -213,6 +216,9 @@ TEST_CASE("reconciliation: dropped webhooks still open and recover the case, wit
   env.whop.put_membership(silent);
   auto r3 = env.a().reconciler().run_once();
   CHECK(r3.events_added == 1);
+  env.drain();
+  // Reconciled events arrive late: contact waits for the rest of the backlog (domain::may_contact).
+  env.clock.advance(domain::ContactPolicy{}.settle_ms);
   env.drain();
   auto c2 = env.only_case("mem_Rec2");
   CHECK(c2.status == domain::CaseStatus::Open);
@@ -259,6 +265,9 @@ TEST_CASE("reconciliation: a late webhook for a reconciled payment is not a seco
       membership_json("mem_Rec1", env.start + 3 * kDay, "past_due", "user_Rec1"));
   env.whop.put_payment(payment_object("payment.failed", failed_spec));
   REQUIRE(env.a().reconciler().run_once().events_added == 1);
+  env.drain();
+  // Reconciled events arrive late: contact waits for the rest of the backlog (domain::may_contact).
+  env.clock.advance(domain::ContactPolicy{}.settle_ms);
   env.drain();
   REQUIRE(env.only_case("mem_Rec1").failures == 1);
 
