@@ -3,7 +3,8 @@
 #   bash packaging/dev.sh run    install what is missing, build, start `churn-saver serve`
 #   bash packaging/dev.sh test   install what is missing, build, run the whole test suite
 #   bash packaging/dev.sh deb    install what is missing, build the release .deb into dist/
-#   bash packaging/dev.sh sanitize   the suite under ASan+UBSan, concurrency tests under TSan
+#   bash packaging/dev.sh sanitize   the whole suite under ASan+UBSan
+#   bash packaging/dev.sh tsan       the concurrency tests under ThreadSanitizer
 #   bash packaging/dev.sh fuzz [SECONDS]   each libFuzzer target for SECONDS (default 60)
 # Extra arguments after `run` go to `churn-saver serve`.
 set -euo pipefail
@@ -79,16 +80,18 @@ case "$cmd" in
     ctest --output-on-failure --timeout 900 -j"$(nproc)"
     ;;
   sanitize)
-    # The whole suite in an AddressSanitizer + UBSan build (build-asan/), then the concurrency
-    # tests (writer thread, job runner and leases, scheduler, HTTP server under parallel clients)
-    # in a ThreadSanitizer build (build-tsan/). Any report fails the run.
+    # The whole suite in an AddressSanitizer + UBSan build (build-asan/). Any report fails the run.
     install_missing "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"
     install_browser_test_deps
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     BUILD_DIR=${ASAN_BUILD_DIR:-build-asan} build_sanitized address,undefined
     (cd "${ASAN_BUILD_DIR:-build-asan}" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
-    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp}
+    ;;
+  tsan)
+    # The concurrency tests under ThreadSanitizer (build-tsan/).
+    install_missing "${APT_PACKAGES[@]}"
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
     BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan} build_sanitized thread --target test_store test_http
     (cd "${TSAN_BUILD_DIR:-build-tsan}" && ./test_store && ./test_http -tc="$TSAN_TESTS")
     ;;

@@ -25,20 +25,20 @@ std::string iso(const std::optional<int64_t>& ms) {
 
 std::string case_csv(const store::CaseListRow& r) {
   const int64_t net = domain::net_recovered_cents(r.status, r.recovered_cents, r.refunded_cents);
-  return csv::row(
-      {csv::text(r.id), csv::text(domain::status_name(r.status)),
-       csv::text(domain::resolution_name(r.resolution)), csv::text(r.membership_id),
-       csv::text(r.user_id), csv::text(r.username), csv::text(r.product_title),
-       csv::plain(iso(r.first_failure_at)), csv::plain(iso(r.last_failure_at)),
-       csv::plain(std::to_string(r.failures)),
-       csv::plain(domain::minor_to_decimal(r.amount_due_cents, r.currency)), csv::text(r.currency),
-       csv::plain(domain::minor_to_decimal(r.recovered_cents, r.currency)),
-       csv::plain(domain::minor_to_decimal(r.refunded_cents, r.currency)),
-       csv::plain(domain::minor_to_decimal(net, r.currency)), csv::plain(iso(r.resolved_at)),
-       csv::plain(std::to_string(r.clicks)),
-       csv::plain(r.incentive_state == domain::IncentiveState::Granted
-                      ? std::to_string(r.incentive_days)
-                      : "0")});
+  return csv::row({csv::text(r.id), csv::text(domain::status_name(r.status)),
+                   csv::text(domain::resolution_name(r.resolution)), csv::text(r.membership_id),
+                   csv::text(r.user_id), csv::text(r.username), csv::text(r.product_title),
+                   csv::plain(iso(r.first_failure_at)), csv::plain(iso(r.last_failure_at)),
+                   csv::plain(std::to_string(r.failures)),
+                   csv::plain(domain::minor_to_decimal(r.amount_due_cents, r.currency)),
+                   csv::text(r.currency),
+                   csv::plain(domain::minor_to_decimal(r.recovered_cents, r.currency)),
+                   csv::plain(domain::minor_to_decimal(r.refunded_cents, r.currency)),
+                   csv::plain(domain::minor_to_decimal(net, r.currency)),
+                   csv::plain(iso(r.resolved_at)), csv::plain(std::to_string(r.clicks)),
+                   csv::plain(r.incentive_state == domain::IncentiveState::Granted
+                                  ? std::to_string(r.incentive_days)
+                                  : "0")});
 }
 
 struct ExportState {
