@@ -37,6 +37,9 @@ Result<nlohmann::json> parse_json_limited(std::string_view text, int max_depth) 
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
     return Error{"invalid JSON (at byte " + std::to_string(e.byte) + ")"};
+  } catch (const nlohmann::json::exception&) {
+    // out_of_range: a number too large for a double (1e400). Found by tests/fuzz/fuzz_event.
+    return Error{"invalid JSON (a number is out of range)"};
   }
 }
 

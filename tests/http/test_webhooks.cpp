@@ -100,6 +100,11 @@ TEST_CASE("bad deliveries get their status and store nothing") {
       {"nested deeper than 64", std::string(65, '[') + std::string(65, ']'),
        test::v1_headers(test::kTestSecret, id, std::string(65, '[') + std::string(65, ']'), now),
        400, "bad_json"},
+      // Found by tests/fuzz/fuzz_event: the parser's out_of_range escaped as a 500.
+      {"number out of range", R"({"type":"payment.failed","data":{"total":1e400}})",
+       test::v1_headers(test::kTestSecret, id,
+                        R"({"type":"payment.failed","data":{"total":1e400}})", now),
+       400, "bad_json"},
       {"no event type", R"({"data":{}})",
        test::v1_headers(test::kTestSecret, id, R"({"data":{}})", now), 400, "bad_event"},
       {"malformed webhook-id", body, test::v1_headers(test::kTestSecret, "msg bad/id", body, now),
