@@ -234,6 +234,12 @@ std::vector<std::string> assign_cases(const std::vector<Episode>& episodes,
   return case_ids;
 }
 
+ContactPolicy contact_policy(bool requested_by_creator) {
+  ContactPolicy p;
+  if (requested_by_creator) p.settle_ms = 0;
+  return p;
+}
+
 ContactDecision may_contact(CaseStatus status, int64_t first_failure_at,
                             const std::vector<StoredEvent>& events, int64_t now_ms,
                             const ContactPolicy& policy) {

@@ -99,6 +99,10 @@ struct ContactPolicy {
   int64_t recheck_ms = 1000;
 };
 
+/// The policy for one nudge: a nudge the creator asked for ("Nudge now") does not wait out
+/// settle_ms (the creator is looking at the case and chose to act); every other check applies.
+ContactPolicy contact_policy(bool requested_by_creator);
+
 enum class ContactVerdict { Go, Wait, Stop };
 struct ContactDecision {
   ContactVerdict verdict = ContactVerdict::Go;

@@ -180,7 +180,8 @@ Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
     }
     if (skip_reason.empty()) {
       start.contact = domain::may_contact(start.c->status, start.c->first_failure_at,
-                                          store::contact_events(db, start.c->membership_id), now);
+                                          store::contact_events(db, start.c->membership_id), now,
+                                          domain::contact_policy(n.actor != "system"));
       if (start.contact.verdict == domain::ContactVerdict::Wait) return;  // no intent recorded
       if (start.contact.verdict == domain::ContactVerdict::Stop) skip_reason = start.contact.reason;
     }
@@ -247,13 +248,14 @@ JobOutcome RecoveryEngine::settle_nudge(const NudgeJob& n, const std::optional<w
   return outcome_of(*err);
 }
 
-domain::ContactDecision RecoveryEngine::contact_check(const std::string& case_id) {
+domain::ContactDecision RecoveryEngine::contact_check(const std::string& case_id,
+                                                      const domain::ContactPolicy& policy) {
   const int64_t now = clock_.now_ms();
   auto db = reads_.lease();
   auto c = store::find_case(*db, case_id);
   if (!c) return {domain::ContactVerdict::Stop, 0, "case_gone"};
   return domain::may_contact(c->status, c->first_failure_at,
-                             store::contact_events(*db, c->membership_id), now);
+                             store::contact_events(*db, c->membership_id), now, policy);
 }
 
 JobOutcome RecoveryEngine::wait(const domain::ContactDecision& d) {
@@ -261,7 +263,7 @@ JobOutcome RecoveryEngine::wait(const domain::ContactDecision& d) {
 }
 
 std::optional<JobOutcome> RecoveryEngine::hold_nudge(const NudgeJob& n) {
-  const auto d = contact_check(n.case_id);
+  const auto d = contact_check(n.case_id, domain::contact_policy(n.actor != "system"));
   if (d.verdict == domain::ContactVerdict::Go) return std::nullopt;
   const int64_t now = clock_.now_ms();
   if (d.verdict == domain::ContactVerdict::Stop) {

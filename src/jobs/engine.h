@@ -67,7 +67,8 @@ class RecoveryEngine {
     domain::ContactDecision contact;  // Wait: nothing recorded, try again later
   };
   /// domain::may_contact on a fresh read of the case and its membership's stored events.
-  domain::ContactDecision contact_check(const std::string& case_id);
+  domain::ContactDecision contact_check(const std::string& case_id,
+                                        const domain::ContactPolicy& policy = {});
   /// The check right before a nudge's call to Whop: nullopt to go on, else the job's outcome
   /// (the send is settled as Skipped, or left Failed to be tried again after a wait).
   std::optional<JobOutcome> hold_nudge(const NudgeJob& n);

@@ -78,4 +78,11 @@ TEST_CASE("may_contact: stop when paid or not open, wait for pending events and 
   CHECK(d.reason == "backlog_settling");
   CHECK(d.retry_at == now + ContactPolicy{}.settle_ms);
   CHECK(may_contact(CaseStatus::Open, first, backlog, d.retry_at).verdict == V::Go);
+  // The creator's own "Nudge now" does not wait out the backlog, but every other check holds.
+  CHECK(may_contact(CaseStatus::Open, first, backlog, now, contact_policy(true)).verdict == V::Go);
+  CHECK(may_contact(CaseStatus::Open, first, backlog, now, contact_policy(false)).verdict ==
+        V::Wait);
+  CHECK(may_contact(CaseStatus::Open, first, paid, now, contact_policy(true)).verdict == V::Stop);
+  CHECK(may_contact(CaseStatus::Open, first, pending, now, contact_policy(true)).verdict ==
+        V::Wait);
 }
