@@ -23,16 +23,9 @@ using nlohmann::json;
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(CS_FIXTURES_DIR) + "/whop/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test::whop_fixture(name);
 }
-
-int64_t stored_events(test::TestApp& t) {
-  auto db = t.app().reads().lease();
-  return store::count_events(*db);
-}
+using test::stored_events;
 
 httplib::Result post(test::TestApp& t, const std::string& body, const httplib::Headers& h) {
   auto c = t.client();
