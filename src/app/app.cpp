@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "service/accounts.h"
@@ -83,8 +85,8 @@ void App::apply_connection(const store::ConnectionSettings& c) {
   whop_->set_api_key(c.api_key);
   engine_->set_config(jobs::EngineConfig{c.public_url, c.company_id, c.experience_id});
   reconciler_->set_company_id(c.company_id);
-  if (options_.background_workers && !c.api_key.empty() && !c.company_id.empty() &&
-      !reconciler_started_.exchange(true)) {
+  if (options_.background_workers && read_only_.empty() && !c.api_key.empty() &&
+      !c.company_id.empty() && !reconciler_started_.exchange(true)) {
     reconciler_->start();
   }
 }
@@ -97,12 +99,10 @@ Status App::start() {
   auto listen = http::parse_listen(config_.listen);
   if (!listen) return Error{listen.error()};
   std::unique_ptr<SQLite::Database> wdb;
-  try {
-    umask(0077);
-    wdb = store::open_connection(config_.db_path, store::ConnectionRole::Writer);
-    // A small file is checked before serving (cheap); a large one after READY, in the
-    // background, so start-up stays fast (PERFORMANCE.md target 5): if that check fails, webhooks
-    // are answered 503 (Whop retries) and readiness reports the problem.
+  // A small file is checked before serving (cheap); a large one after READY, in the background,
+  // so start-up stays fast (PERFORMANCE.md target 5): if that check fails, webhooks are answered
+  // 503 (Whop retries) and readiness reports the problem.
+  auto check = [&]() -> Status {
     std::error_code ec;
     auto size = std::filesystem::file_size(config_.db_path, ec);
     if (ec || size <= kSyncQuickCheckBytes) {
@@ -111,16 +111,55 @@ Status App::start() {
     } else {
       background_check_ = true;
     }
-    if (auto st = store::migrate_up(*wdb); !st) return st;
-  } catch (const std::exception& e) {
-    return Error{"cannot open database " + config_.db_path + ": " + e.what()};
+    return Ok{};
+  };
+  umask(0077);
+  read_only_ = store::read_only_cause(config_.db_path);
+  if (read_only_.empty()) {
+    try {
+      wdb = store::open_connection(config_.db_path, store::ConnectionRole::Writer);
+      if (auto st = check(); !st) return st;
+      if (auto st = store::migrate_up(*wdb); !st) return st;
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) != SQLITE_READONLY) {
+        return Error{"cannot open database " + config_.db_path + ": " + e.what()};
+      }
+      read_only_ = std::string("SQLite cannot write it (") + e.what() + ")";
+    } catch (const std::exception& e) {
+      return Error{"cannot open database " + config_.db_path + ": " + e.what()};
+    }
+  }
+  if (!read_only_.empty()) {
+    // Read-only mode: the dashboard reads; nothing writes (no job workers, scheduler,
+    // reconciler or maintenance); webhooks are refused with 503 so Whop keeps them for later.
+    try {
+      wdb.reset();
+      wdb = store::open_connection(config_.db_path, store::ConnectionRole::ReadOnly);
+      if (auto st = check(); !st) return st;
+      int have = store::schema_version(*wdb), need = store::binary_schema_version();
+      if (have != need) {
+        return Error{"the database " + config_.db_path + " is read-only (" + read_only_ +
+                     ") and its schema is version " + std::to_string(have) +
+                     " where this version needs " + std::to_string(need) +
+                     ": make it writable so it can be migrated"};
+      }
+    } catch (const std::exception& e) {
+      return Error{"cannot open database " + config_.db_path + " (read-only: " + read_only_ +
+                   "): " + e.what()};
+    }
+    log::error(
+        "the database is read-only: serving the dashboard read-only; webhooks are answered 503 "
+        "and nothing is written until it is writable and the service is restarted",
+        {{"path", config_.db_path}, {"cause", read_only_}});
   }
   auto keys = crypto::load_or_create_keyring(config_.key_file);
   if (!keys) return Error{keys.error()};
   keys_ = std::move(*keys);
 
   writer_ = std::make_unique<store::Writer>(std::move(wdb));
-  reads_ = std::make_unique<store::ReadPool>(config_.db_path, 4);
+  reads_ = std::make_unique<store::ReadPool>(
+      config_.db_path, 4,
+      read_only_.empty() ? store::ConnectionRole::Reader : store::ConnectionRole::ReadOnly);
   load_connection();  // dashboard-saved Whop connection over the configuration's
   whop::ClientConfig wc;
   wc.api_base = config_.whop_api_base;
@@ -146,7 +185,8 @@ Status App::start() {
       *writer_, reads_.get(), clock_, keys_, default_settings(),
       store::RetentionSettings{config_.retention_payload_days, config_.retention_event_days},
       config_connection(), [this] { runner_->wake(); },
-      [this](const store::ConnectionSettings& c) { apply_connection(c); }});
+      [this](const store::ConnectionSettings& c) { apply_connection(c); },
+      read_only_.empty() ? nullptr : &memory_sessions_});
   runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
     return service::process_event(
         *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, p.event_id);
@@ -155,6 +195,7 @@ Status App::start() {
   ingest_ = std::make_unique<service::IngestContext>(service::IngestContext{
       *services_, [this] { return connection().webhook_secrets; },
       [this]() -> std::string {
+        if (!read_only_.empty()) return "the database is read-only";
         return db_check_.state() == "failed" ? "the database failed its integrity check" : "";
       }});
   http::Deps deps;
@@ -197,7 +238,7 @@ Status App::start() {
       }
     });
   }
-  if (options_.background_workers) {
+  if (options_.background_workers && read_only_.empty()) {
     runner_->start();
     scheduler_->start();
     if (!connection().api_key.empty() && !connection().company_id.empty() &&
@@ -223,7 +264,10 @@ Status App::start() {
         "CHURN_SAVER_PUBLIC_URL is not set: messages link to Whop directly, clicks are not "
         "tracked");
   }
-  ops_->start(options_.background_workers);  // probes + watchdog; daily maintenance (serve)
+  // Read-only: the probes and watchdog run; the maintenance thread (backups, retention, alert
+  // state) does not.
+  ops_->start(options_.background_workers &&
+              read_only_.empty());  // probes + watchdog; daily maintenance (serve)
   return Ok{};
 }
 

@@ -17,6 +17,7 @@
 #include "jobs/reconciler.h"
 #include "jobs/runner.h"
 #include "jobs/scheduler.h"
+#include "service/accounts.h"
 #include "service/context.h"
 #include "service/ingest.h"
 #include "store/db.h"
@@ -92,6 +93,9 @@ class App {
   whop::Client& whop() { return *whop_; }
   const crypto::Keyring& keys() const { return keys_; }
   const DbCheck& db_check() const { return db_check_; }
+  /// Why the database could not be written at start (serve then runs read-only: the dashboard
+  /// reads, sessions are kept in memory, webhooks get 503, nothing writes); "" = writable.
+  const std::string& read_only() const { return read_only_; }
   /// Health probes, watchdog, backups, retention and alerts (app/operations.h).
   Operations& operations() { return *ops_; }
   /// The settings in force: stored settings over the configured defaults, with the
@@ -125,6 +129,7 @@ class App {
   const Clock& clock_;
   AppOptions options_;
   crypto::Keyring keys_;
+  service::MemorySessions memory_sessions_;  // the sessions in read-only mode
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<store::ReadPool> reads_;
   std::unique_ptr<whop::Client> whop_;
@@ -138,6 +143,7 @@ class App {
   mutable std::mutex conn_mu_;      // guards conn_
   store::ConnectionSettings conn_;  // see connection()
   http::WebhookStats webhook_stats_;
+  std::string read_only_;  // see read_only()
   std::atomic<bool> reconciler_started_{false};
   DbCheck db_check_;
   bool background_check_ = false;

@@ -42,6 +42,7 @@ Operations::~Operations() {
 http::OpsState& Operations::prepare() {
   const Config& c = app_.config();
   state_.db_path = c.db_path;
+  state_.read_only = app_.read_only();
   state_.metrics_token = c.metrics_token;
   state_.started_ms = clock_.now_ms();
   state_.started_mono_ms = http::monotonic_ms();
@@ -88,6 +89,17 @@ http::OpsState& Operations::prepare() {
   }
   state_.set_backup(b);
   load_persisted();
+  if (!state_.read_only.empty()) {
+    // The dashboard's banner: nothing else evaluates alerts in read-only mode.
+    auto alerts = state_.alerts();
+    alerts.insert(alerts.begin(),
+                  http::Alert{"database_read_only", "critical",
+                              "The database is read-only (" + state_.read_only +
+                                  "): webhooks are refused (Whop retries them) and nothing can "
+                                  "be changed. Make it writable and restart the service.",
+                              clock_.now_ms()});
+    state_.set_alerts(std::move(alerts));
+  }
   return state_;
 }
 
@@ -135,7 +147,8 @@ void Operations::start(bool background) {
   watchdog_ms_ = systemd::watchdog_interval_ms();
   // One writer round trip now (an empty transaction: no fsync), so readiness holds from the
   // first request on. The HTTP probe waits for the monitor thread (serve() is not running yet).
-  {
+  // (Not in read-only mode: readiness reports that instead, and nothing is to be written.)
+  if (state_.read_only.empty()) {
     auto t0 = http::monotonic_ms();
     auto st = app_.writer().run([](SQLite::Database&) {});
     state_.writer_probe_ok.store(static_cast<bool>(st));
@@ -185,7 +198,7 @@ void Operations::probe_now() {
     (void)res;
   }
   // The writer: an empty transaction through the queue (no fsync when nothing changed).
-  {
+  if (state_.read_only.empty()) {
     auto t0 = http::monotonic_ms();
     auto st = app_.writer().run([](SQLite::Database&) {});
     bool ok = static_cast<bool>(st);

@@ -103,19 +103,20 @@ json database_json(const OpsState& ops) {
             {"free_percent", total > 0 ? static_cast<int>(100.0 * avail / total) : 0}};
   }
   int64_t probe_at = ops.writer_probe_mono_ms.load();
-  return {
-      {"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
-      {"schema_version", schema},
-      {"binary_schema_version", store::binary_schema_version()},
-      {"size_bytes", file_size_or_zero(ops.db_path)},
-      {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
-      {"writer",
-       {{"ok", ops.writer_probe_ok.load() && (!ops.writer_failure || ops.writer_failure().empty())},
-        {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
-        {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
-      {"disk", disk},
-      {"backup", backup_json(ops.backup())},
-      {"retention", retention_json(ops.retention())}};
+  return {{"integrity", ops.db_check ? ops.db_check() : std::string("unknown")},
+          {"schema_version", schema},
+          {"binary_schema_version", store::binary_schema_version()},
+          {"size_bytes", file_size_or_zero(ops.db_path)},
+          {"wal_bytes", file_size_or_zero(ops.db_path + "-wal")},
+          {"read_only", !ops.read_only.empty()},
+          {"writer",
+           {{"ok", ops.read_only.empty() && ops.writer_probe_ok.load() &&
+                       (!ops.writer_failure || ops.writer_failure().empty())},
+            {"round_trip_ms", static_cast<double>(ops.writer_probe_us.load()) / 1000.0},
+            {"checked_ms_ago", probe_at > 0 ? json(monotonic_ms() - probe_at) : json(nullptr)}}},
+          {"disk", disk},
+          {"backup", backup_json(ops.backup())},
+          {"retention", retention_json(ops.retention())}};
 }
 
 json webhooks_json(const OpsState& ops, const Deps& deps) {
@@ -212,7 +213,9 @@ std::vector<ReadyCheck> readiness(const OpsState& ops) {
   bool writer_ok =
       ops.writer_probe_ok.load() && age >= 0 && age <= 3 * ops.probe_interval_ms + 5000;
   std::string failure = ops.writer_failure ? ops.writer_failure() : std::string();
-  if (!failure.empty()) {
+  if (!ops.read_only.empty()) {
+    out.push_back({"writer", false, "read-only: " + ops.read_only});
+  } else if (!failure.empty()) {
     out.push_back({"writer", false, "the last commit failed: " + failure});
   } else {
     out.push_back(
@@ -291,8 +294,13 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     auto checks = readiness(ops);
     bool ready = all_ok(checks);
     auto alerts = ops.alerts();
-    json body = {{"status", !ready ? "unavailable" : (alerts.empty() ? "ok" : "degraded")},
+    bool read_only = !ops.read_only.empty();
+    json body = {{"status", read_only ? "read_only"
+                            : !ready  ? "unavailable"
+                                      : (alerts.empty() ? "ok" : "degraded")},
                  {"ready", ready},
+                 {"read_only", read_only},
+                 {"read_only_reason", read_only ? json(ops.read_only) : json(nullptr)},
                  {"version", CHURN_SAVER_VERSION},
                  {"started_at", iso_or_null(ops.started_ms)},
                  {"uptime_s", (monotonic_ms() - ops.started_mono_ms) / 1000},

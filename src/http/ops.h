@@ -99,6 +99,8 @@ struct RetentionStatus {
 struct OpsState {
   // --- Set once by the app before the server starts -------------------------------------
   std::string db_path;
+  /// Why the database could not be written at start (serve's read-only mode); "" = writable.
+  std::string read_only;
   std::string metrics_token;    // CHURN_SAVER_METRICS_TOKEN; "" = /metrics answers 403
   int64_t started_ms = 0;       // unix ms (app clock)
   int64_t started_mono_ms = 0;  // monotonic_ms() at start

@@ -21,6 +21,10 @@ Result<std::string> create_setup_token(Context& ctx) {
   int64_t now = ctx.clock.now_ms();
   std::string token = crypto::random_hex(16);
   bool has_admin = false;
+  if (ctx.reads) {  // the usual case (an admin exists) needs no write transaction
+    auto db = ctx.reads->lease();
+    if (store::admin_password_hash(*db)) return std::string();
+  }
   auto st = ctx.writer.run([&](SQLite::Database& db) {
     has_admin = store::admin_password_hash(db).has_value();
     if (!has_admin) store::insert_setup_token(db, token_hash(token), now, now + kSetupLinkMs);
@@ -77,20 +81,60 @@ bool password_matches(Context& ctx, const std::string& pw) {
   return hash && pw.size() <= password::kMaxLength && password::verify(pw, *hash);
 }
 
+std::optional<store::SessionRow> MemorySessions::find(const std::string& id_hash) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = rows_.find(id_hash);
+  if (it == rows_.end()) return std::nullopt;
+  return it->second;
+}
+
+void MemorySessions::put(const store::SessionRow& row) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rows_[row.id_hash] = row;
+}
+
+void MemorySessions::touch(const std::string& id_hash, int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = rows_.find(id_hash); it != rows_.end()) it->second.last_seen_at = now;
+}
+
+void MemorySessions::erase(const std::string& id_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rows_.erase(id_hash);
+}
+
+void MemorySessions::erase_expired(int64_t now, int64_t idle_before) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(rows_, [&](const auto& kv) {
+    return kv.second.expires_at <= now || kv.second.last_seen_at < idle_before;
+  });
+}
+
 std::optional<SessionInfo> resume_session(Context& ctx, const std::string& id_hash) {
   int64_t now = ctx.clock.now_ms();
+  MemorySessions* mem = ctx.memory_sessions;
   std::optional<store::SessionRow> row;
-  {
+  if (mem) {
+    row = mem->find(id_hash);
+  } else {
     auto db = ctx.reads->lease();
     row = store::find_session(*db, id_hash);
   }
   if (!row) return std::nullopt;
   if (now >= row->expires_at || now - row->last_seen_at >= kSessionIdleMs) {
-    ctx.writer.run([&](SQLite::Database& db) { store::delete_session(db, id_hash); });
+    if (mem) {
+      mem->erase(id_hash);
+    } else {
+      ctx.writer.run([&](SQLite::Database& db) { store::delete_session(db, id_hash); });
+    }
     return std::nullopt;
   }
   if (now - row->last_seen_at >= 60 * 1000) {
-    ctx.writer.run([&](SQLite::Database& db) { store::touch_session(db, id_hash, now); });
+    if (mem) {
+      mem->touch(id_hash, now);
+    } else {
+      ctx.writer.run([&](SQLite::Database& db) { store::touch_session(db, id_hash, now); });
+    }
   }
   return SessionInfo{"", id_hash, row->csrf_token};
 }
@@ -99,6 +143,12 @@ SessionInfo start_session(Context& ctx, const std::optional<std::string>& replac
   int64_t now = ctx.clock.now_ms();
   std::string id = crypto::random_hex(16);
   store::SessionRow row{token_hash(id), crypto::random_hex(32), now, now, now + kSessionAbsoluteMs};
+  if (MemorySessions* mem = ctx.memory_sessions) {
+    if (replaces) mem->erase(*replaces);
+    mem->erase_expired(now, now - kSessionIdleMs);
+    mem->put(row);
+    return SessionInfo{id, row.id_hash, row.csrf_token};
+  }
   auto st = ctx.writer.run([&](SQLite::Database& db) {
     if (replaces) store::delete_session(db, *replaces);
     store::delete_expired_sessions(db, now, now - kSessionIdleMs);
@@ -109,6 +159,7 @@ SessionInfo start_session(Context& ctx, const std::optional<std::string>& replac
 }
 
 void end_session(Context& ctx, const std::string& id_hash) {
+  if (ctx.memory_sessions) return ctx.memory_sessions->erase(id_hash);
   ctx.writer.run([&](SQLite::Database& db) { store::delete_session(db, id_hash); });
 }
 

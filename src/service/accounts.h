@@ -2,10 +2,13 @@
 // The admin account: the one-time setup link, setting the password (setup link or CLI), checking
 // it at sign-in, and the server-side sessions. Session ids and link tokens are stored only as
 // their SHA-256 (store/auth.h); callers hand over the hex hash of the cookie's id.
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "service/context.h"
+#include "store/auth.h"
 #include "util/result.h"
 
 namespace cs::service {
@@ -13,6 +16,22 @@ namespace cs::service {
 constexpr int64_t kSessionIdleMs = 30LL * 60 * 1000;
 constexpr int64_t kSessionAbsoluteMs = 8LL * 3600 * 1000;
 constexpr int64_t kSetupLinkMs = 30LL * 60 * 1000;
+
+/// The sessions of a server whose database is read-only (Context::memory_sessions): the same
+/// rows, kept in memory (by id hash) and lost at restart. Thread-safe.
+class MemorySessions {
+ public:
+  std::optional<store::SessionRow> find(const std::string& id_hash) const;
+  void put(const store::SessionRow& row);
+  void touch(const std::string& id_hash, int64_t now);
+  void erase(const std::string& id_hash);
+  /// Drops sessions past their absolute expiry or idle since before `idle_before`.
+  void erase_expired(int64_t now, int64_t idle_before);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::SessionRow> rows_;
+};
 
 /// SHA-256 of a token or session id, hex (what the database keeps).
 std::string token_hash(const std::string& token);

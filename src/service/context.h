@@ -19,6 +19,8 @@
 
 namespace cs::service {
 
+class MemorySessions;  // service/accounts.h
+
 /// What every service needs. Owned by app::App (or a CLI command, or a test).
 struct Context {
   store::Writer& writer;
@@ -36,6 +38,9 @@ struct Context {
   std::function<void()> wake_jobs;
   /// Called after the Whop connection changed, with the values now in force.
   std::function<void(const store::ConnectionSettings&)> connection_changed;
+  /// Set when the database is read-only (serve's read-only mode): dashboard sessions live here,
+  /// in memory, so the admin can still sign in and read; null = sessions are stored.
+  MemorySessions* memory_sessions = nullptr;
 };
 
 /// The services over one connection of their own (a writer thread on it), for the CLI commands

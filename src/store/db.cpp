@@ -1,5 +1,13 @@
 #include "store/db.h"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
@@ -20,9 +28,83 @@ void sql_net_recovered(sqlite3_context* ctx, int, sqlite3_value** argv) {
                                 : 0);
 }
 
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+/// `path` as an SQLite URI path (the characters a URI gives meaning to are %-escaped).
+std::string uri_path(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path) {
+  auto setup = [](SQLite::Database& db) {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec("PRAGMA query_only = ON");
+    SQLite::Statement(db, "SELECT count(*) FROM sqlite_master").executeStep();  // opens the file
+  };
+  try {
+    auto db =
+        std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX);
+    setup(*db);
+    return db;
+  } catch (const SQLite::Exception&) {
+    // A WAL database in a read-only directory without its -shm file: nothing can change it
+    // while the filesystem stays read-only, so it is read as immutable (no locks, no -shm).
+    auto db = std::make_unique<SQLite::Database>(
+        "file:" + uri_path(path) + "?immutable=1",
+        SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX | SQLite::OPEN_URI);
+    setup(*db);
+    return db;
+  }
+}
+
 }  // namespace
 
+std::string read_only_cause(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  auto denied = [](const std::string& p) -> std::string {
+    if (::access(p.c_str(), W_OK) == 0) return "";
+    return std::strerror(errno);
+  };
+  struct statvfs vfs {};
+  if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+    return "the filesystem it is on is mounted read-only";
+  }
+  if (auto e = denied(path); !e.empty()) return "the file cannot be written (" + e + ")";
+  if (auto e = denied(dir_of(path)); !e.empty()) {
+    return "its directory cannot be written (" + e +
+           "); SQLite creates the -wal and -shm files there";
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string side = path + suffix;
+    if (::stat(side.c_str(), &st) != 0) continue;
+    if (auto e = denied(side); !e.empty()) {
+      return std::string("the ") + suffix + " file beside it cannot be written (" + e + ")";
+    }
+  }
+  return "";
+}
+
 std::unique_ptr<SQLite::Database> open_connection(const std::string& path, ConnectionRole role) {
+  if (role == ConnectionRole::ReadOnly) {
+    auto db = open_read_only(path);
+    db->createFunction("net_recovered_cents", 3, true, nullptr, sql_net_recovered);
+    return db;
+  }
   int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
   if (role == ConnectionRole::Writer) flags |= SQLite::OPEN_CREATE;
   auto db = std::make_unique<SQLite::Database>(path, flags);
@@ -52,9 +134,9 @@ Status quick_check(SQLite::Database& db) {
       "); stop the service and restore the last good backup with `churn-saver restore FILE`"};
 }
 
-ReadPool::ReadPool(const std::string& path, size_t size) {
+ReadPool::ReadPool(const std::string& path, size_t size, ConnectionRole role) {
   for (size_t i = 0; i < size; ++i) {
-    free_.push_back(open_connection(path, ConnectionRole::Reader));
+    free_.push_back(open_connection(path, role));
     enable_statement_cache(*free_.back());
   }
 }

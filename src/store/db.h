@@ -15,11 +15,21 @@ namespace cs::store {
 enum class ConnectionRole {
   Writer,  // the single writer: WAL, synchronous=FULL, foreign keys
   Reader,  // query_only
+  /// A database that cannot be written (read-only mode): opened read-only, query_only; when
+  /// SQLite cannot read it that way (WAL needs a -shm file it cannot create in a read-only
+  /// directory) it is opened as immutable.
+  ReadOnly,
 };
 
 /// Opens `path` (creating it for the writer) and applies, in order: busy_timeout, journal_mode=WAL,
 /// synchronous=FULL (writer), foreign_keys=ON, and query_only (reader). Throws SQLite::Exception.
 std::unique_ptr<SQLite::Database> open_connection(const std::string& path, ConnectionRole role);
+
+/// Why the existing database at `path` cannot be written, for the operator: the filesystem is
+/// mounted read-only, or this user may not write the file, its directory (SQLite creates the -wal
+/// and -shm files there) or an existing -wal/-shm file. "" when it can be written, or when the
+/// file does not exist (creating it then fails with its own error).
+std::string read_only_cause(const std::string& path);
 
 /// Runs `PRAGMA quick_check`; Error naming the first problem (and how to restore) when not "ok".
 Status quick_check(SQLite::Database& db);
@@ -34,7 +44,7 @@ void use_rollback_journal(SQLite::Database& db);
 /// A fixed pool of read connections. lease() blocks until one is free.
 class ReadPool {
  public:
-  ReadPool(const std::string& path, size_t size);
+  ReadPool(const std::string& path, size_t size, ConnectionRole role = ConnectionRole::Reader);
   ~ReadPool();
   class Lease {
    public:
