@@ -88,6 +88,7 @@ class RecoveryEngine {
                           const nlohmann::json& meta, int64_t now);
   /// The member's first name for a message ("there" when unknown).
   std::string first_name(const store::CaseRow& c);
+  int incentive_days_of(const std::string& case_id);  // for {{incentive_days}}
 
   Status enqueue_cancel(const std::string& case_id, const std::string& mode);
   /// Reads the membership's manage_url (cached on the case) and returns the link to send.

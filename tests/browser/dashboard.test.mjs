@@ -307,8 +307,11 @@ test("the creator's path through the dashboard", async (t) => {
 
   await t.test("messages with a live preview", async () => {
     await visit(page, "/messages", "10-messages");
-    await page.getByLabel("Title").fill("Hey {{name}}, about {{product}}");
-    assert.equal(await page.locator("#preview-push_title").textContent(), "Hey Alex, about Pro Trading Community");
+    await page.locator("#first-push_title").fill("Hey {{name}}, about {{product}}");
+    assert.equal(await page.locator("#preview-first-push_title").textContent(), "Hey Alex, about Pro Trading Community");
+    // The live DM preview renders the markdown as the server does, and escapes everything else.
+    await page.locator("#final-dm_content").fill("**Last** call{{#incentive_days}}, {{incentive_days}} days{{/incentive_days}} <b>x</b>");
+    assert.equal(await page.locator("#preview-final-dm_content").innerHTML(), "<strong>Last</strong> call, 3 days &lt;b&gt;x&lt;/b&gt;");
   });
 
   await t.test("events, one event, jobs", async () => {
