@@ -494,17 +494,17 @@ EngineConfig RecoveryEngine::config() const {
   return config_;
 }
 
-Status RecoveryEngine::nudge_now(const std::string& case_id) {
+Result<std::string> RecoveryEngine::nudge_now(const std::string& case_id) {
   auto settings = settings_();
   int64_t now = clock_.now_ms();
-  std::string problem;
+  std::string problem, attempt;
   auto st = writer_.run([&](SQLite::Database& db) {
     auto c = store::find_case(db, case_id);
     if (!c) {
       problem = "No such case.";
       return;
     }
-    if (!domain::allowed_actions(c->status).nudge) {
+    if (!domain::allowed_actions(c->status, c->resolution).nudge) {
       problem = std::string("This case is ") + domain::status_name(c->status) +
                 "; only open cases can be nudged.";
       return;
@@ -516,7 +516,7 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
       problem = "No channel is switched on in settings.";
       return;
     }
-    std::string attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
+    attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
     for (const auto& ch : channels) {
       auto j = make_job(NudgeJob{case_id, attempt, ch, "admin"}, now,
                         "nudge:" + case_id + ":" + attempt + ":" + ch, 8);
@@ -530,7 +530,7 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
   });
   if (!st) return Error{st.error()};
   if (!problem.empty()) return Error{problem};
-  return Ok{};
+  return attempt;
 }
 
 Status RecoveryEngine::cancel_case(const std::string& case_id) {
@@ -538,8 +538,8 @@ Status RecoveryEngine::cancel_case(const std::string& case_id) {
   bool cancelled = false;
   auto st = writer_.run([&](SQLite::Database& db) {
     auto c = store::find_case(db, case_id);
-    cancelled =
-        c && domain::allowed_actions(c->status).cancel && store::cancel_case(db, case_id, now);
+    cancelled = c && domain::allowed_actions(c->status, c->resolution).cancel &&
+                store::cancel_case(db, case_id, now);
     if (cancelled) {
       store::record_action(
           db, {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled", "{}"});
@@ -567,7 +567,7 @@ Status RecoveryEngine::enqueue_cancel(const std::string& case_id, const std::str
       problem = "No such case.";
       return;
     }
-    const auto allowed = domain::allowed_actions(c->status);
+    const auto allowed = domain::allowed_actions(c->status, c->resolution);
     if (!(mode == "immediate" ? allowed.terminate : allowed.cancel_at_period_end)) {
       problem = "This case does not allow that.";
       return;

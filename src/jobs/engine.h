@@ -48,7 +48,7 @@ class RecoveryEngine {
 
   // --- Manual actions (actor admin). Each enqueues its work and writes a recovery_actions row.
   /// Sends a nudge now on every enabled channel. Error if the case is not open.
-  Status nudge_now(const std::string& case_id);
+  Result<std::string> nudge_now(const std::string& case_id);  // Ok: the attempt ("m2")
   /// Stops nudging: the case becomes cancelled. Error if it is not open.
   Status cancel_case(const std::string& case_id);
   /// Asks Whop to cancel the membership at the end of the period.
