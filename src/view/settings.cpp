@@ -71,7 +71,7 @@ std::string step_when(domain::NudgeStep s, const std::vector<int>& o) {
       return n < 2 ? "Not used: your schedule has a single reminder (the first notice)."
                    : "Sent on day " + std::to_string(o[n - 1]) +
                          ", the last scheduled reminder. Whop cancels the membership about 5 "
-                         "days after the first failed payment ({{deadline}}).";
+                         "days after the first failed payment.";
   }
   return "";
 }
@@ -84,7 +84,7 @@ std::string lower_first(std::string s) {
 const char* field_label(std::string_view f) {
   if (f == "push_title") return "Push title";
   if (f == "push_content") return "Push text";
-  return "Direct message";
+  return "Message";
 }
 
 }  // namespace
