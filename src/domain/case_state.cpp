@@ -132,19 +132,36 @@ int64_t net_recovered_cents(CaseStatus status, int64_t recovered_cents, int64_t 
   return 0;
 }
 
-CaseActions allowed_actions(CaseStatus status) {
+CaseActions allowed_actions(CaseStatus status, Resolution resolution) {
   CaseActions a;
-  // Whop's membership can be cancelled or ended whatever the case's state.
-  a.cancel_at_period_end = true;
-  a.terminate = true;
   switch (status) {
     case CaseStatus::Open:
       a.nudge = true;
       a.cancel = true;
+      a.cancel_at_period_end = true;
+      a.terminate = true;
       break;
     case CaseStatus::Recovered:
+      break;  // the member paid: nothing to stop, nothing to end
     case CaseStatus::Lost:
     case CaseStatus::Cancelled:
+      switch (resolution) {
+        case Resolution::Expired:  // no payment inside the window: the membership may run on
+        case Resolution::Stale:
+        case Resolution::Admin:  // the creator stopped the nudges; the membership is untouched
+        case Resolution::None:
+          a.cancel_at_period_end = true;
+          a.terminate = true;
+          break;
+        case Resolution::PeriodEnd:  // already ends at period end: only ending it now is left
+          a.terminate = true;
+          break;
+        case Resolution::Deactivated:  // Whop already ended it
+        case Resolution::Erased:
+        case Resolution::Payment:
+        case Resolution::Activation:
+          break;
+      }
       break;
   }
   return a;

@@ -50,6 +50,9 @@ struct CaseActions {
   bool cancel_at_period_end = false;  // ask Whop to cancel when the period ends
   bool terminate = false;             // ask Whop to end the membership now
 };
-CaseActions allowed_actions(CaseStatus status);
+/// Whop's membership is cancelled or ended only where that still means something: not once the
+/// member has paid (recovered), not when Whop already ended it (lost: deactivated) or the
+/// member's data was erased; a case already ending at period end can still be terminated.
+CaseActions allowed_actions(CaseStatus status, Resolution resolution);
 
 }  // namespace cs::domain

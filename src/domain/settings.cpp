@@ -2,41 +2,13 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 namespace cs::domain {
 namespace {
 
 constexpr int64_t kDayMs = 86400000;
 
-void check_template(FieldErrors& errors, const std::string& field, const std::string& text) {
-  if (text.empty()) {
-    errors[field] = "The message cannot be empty.";
-    return;
-  }
-  if (text.size() > 2000) {
-    errors[field] = "Keep the message under 2000 characters.";
-    return;
-  }
-  static const std::regex ph(R"(\{\{\s*([^}]*?)\s*\}\})");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), ph); it != std::sregex_iterator();
-       ++it) {
-    std::string name = (*it)[1].str();
-    const auto& known = template_placeholders();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      errors[field] = "Unknown placeholder {{" + name +
-                      "}}. Use {{name}}, {{amount}}, {{product}} or {{manage_url}}.";
-      return;
-    }
-  }
-}
-
 }  // namespace
-
-const std::vector<std::string>& template_placeholders() {
-  static const std::vector<std::string> p = {"name", "amount", "product", "manage_url"};
-  return p;
-}
 
 FieldErrors validate(const RecoverySettings& s) {
   FieldErrors e;
@@ -67,42 +39,8 @@ FieldErrors validate(const RecoverySettings& s) {
   if (s.incentive_days < 0 || s.incentive_days > 30) {
     e["incentive_days"] = "Free days must be between 0 (off) and 30.";
   }
-  check_template(e, "push_title", s.templates.push_title);
-  check_template(e, "push_content", s.templates.push_content);
-  check_template(e, "dm_content", s.templates.dm_content);
+  for (auto& [k, v] : validate_copy(s.copy)) e.emplace(k, v);
   return e;
-}
-
-std::string render_template(const std::string& tmpl,
-                            const std::map<std::string, std::string>& vars) {
-  std::string out;
-  out.reserve(tmpl.size() + 64);
-  size_t i = 0;
-  while (i < tmpl.size()) {
-    size_t open = tmpl.find("{{", i);
-    if (open == std::string::npos) {
-      out.append(tmpl, i, std::string::npos);
-      break;
-    }
-    size_t close = tmpl.find("}}", open + 2);
-    if (close == std::string::npos) {
-      out.append(tmpl, i, std::string::npos);
-      break;
-    }
-    out.append(tmpl, i, open - i);
-    std::string name = tmpl.substr(open + 2, close - open - 2);
-    auto b = name.find_first_not_of(' ');
-    auto en = name.find_last_not_of(' ');
-    name = b == std::string::npos ? "" : name.substr(b, en - b + 1);
-    auto it = vars.find(name);
-    if (it != vars.end()) {
-      out += it->second;
-    } else {
-      out.append(tmpl, open, close + 2 - open);
-    }
-    i = close + 2;
-  }
-  return out;
 }
 
 nlohmann::json to_json(const RecoverySettings& s) {
@@ -111,9 +49,7 @@ nlohmann::json to_json(const RecoverySettings& s) {
           {"reminder_offsets_days", s.reminder_offsets_days},
           {"incentive_days", s.incentive_days},
           {"attribution_window_days", s.attribution_window_days},
-          {"push_title", s.templates.push_title},
-          {"push_content", s.templates.push_content},
-          {"dm_content", s.templates.dm_content},
+          {"copy", copy_to_json(s.copy)},
           {"processing_enabled", s.processing_enabled},
           {"scheduler_enabled", s.scheduler_enabled},
           {"notifications_enabled", s.notifications_enabled}};
@@ -128,9 +64,6 @@ RecoverySettings settings_from_json(const nlohmann::json& j) {
   auto get_int = [&](const char* k, int& dst) {
     if (j.contains(k) && j[k].is_number_integer()) dst = j[k].get<int>();
   };
-  auto get_str = [&](const char* k, std::string& dst) {
-    if (j.contains(k) && j[k].is_string()) dst = j[k].get<std::string>();
-  };
   get_bool("push_enabled", s.push_enabled);
   get_bool("dm_enabled", s.dm_enabled);
   if (j.contains("reminder_offsets_days") && j["reminder_offsets_days"].is_array()) {
@@ -142,9 +75,7 @@ RecoverySettings settings_from_json(const nlohmann::json& j) {
   }
   get_int("incentive_days", s.incentive_days);
   get_int("attribution_window_days", s.attribution_window_days);
-  get_str("push_title", s.templates.push_title);
-  get_str("push_content", s.templates.push_content);
-  get_str("dm_content", s.templates.dm_content);
+  if (j.contains("copy")) s.copy = copy_from_json(j["copy"]);
   get_bool("processing_enabled", s.processing_enabled);
   get_bool("scheduler_enabled", s.scheduler_enabled);
   get_bool("notifications_enabled", s.notifications_enabled);

@@ -8,20 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "domain/copy.h"
 #include "util/result.h"
 
 namespace cs::domain {
-
-struct MessageTemplates {
-  std::string push_title = "Your {{product}} payment didn't go through";
-  std::string push_content =
-      "Hi {{name}}, we couldn't renew your {{product}} membership ({{amount}}). Update your card "
-      "to keep your access: {{manage_url}}";
-  std::string dm_content =
-      "Hi {{name}}! Your last payment of {{amount}} for **{{product}}** didn't go through, so "
-      "your membership is at risk. It only takes a minute to update your card here: "
-      "{{manage_url}}\n\nIf you have any questions, just reply to this message.";
-};
 
 struct RecoverySettings {
   bool push_enabled = true;
@@ -29,7 +19,7 @@ struct RecoverySettings {
   std::vector<int> reminder_offsets_days = {0, 2, 4};
   int incentive_days = 3;  // 0 = off
   int attribution_window_days = 14;
-  MessageTemplates templates;
+  MessageCopy copy;  // the words of each nudge (domain/copy.h)
   // Kill switches (each stops its part without a restart).
   bool processing_enabled = true;
   bool scheduler_enabled = true;
@@ -40,16 +30,8 @@ struct RecoverySettings {
 using FieldErrors = std::map<std::string, std::string>;
 
 /// Checks: offsets 1 to 10 strictly increasing whole days, each < the window; incentive 0..30;
-/// window 1..90; templates non-empty, at most 2000 characters, only known placeholders.
+/// window 1..90; the copy as validate_copy() (keys like "first.push_title").
 FieldErrors validate(const RecoverySettings& s);
-
-/// The placeholders templates may use.
-const std::vector<std::string>& template_placeholders();
-
-/// Renders `tmpl`, replacing {{name}}, {{amount}}, {{product}}, {{manage_url}} with `vars`
-/// (no escaping: push and DM text are plain text/markdown). Unknown placeholders stay as they are.
-std::string render_template(const std::string& tmpl,
-                            const std::map<std::string, std::string>& vars);
 
 /// JSON (de)serialisation for storage; unknown keys ignored, missing keys keep defaults.
 nlohmann::json to_json(const RecoverySettings& s);

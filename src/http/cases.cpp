@@ -80,7 +80,7 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
           std::string id = req.matches[1].str();
           auto action = service::case_action_from_name(req.matches[2].str());
           if (!action) return redirect(res, "/cases/" + id);  // the pattern allows none other
-          auto done = service::run_case_action(d.deps.engine, id, *action);
+          auto done = service::run_case_action(*d.deps.services, d.deps.engine, id, *action);
           if (done) {
             d.flash(s, "ok", *done);
           } else {

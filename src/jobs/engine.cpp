@@ -302,6 +302,12 @@ std::string RecoveryEngine::first_name(const store::CaseRow& c) {
   return name;
 }
 
+int RecoveryEngine::incentive_days_of(const std::string& case_id) {
+  auto db = reads_.lease();
+  auto inc = store::get_incentive(*db, case_id);
+  return inc ? domain::offered_incentive_days(inc->state, inc->days) : 0;
+}
+
 JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow& c,
                                          const std::string& link,
                                          const domain::RecoverySettings& settings) {
@@ -309,14 +315,17 @@ JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow
       {"name", first_name(c)},
       {"amount", domain::format_money(c.amount_due_cents, c.currency)},
       {"product", c.product_title.empty() ? "your membership" : c.product_title},
-      {"manage_url", link}};
-  const auto& t = settings.templates;
+      {"manage_url", link},
+      {"incentive_days", std::to_string(incentive_days_of(n.case_id))},
+      {"deadline", domain::format_deadline(c.first_failure_at)}};
+  // The copy of this step (first, reminder, final notice) for this kind of failure.
+  const auto words = domain::render_nudge(
+      settings.copy, domain::step_for_attempt(n.attempt, settings.reminder_offsets_days.size()),
+      domain::classify_failure(c.failure_message), vars);
   const auto cfg = config();
   if (auto held = hold_nudge(n)) return *held;
   if (n.channel == "push") {
-    auto r =
-        whop_.send_push(cfg.experience_id, {c.user_id}, domain::render_template(t.push_title, vars),
-                        domain::render_template(t.push_content, vars));
+    auto r = whop_.send_push(cfg.experience_id, {c.user_id}, words.push_title, words.push_content);
     return settle_nudge(n, r ? std::nullopt : std::optional(r.error()), false);
   }
   std::string dm_channel;
@@ -336,7 +345,7 @@ JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow
     writer_.run([&](SQLite::Database& db) { store::set_dm_channel(db, n.case_id, dm_channel); });
     if (auto held = hold_nudge(n)) return *held;
   }
-  auto r = whop_.send_dm(dm_channel, domain::render_template(t.dm_content, vars));
+  auto r = whop_.send_dm(dm_channel, words.dm_content);
   return settle_nudge(n, r ? std::nullopt : std::optional(r.error()), false);
 }
 
@@ -485,17 +494,17 @@ EngineConfig RecoveryEngine::config() const {
   return config_;
 }
 
-Status RecoveryEngine::nudge_now(const std::string& case_id) {
+Result<std::string> RecoveryEngine::nudge_now(const std::string& case_id) {
   auto settings = settings_();
   int64_t now = clock_.now_ms();
-  std::string problem;
+  std::string problem, attempt;
   auto st = writer_.run([&](SQLite::Database& db) {
     auto c = store::find_case(db, case_id);
     if (!c) {
       problem = "No such case.";
       return;
     }
-    if (!domain::allowed_actions(c->status).nudge) {
+    if (!domain::allowed_actions(c->status, c->resolution).nudge) {
       problem = std::string("This case is ") + domain::status_name(c->status) +
                 "; only open cases can be nudged.";
       return;
@@ -507,7 +516,7 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
       problem = "No channel is switched on in settings.";
       return;
     }
-    std::string attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
+    attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
     for (const auto& ch : channels) {
       auto j = make_job(NudgeJob{case_id, attempt, ch, "admin"}, now,
                         "nudge:" + case_id + ":" + attempt + ":" + ch, 8);
@@ -521,7 +530,7 @@ Status RecoveryEngine::nudge_now(const std::string& case_id) {
   });
   if (!st) return Error{st.error()};
   if (!problem.empty()) return Error{problem};
-  return Ok{};
+  return attempt;
 }
 
 Status RecoveryEngine::cancel_case(const std::string& case_id) {
@@ -529,8 +538,8 @@ Status RecoveryEngine::cancel_case(const std::string& case_id) {
   bool cancelled = false;
   auto st = writer_.run([&](SQLite::Database& db) {
     auto c = store::find_case(db, case_id);
-    cancelled =
-        c && domain::allowed_actions(c->status).cancel && store::cancel_case(db, case_id, now);
+    cancelled = c && domain::allowed_actions(c->status, c->resolution).cancel &&
+                store::cancel_case(db, case_id, now);
     if (cancelled) {
       store::record_action(
           db, {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled", "{}"});
@@ -558,7 +567,7 @@ Status RecoveryEngine::enqueue_cancel(const std::string& case_id, const std::str
       problem = "No such case.";
       return;
     }
-    const auto allowed = domain::allowed_actions(c->status);
+    const auto allowed = domain::allowed_actions(c->status, c->resolution);
     if (!(mode == "immediate" ? allowed.terminate : allowed.cancel_at_period_end)) {
       problem = "This case does not allow that.";
       return;

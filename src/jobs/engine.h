@@ -48,7 +48,7 @@ class RecoveryEngine {
 
   // --- Manual actions (actor admin). Each enqueues its work and writes a recovery_actions row.
   /// Sends a nudge now on every enabled channel. Error if the case is not open.
-  Status nudge_now(const std::string& case_id);
+  Result<std::string> nudge_now(const std::string& case_id);  // Ok: the attempt ("m2")
   /// Stops nudging: the case becomes cancelled. Error if it is not open.
   Status cancel_case(const std::string& case_id);
   /// Asks Whop to cancel the membership at the end of the period.
@@ -88,6 +88,7 @@ class RecoveryEngine {
                           const nlohmann::json& meta, int64_t now);
   /// The member's first name for a message ("there" when unknown).
   std::string first_name(const store::CaseRow& c);
+  int incentive_days_of(const std::string& case_id);  // for {{incentive_days}}
 
   Status enqueue_cancel(const std::string& case_id, const std::string& mode);
   /// Reads the membership's manage_url (cached on the case) and returns the link to send.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "jobs/engine.h"
+#include "service/context.h"
 #include "util/result.h"
 
 namespace cs::service {
@@ -14,8 +15,10 @@ enum class CaseAction { NudgeNow, Cancel, CancelAtPeriodEnd, TerminateNow };
 /// "nudge" | "cancel" | "cancel-at-period-end" | "terminate" (the URL's names).
 std::optional<CaseAction> case_action_from_name(const std::string& name);
 
-/// Runs the action; Ok carries what a person reads after it, Error why it did not apply.
-Result<std::string> run_case_action(jobs::RecoveryEngine* engine, const std::string& case_id,
-                                    CaseAction action);
+/// Runs the action; Ok carries what a person reads after it, Error why it did not apply. Nudge
+/// now waits (up to 10 s) for its sends to settle and answers with their real outcome: Ok when
+/// every channel was sent, Error naming each channel skipped or failed and why.
+Result<std::string> run_case_action(Context& ctx, jobs::RecoveryEngine* engine,
+                                    const std::string& case_id, CaseAction action);
 
 }  // namespace cs::service

@@ -84,23 +84,37 @@ Change save_recovery_settings(Context& ctx, const RecoveryInput& in) {
 
 domain::FieldErrors message_errors(const domain::RecoverySettings& s) {
   domain::FieldErrors out;
-  for (const auto& [k, v] : domain::validate(s)) {
-    if (k == "push_title" || k == "push_content" || k == "dm_content") out[k] = v;
-  }
+  for (const auto& [k, v] : domain::validate_copy(s.copy)) out[k] = v;
   return out;
 }
 
-Change save_messages(Context& ctx, const domain::MessageTemplates& t) {
+Change save_messages(Context& ctx, const domain::MessageCopy& copy) {
   auto settings = stored_settings(ctx);
-  auto before = settings.templates;
-  settings.templates = t;
+  const auto before = settings.copy;
+  settings.copy = copy;
   Change out;
   out.errors = message_errors(settings);
   if (!out.errors.empty()) return out;
+  // The names of the pieces of copy that changed ("final.dm_content"), never their text.
   nlohmann::json changed = nlohmann::json::array();
-  if (before.push_title != t.push_title) changed.push_back("push_title");
-  if (before.push_content != t.push_content) changed.push_back("push_content");
-  if (before.dm_content != t.dm_content) changed.push_back("dm_content");
+  for (auto st : domain::kNudgeSteps) {
+    for (const char* f : domain::kCopyFields) {
+      if (domain::copy_field(before.step(st), f) != domain::copy_field(copy.step(st), f)) {
+        changed.push_back(domain::copy_key(st, f));
+      }
+    }
+  }
+  for (auto cat : domain::kSpecificCategories) {
+    for (auto st : domain::kNudgeSteps) {
+      auto a = before.by_category.find({cat, st});
+      auto b = copy.by_category.find({cat, st});
+      for (const char* f : domain::kCopyFields) {
+        std::string x = a == before.by_category.end() ? "" : domain::copy_field(a->second, f);
+        std::string y = b == copy.by_category.end() ? "" : domain::copy_field(b->second, f);
+        if (x != y) changed.push_back(domain::copy_key(cat, st, f));
+      }
+    }
+  }
   int64_t now = ctx.clock.now_ms();
   return commit(ctx, [&](SQLite::Database& db) {
     store::save_recovery_settings(db, settings, now);

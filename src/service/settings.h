@@ -37,10 +37,11 @@ store::RetentionSettings stored_retention(Context& ctx);
 /// then saves settings, retention and the audit row together.
 Change save_recovery_settings(Context& ctx, const RecoveryInput& in);
 
-/// The errors of the message templates only (what the messages page shows).
+/// The errors of the copy only (what the messages page shows), keyed like "final.dm_content".
 domain::FieldErrors message_errors(const domain::RecoverySettings& s);
-/// Replaces the three templates; validated, saved and audited together.
-Change save_messages(Context& ctx, const domain::MessageTemplates& t);
+/// Replaces all the copy (steps and categories); validated, saved and audited (the keys of the
+/// pieces that changed) together.
+Change save_messages(Context& ctx, const domain::MessageCopy& copy);
 
 /// Checks, seals and stores the connection, audits it, then (once committed) applies it through
 /// ctx.connection_changed. Blank secret fields keep the stored secrets.

@@ -131,6 +131,13 @@ std::optional<Job> find_job(SQLite::Database& db, int64_t id) {
   return read_job(*q);
 }
 
+std::optional<Job> find_job_by_key(SQLite::Database& db, const std::string& unique_key) {
+  auto q = prepare(db, std::string("SELECT ") + kJobCols + " FROM jobs WHERE unique_key = ?");
+  q->bind(1, unique_key);
+  if (!q->executeStep()) return std::nullopt;
+  return read_job(*q);
+}
+
 std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit) {
   std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs";
   if (!state.empty()) sql += " WHERE state = ?";

@@ -53,6 +53,7 @@ void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now);
 /// Puts a dead or failed job back in the queue with a fresh attempt budget. False if no such job.
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now);
 std::optional<Job> find_job(SQLite::Database& db, int64_t id);
+std::optional<Job> find_job_by_key(SQLite::Database& db, const std::string& unique_key);
 /// Newest first; state "" = any.
 std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit);
 std::map<std::string, int64_t> count_jobs_by_state(SQLite::Database& db);

@@ -49,6 +49,7 @@ domain::RecoverySettings load_recovery_settings(SQLite::Database& db,
   if (stored) {
     auto j = nlohmann::json::parse(*stored, nullptr, false);
     if (j.is_object()) {
+      domain::upgrade_legacy_copy(j);  // saved before copy per step: keep what the creator wrote
       for (auto it = j.begin(); it != j.end(); ++it) merged[it.key()] = it.value();
     }
   }

@@ -1,5 +1,6 @@
 // The cases list and one case's page.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "view/format.h"
@@ -179,6 +180,38 @@ const std::vector<CaseAction>& case_actions() {
   return a;
 }
 
+namespace {
+
+std::string lower_first(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+/// What an action does to this member and product, in plain words (the confirmation step).
+std::string confirm_text(const std::string& key, const std::string& member,
+                         const std::string& product_name) {
+  const std::string product = product_name.empty() ? "their" : product_name;
+  if (key == "nudge") {
+    return "Send " + member + " a reminder about " +
+           (product_name.empty() ? "their membership" : product_name) +
+           " now, on every channel switched on in Settings (push and/or direct message). The "
+           "page then says whether it was sent.";
+  }
+  if (key == "cancel") {
+    return "Stop all further reminders and free days for " + member + ". Their " + product +
+           " membership is not touched: Whop keeps retrying the payment.";
+  }
+  if (key == "cancel-at-period-end") {
+    return "Ask Whop to cancel " + member + "'s " + product +
+           " membership when the current billing period ends. " + member +
+           " keeps access until then and is not charged again; reminders for this case stop now.";
+  }
+  return "Ask Whop to end " + member + "'s " + product + " membership now. " + member +
+         " loses access immediately; this cannot be undone from here.";
+}
+
+}  // namespace
+
 std::string case_page(const Chrome& c, const CaseModel& m) {
   const auto& r = m.detail.row;
   Data d = case_row(r, m.now);
@@ -202,7 +235,7 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
   set(d, "is_open", r.status == domain::CaseStatus::Open);
   set(d, "ends_at_period_end",
       r.status == domain::CaseStatus::Cancelled && r.resolution == domain::Resolution::PeriodEnd);
-  const auto allowed = domain::allowed_actions(r.status);
+  const auto allowed = domain::allowed_actions(r.status, r.resolution);
 
   Data actions = list();
   for (const auto& a : case_actions()) {
@@ -213,11 +246,14 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     set(ad, "danger", a.danger);
     set(ad, "allowed", a.allowed(allowed));
     actions.push_back(ad);
-    if (m.confirm == a.key) {
+    if (m.confirm == a.key && a.allowed(allowed)) {
       Data conf;
       set(conf, "key", a.key);
       set(conf, "label", a.label);
-      set(conf, "explain", a.explain);
+      set(conf, "yes_label", "Yes, " + lower_first(a.label));
+      set(conf, "explain",
+          confirm_text(a.key, member_name(r),
+                       r.product_title.empty() ? m.detail.product_id : r.product_title));
       set(conf, "danger", a.danger);
       set(d, "confirm", conf);
     }

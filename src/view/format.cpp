@@ -1,5 +1,6 @@
 #include "view/format.h"
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -92,6 +93,119 @@ std::string count(int64_t n) {
     out.insert(out.begin(), *it);
   }
   return n < 0 ? "-" + out : out;
+}
+
+}  // namespace cs::view
+
+namespace cs::view {
+namespace {
+
+void escape_to(std::string& out, char ch) {
+  switch (ch) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    case '\r':
+      break;
+    case '\n':
+      out += "<br>\n";
+      break;
+    default:
+      out += ch;
+  }
+}
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) escape_to(out, ch);
+  return out;
+}
+
+bool starts_url(const std::string& s, size_t i) {
+  return s.compare(i, 8, "https://") == 0 || s.compare(i, 7, "http://") == 0;
+}
+
+bool word_char(char ch) {
+  return std::isalnum(static_cast<unsigned char>(ch)) != 0;
+}
+
+std::string link(const std::string& url, const std::string& inner_html) {
+  return "<a href=\"" + escape(url) + "\" rel=\"nofollow noopener\">" + inner_html + "</a>";
+}
+
+std::string markdown_span(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    char ch = s[i];
+    if (ch == '*' && s.compare(i, 2, "**") == 0) {
+      size_t end = s.find("**", i + 2);
+      if (end != std::string::npos && end > i + 2 && s[i + 2] != ' ') {
+        out += "<strong>" + markdown_span(s.substr(i + 2, end - i - 2)) + "</strong>";
+        i = end + 2;
+        continue;
+      }
+    }
+    if ((ch == '*' || ch == '_') && i + 1 < s.size() && s[i + 1] != ' ' && s[i + 1] != ch &&
+        (ch == '*' || i == 0 || !word_char(s[i - 1]))) {
+      size_t end = s.find(ch, i + 1);
+      size_t nl = s.find('\n', i + 1);
+      if (end != std::string::npos && (nl == std::string::npos || end < nl) && s[end - 1] != ' ' &&
+          (ch == '*' || end + 1 >= s.size() || !word_char(s[end + 1]))) {
+        out += "<em>" + markdown_span(s.substr(i + 1, end - i - 1)) + "</em>";
+        i = end + 1;
+        continue;
+      }
+    }
+    if (ch == '[') {
+      size_t mid = s.find("](", i + 1);
+      size_t nl = s.find('\n', i + 1);
+      if (mid != std::string::npos && (nl == std::string::npos || mid < nl) &&
+          starts_url(s, mid + 2)) {
+        size_t end = s.find(')', mid + 2);
+        std::string url = end == std::string::npos ? "" : s.substr(mid + 2, end - mid - 2);
+        if (!url.empty() && url.find_first_of(" \n\t") == std::string::npos) {
+          out += link(url, markdown_span(s.substr(i + 1, mid - i - 1)));
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    if ((ch == 'h' || ch == 'H') && starts_url(s, i) && (i == 0 || !word_char(s[i - 1]))) {
+      size_t end = s.find_first_of(" \t\r\n<>\"", i);
+      if (end == std::string::npos) end = s.size();
+      while (end > i && std::string(".,;:!?)'").find(s[end - 1]) != std::string::npos) --end;
+      std::string url = s.substr(i, end - i);
+      out += link(url, escape(url));
+      i = end;
+      continue;
+    }
+    escape_to(out, ch);
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string text_html(const std::string& text) {
+  return escape(text);
+}
+
+std::string markdown_html(const std::string& text) {
+  return markdown_span(text);
 }
 
 }  // namespace cs::view

@@ -27,3 +27,13 @@ std::string capitalize(const std::string& s);
 std::string count(int64_t n);
 
 }  // namespace cs::view
+
+namespace cs::view {
+
+/// `text` HTML-escaped, line breaks as <br>: how a push notification shows plain text.
+std::string text_html(const std::string& text);
+/// The markdown subset a Whop DM shows, as safe HTML: **bold**, *italic* / _italic_,
+/// [links](https://...) and bare http(s) links, line breaks; everything else is escaped text.
+std::string markdown_html(const std::string& text);
+
+}  // namespace cs::view

@@ -81,13 +81,17 @@ struct SettingsModel {
 std::string settings_page(const Chrome& c, const SettingsModel& m);
 
 struct MessagesModel {
-  std::string push_title, push_content, dm_content;
-  domain::FieldErrors errors;
+  domain::MessageCopy copy;
+  domain::FieldErrors errors;  // keyed by domain::copy_key()
   bool push_enabled = true, dm_enabled = true;
+  int incentive_days = 0;  // the settings' free days: what {{incentive_days}} shows
+  std::vector<int> offsets_days = {0, 2, 4};  // the schedule: which days each step is sent
+  int64_t now = 0;                            // the sample deadline counts from a failure now
+  domain::FailureCategory preview_category = domain::FailureCategory::Other;
 };
 std::string messages_page(const Chrome& c, const MessagesModel& m);
 /// The sample values the preview uses.
-const std::map<std::string, std::string>& preview_values();
+std::map<std::string, std::string> preview_values(int incentive_days, int64_t now);
 
 // --- Events (/events, /events/{id}) and jobs (/jobs) ---------------------------------------------
 struct Rejection {

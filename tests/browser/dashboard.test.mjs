@@ -278,8 +278,9 @@ test("the creator's path through the dashboard", async (t) => {
     await page.getByRole("heading", { name: "Nudge now?" }).waitFor();
     await shot(page, "06-case-confirm");
     await accessible(page, "case confirmation");
-    await page.getByRole("button", { name: "Yes, Nudge now" }).click();
-    await page.getByText("Nudge queued").waitFor();
+    await page.getByRole("button", { name: "Yes, nudge now" }).click();
+    // The flash after the redirect says what happened to each channel.
+    await page.getByText(/^Nudge sent\. Push sent\. Direct message sent\.$/).waitFor();
     await waitFor(async () => {
       const calls = (await fakeJson("GET", "/_fake/calls")).filter((c) => c.method === "POST" && /notifications|messages/.test(c.path));
       return calls.length > before && calls.some((c) => c.body.includes("dan_open") || c.body.includes("/r/"));
@@ -289,6 +290,9 @@ test("the creator's path through the dashboard", async (t) => {
       return (await page.getByText("Manual 1").count()) > 0;
     }, "the nudge on the case page");
     await shot(page, "07-case-after-nudge");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, "07-case-after-nudge-phone");
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   await t.test("a settings error is shown next to its field", async () => {
@@ -307,8 +311,15 @@ test("the creator's path through the dashboard", async (t) => {
 
   await t.test("messages with a live preview", async () => {
     await visit(page, "/messages", "10-messages");
-    await page.getByLabel("Title").fill("Hey {{name}}, about {{product}}");
-    assert.equal(await page.locator("#preview-push_title").textContent(), "Hey Alex, about Pro Trading Community");
+    await page.locator("#first-push_title").fill("Hey {{name}}, about {{product}}");
+    assert.equal(await page.locator("#preview-first-push_title").textContent(), "Hey Alex, about Pro Trading Community");
+    // The live DM preview renders the markdown as the server does, and escapes everything else.
+    await page.locator("#final-dm_content").fill("**Last** call{{#incentive_days}}, {{incentive_days}} days{{/incentive_days}} <b>x</b>");
+    assert.equal(await page.locator("#preview-final-dm_content").innerHTML(), "<strong>Last</strong> call, 3 days &lt;b&gt;x&lt;/b&gt;");
+    await shot(page, "10-messages-edited");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, "10-messages-phone");
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   await t.test("events, one event, jobs", async () => {

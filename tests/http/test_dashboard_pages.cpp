@@ -296,38 +296,93 @@ TEST_CASE("Whop connection from the dashboard: sealed at rest, in force without 
   CHECK(page->body.find("ends in …") != std::string::npos);
 }
 
-TEST_CASE("messages: preview without saving, validation, save") {
+namespace {
+/// The messages form as the page sends it: every step's copy (the defaults) with `changes`.
+httplib::Params messages_form(const std::string& csrf, const std::string& action,
+                              const std::map<std::string, std::string>& changes) {
+  httplib::Params p{{"csrf_token", csrf}, {"action", action}};
+  domain::MessageCopy defaults;
+  std::map<std::string, std::string> fields;
+  for (auto s : domain::kNudgeSteps) {
+    for (const char* f : domain::kCopyFields) {
+      fields[domain::copy_key(s, f)] = domain::copy_field(defaults.step(s), f);
+    }
+  }
+  for (const auto& [k, v] : changes) fields[k] = v;
+  for (const auto& [k, v] : fields) p.emplace(k, v);
+  return p;
+}
+}  // namespace
+
+TEST_CASE("messages: copy per step and failure kind, previews as sent, validation, save") {
   test::TestApp t;
   test::set_admin(t);
   test::WebClient w(t);
   REQUIRE(w.sign_in());
   auto page = w.get("/messages");
   REQUIRE(page);
-  CHECK(page->body.find("Hi Alex") != std::string::npos);  // preview with sample values
-  auto prev = w.post("/messages", {{"csrf_token", w.csrf()},
-                                   {"action", "preview"},
-                                   {"push_title", "Hey {{name}}"},
-                                   {"push_content", "Pay {{amount}} at {{manage_url}}"},
-                                   {"dm_content", "Hello {{name}}"}});
+  // Every step has its own copy and preview; the DM preview renders the markdown.
+  CHECK(page->body.find("First notice") != std::string::npos);
+  CHECK(page->body.find("Final notice") != std::string::npos);
+  CHECK(page->body.find("name=\"final.dm_content\"") != std::string::npos);
+  CHECK(page->body.find("name=\"expired_card.final.dm_content\"") != std::string::npos);
+  CHECK(page->body.find("Hi Alex! Your payment of $29.99 for <strong>Pro Trading "
+                        "Community</strong>") != std::string::npos);
+  CHECK(page->body.find("<strong>3 free days</strong>") != std::string::npos);
+
+  auto prev = w.post("/messages", messages_form(w.csrf(), "preview",
+                                                {{"first.push_title", "Hey {{name}}"},
+                                                 {"final.dm_content",
+                                                  "**Last** call, _{{name}}_ <script>x</script> by "
+                                                  "{{deadline}}: [update]({{manage_url}})"}}));
   REQUIRE(prev);
   CHECK(prev->status == 200);
-  CHECK(prev->body.find("Hey Alex") != std::string::npos);
-  CHECK(t.app().stored_settings().templates.push_title != "Hey {{name}}");
-  auto bad = w.post("/messages", {{"csrf_token", w.csrf()},
-                                  {"action", "save"},
-                                  {"push_title", "Hey {{nmae}}"},
-                                  {"push_content", "x"},
-                                  {"dm_content", "y"}});
+  CHECK(prev->body.find("id=\"preview-first-push_title\">Hey Alex<") != std::string::npos);
+  CHECK(
+      prev->body.find("<strong>Last</strong> call, <em>Alex</em> &lt;script&gt;x&lt;/script&gt;") !=
+      std::string::npos);
+  CHECK(prev->body.find("<script>x") == std::string::npos);
+  CHECK(prev->body.find(
+            "<a href=\"https://whop.com/…/manage\" rel=\"nofollow noopener\">update</a>") !=
+        std::string::npos);
+  CHECK(t.app().stored_settings().copy.step(domain::NudgeStep::First).push_title != "Hey {{name}}");
+
+  // Preview as an expired card: the category's DM replaces the final notice's DM.
+  auto as_expired = w.post("/messages", [&] {
+    auto f = messages_form(w.csrf(), "preview",
+                           {{"expired_card.final.dm_content", "Card expired, {{name}}"}});
+    f.emplace("preview_category", "expired_card");
+    return f;
+  }());
+  REQUIRE(as_expired);
+  CHECK(as_expired->body.find("id=\"preview-final-dm_content\">Card expired, Alex<") !=
+        std::string::npos);
+
+  auto bad =
+      w.post("/messages", messages_form(w.csrf(), "save",
+                                        {{"reminder.push_title", "Hey {{nmae}}"},
+                                         {"final.dm_content", ""},
+                                         {"declined.first.dm_content", "{{#incentive_days}}x"}}));
   REQUIRE(bad);
   CHECK(bad->status == 400);
-  CHECK(bad->body.find("id=\"push_title-error\">Unknown placeholder") != std::string::npos);
-  auto ok = w.post("/messages", {{"csrf_token", w.csrf()},
-                                 {"action", "save"},
-                                 {"push_title", "Hey {{name}}"},
-                                 {"push_content", "Pay {{amount}} at {{manage_url}}"},
-                                 {"dm_content", "Hello {{name}}"}});
+  CHECK(bad->body.find("id=\"reminder-push_title-error\">Unknown placeholder") !=
+        std::string::npos);
+  CHECK(bad->body.find("id=\"final-dm_content-error\">The message cannot be empty.") !=
+        std::string::npos);
+  CHECK(bad->body.find("id=\"declined-first-dm_content-error\">The section") != std::string::npos);
+  CHECK(bad->body.find("Hey {{nmae}}") != std::string::npos);  // what was typed is kept
+
+  auto ok = w.post("/messages", messages_form(w.csrf(), "save",
+                                              {{"final.push_title", "Last call {{name}}"},
+                                               {"insufficient_funds.final.dm_content", "Funds"}}));
+  REQUIRE(ok);
   CHECK(ok->status == 303);
-  CHECK(t.app().stored_settings().templates.push_title == "Hey {{name}}");
+  auto stored = t.app().stored_settings().copy;
+  CHECK(stored.step(domain::NudgeStep::Final).push_title == "Last call {{name}}");
+  CHECK(
+      stored.by_category.at({domain::FailureCategory::InsufficientFunds, domain::NudgeStep::Final})
+          .dm_content == "Funds");
+  CHECK(stored.by_category.size() == 1);
 }
 
 TEST_CASE("events: rejected deliveries counted by reason, payload decrypted, replay") {

@@ -189,9 +189,10 @@ TEST_CASE("settings change what is sent: channels, templates, reminder days, fre
   Env env;
   env.settings([](domain::RecoverySettings& s) {
     s.dm_enabled = false;
-    s.templates.push_title = "Hey {{name}}";
-    s.templates.push_content =
-        "{{name}}, {{amount}} for {{product}} did not go through. Fix it: {{manage_url}}";
+    for (auto& t : s.copy.steps) t.push_title = "Hey {{name}}";
+    for (auto& t : s.copy.steps)
+      t.push_content =
+          "{{name}}, {{amount}} for {{product}} did not go through. Fix it: {{manage_url}}";
     s.reminder_offsets_days = {0, 1};
     s.incentive_days = 5;
   });
@@ -232,7 +233,8 @@ TEST_CASE("settings change what is sent: channels, templates, reminder days, fre
   env.settings([](domain::RecoverySettings& s) {
     s.push_enabled = false;
     s.dm_enabled = true;
-    s.templates.dm_content = "DM for {{name}}: {{amount}} ({{product}}) {{manage_url}}";
+    for (auto& t : s.copy.steps)
+      t.dm_content = "DM for {{name}}: {{amount}} ({{product}}) {{manage_url}}";
     s.incentive_days = 0;
   });
   env.whop.put_membership(membership_json("mem_Second", env.clock.now_ms() + 3 * kDay));

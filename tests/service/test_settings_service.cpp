@@ -6,6 +6,8 @@
 #include "service_env.h"
 #include "store/connection.h"
 
+#include <SQLiteCpp/Statement.h>
+
 using namespace cs;
 
 namespace {
@@ -61,14 +63,15 @@ TEST_CASE("settings service: messages and connection are audited in the same tra
     ++applied;
     CHECK(c.company_id == "biz_123");
   };
-  domain::MessageTemplates t;
-  t.push_title = "Hi {{name}}";
+  domain::MessageCopy t;
+  t.step(domain::NudgeStep::First).push_title = "Hi {{name}}";
   domain::ConnectionInput conn{"key_abc", "ws_one, ws_two", "biz_123", "",
                                "https://cs.example.com/"};
 
   env.refuse_audit(true);
   CHECK_FALSE(service::save_messages(ctx, t).saved());
-  CHECK(service::stored_settings(ctx).templates.push_title != "Hi {{name}}");
+  CHECK(service::stored_settings(ctx).copy.step(domain::NudgeStep::First).push_title !=
+        "Hi {{name}}");
   auto refused = service::save_connection(ctx, conn);
   CHECK_FALSE(refused.failure.empty());
   CHECK(applied == 0);  // nothing committed, nothing applied
@@ -82,7 +85,8 @@ TEST_CASE("settings service: messages and connection are audited in the same tra
 
   env.refuse_audit(false);
   CHECK(service::save_messages(ctx, t).saved());
-  CHECK(service::stored_settings(ctx).templates.push_title == "Hi {{name}}");
+  CHECK(service::stored_settings(ctx).copy.step(domain::NudgeStep::First).push_title ==
+        "Hi {{name}}");
   CHECK(service::save_connection(ctx, conn).saved());
   CHECK(applied == 1);
   {
@@ -139,4 +143,61 @@ TEST_CASE("settings service: retention is 1 to 3650 days, events kept as long as
   CHECK(out.errors.at("event_retention_days") ==
         "Keep events at least as long as their payloads (90 days).");
   CHECK(service::stored_retention(ctx).payload_days == 730);
+}
+
+TEST_CASE(
+    "settings service: copy per step and failure kind is saved with one audit row naming "
+    "what changed, never the words") {
+  test::ServiceEnv env;
+  auto& ctx = *env.ctx;
+  domain::MessageCopy c;
+  c.step(domain::NudgeStep::Final).dm_content = "Last call {{name}}, by {{deadline}}";
+  c.by_category[{domain::FailureCategory::ExpiredCard, domain::NudgeStep::First}] = {
+      "", "", "Your card expired, {{name}}"};
+  REQUIRE(service::save_messages(ctx, c).saved());
+  CHECK(service::stored_settings(ctx).copy == c);
+  CHECK(env.audit_rows() == std::vector<std::string>{"settings_changed messages"});
+  {
+    auto db = env.reads->lease();
+    SQLite::Statement q(*db, "SELECT metadata FROM recovery_actions WHERE case_id IS NULL");
+    REQUIRE(q.executeStep());
+    std::string meta = q.getColumn(0).getString();
+    CHECK(meta.find("final.dm_content") != std::string::npos);
+    CHECK(meta.find("expired_card.first.dm_content") != std::string::npos);
+    CHECK(meta.find("first.push_title") == std::string::npos);
+    CHECK(meta.find("Last call") == std::string::npos);
+  }
+  // Invalid copy: nothing written, no audit row.
+  c.by_category[{domain::FailureCategory::Declined, domain::NudgeStep::Final}] = {"{{nope}}", "",
+                                                                                  ""};
+  auto refused = service::save_messages(ctx, c);
+  CHECK(refused.errors.count("declined.final.push_title") == 1);
+  CHECK(service::stored_settings(ctx).copy.by_category.size() == 1);
+  CHECK(env.audit_rows().size() == 1);
+}
+
+TEST_CASE("settings service: templates saved before copy per step are kept for every step") {
+  test::ServiceEnv env;
+  auto& ctx = *env.ctx;
+  // As an older version stored them: three top-level templates, the push title edited.
+  auto st = env.writer->run([](SQLite::Database& db) {
+    db.exec(
+        "INSERT INTO settings (key, value, updated_at) VALUES ('recovery', "
+        "'{\"incentive_days\":7,\"push_title\":\"Psst {{name}}\",\"push_content\":\"Hi "
+        "{{name}}, we couldn''t renew your {{product}} membership ({{amount}}). Update your card "
+        "to keep your access: {{manage_url}}\",\"dm_content\":\"Custom DM {{manage_url}}\"}', 1)");
+  });
+  REQUIRE(st);
+  auto s = service::stored_settings(ctx);
+  CHECK(s.incentive_days == 7);
+  domain::MessageCopy defaults;
+  for (auto step : domain::kNudgeSteps) {
+    CHECK(s.copy.step(step).push_title == "Psst {{name}}");
+    CHECK(s.copy.step(step).dm_content == "Custom DM {{manage_url}}");
+    // The old default push text was never edited: the new step default takes its place.
+    CHECK(s.copy.step(step).push_content == defaults.step(step).push_content);
+  }
+  // Saving something else keeps them, now in the new shape.
+  REQUIRE(service::save_messages(ctx, s.copy).saved());
+  CHECK(service::stored_settings(ctx).copy == s.copy);
 }

@@ -42,12 +42,33 @@ TEST_CASE("net recovered revenue counts recovered cases only, less refunds, neve
 }
 
 TEST_CASE("only an open case can be nudged or cancelled") {
-  CHECK(allowed_actions(CaseStatus::Open).nudge);
-  CHECK(allowed_actions(CaseStatus::Open).cancel);
+  CHECK(allowed_actions(CaseStatus::Open, Resolution::None).nudge);
+  CHECK(allowed_actions(CaseStatus::Open, Resolution::None).cancel);
   for (auto s : {CaseStatus::Recovered, CaseStatus::Lost, CaseStatus::Cancelled}) {
-    CHECK_FALSE(allowed_actions(s).nudge);
-    CHECK_FALSE(allowed_actions(s).cancel);
+    CHECK_FALSE(allowed_actions(s, Resolution::Expired).nudge);
+    CHECK_FALSE(allowed_actions(s, Resolution::Expired).cancel);
   }
+}
+
+TEST_CASE("Whop's membership is cancelled or ended only where that still means something") {
+  auto can = [](CaseStatus s, Resolution r) {
+    auto a = allowed_actions(s, r);
+    return std::pair{a.cancel_at_period_end, a.terminate};
+  };
+  using P = std::pair<bool, bool>;
+  CHECK(can(CaseStatus::Open, Resolution::None) == P{true, true});
+  // The member paid: neither is offered.
+  CHECK(can(CaseStatus::Recovered, Resolution::Payment) == P{false, false});
+  CHECK(can(CaseStatus::Recovered, Resolution::Activation) == P{false, false});
+  // Whop already ended it, or the member's data is gone.
+  CHECK(can(CaseStatus::Lost, Resolution::Deactivated) == P{false, false});
+  CHECK(can(CaseStatus::Cancelled, Resolution::Erased) == P{false, false});
+  // No payment in the window, or only the nudges were stopped: the membership may run on.
+  CHECK(can(CaseStatus::Lost, Resolution::Expired) == P{true, true});
+  CHECK(can(CaseStatus::Lost, Resolution::Stale) == P{true, true});
+  CHECK(can(CaseStatus::Cancelled, Resolution::Admin) == P{true, true});
+  // Already ending at period end: only ending it now is left.
+  CHECK(can(CaseStatus::Cancelled, Resolution::PeriodEnd) == P{false, true});
 }
 
 TEST_CASE("may_contact: stop when paid or not open, wait for pending events and backlogs") {
