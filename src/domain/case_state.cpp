@@ -57,16 +57,19 @@ const char* resolution_name(Resolution r) {
       return "erased";
     case Resolution::PeriodEnd:
       return "period_end";
+    case Resolution::Rejoined:
+      return "rejoined";
   }
   return "";
 }
 
 std::optional<Resolution> resolution_from_name(std::string_view name) {
-  return from_name(name,
-                   {Resolution::None, Resolution::Payment, Resolution::Activation,
-                    Resolution::Deactivated, Resolution::Expired, Resolution::Admin,
-                    Resolution::Stale, Resolution::Erased, Resolution::PeriodEnd},
-                   resolution_name);
+  return from_name(
+      name,
+      {Resolution::None, Resolution::Payment, Resolution::Activation, Resolution::Deactivated,
+       Resolution::Expired, Resolution::Admin, Resolution::Stale, Resolution::Erased,
+       Resolution::PeriodEnd, Resolution::Rejoined},
+      resolution_name);
 }
 
 const char* send_state_name(SendState s) {

@@ -25,6 +25,8 @@ enum class Resolution {
   Erased,       // "erased"       cancelled: the member's data was erased on request
   PeriodEnd,    // "period_end"   cancelled: the membership ends at the end of its period (the
                 //                creator's action or the member's choice); no more nudges
+  Rejoined,     // "rejoined"     recovered: the member paid for (or activated) a new membership
+                //                of the same product inside the window (win-back)
 };
 const char* resolution_name(Resolution r);
 std::optional<Resolution> resolution_from_name(std::string_view name);

@@ -28,7 +28,7 @@ int kind_rank(EventKind kind) {
 /// Every field of a fact, for a total order: two facts compare equal only when identical.
 auto full_key(const Fact& f) {
   return std::tie(f.id, f.time_ms, f.kind, f.payment_id, f.amount_cents, f.currency,
-                  f.failure_message);
+                  f.failure_message, f.other_membership);
 }
 
 /// The order the fold reads facts in: (time, kind rank, id), then the remaining fields so that
@@ -37,15 +37,20 @@ bool fold_order(const Fact& a, const Fact& b) {
   const int ra = kind_rank(a.kind);
   const int rb = kind_rank(b.kind);
   return std::tie(a.time_ms, ra, a.id, a.payment_id, a.amount_cents, a.currency, a.failure_message,
-                  a.kind) < std::tie(b.time_ms, rb, b.id, b.payment_id, b.amount_cents, b.currency,
-                                     b.failure_message, b.kind);
+                  a.kind, a.other_membership) <
+         std::tie(b.time_ms, rb, b.id, b.payment_id, b.amount_cents, b.currency, b.failure_message,
+                  b.kind, b.other_membership);
 }
 
 /// Drops the facts recovery ignores and all but one fact per id, then sorts them into fold order.
 /// Among facts sharing an id the smallest by full_key is kept, so the survivor does not depend on
 /// the input order. Facts without an id are only de-duplicated when identical.
 std::vector<Fact> canonical_facts(std::vector<Fact> facts) {
-  std::erase_if(facts, [](const Fact& f) { return kind_rank(f.kind) < 0; });
+  std::erase_if(facts, [](const Fact& f) {
+    const bool signal =
+        f.kind == EventKind::PaymentSucceeded || f.kind == EventKind::MembershipActivated;
+    return kind_rank(f.kind) < 0 || (f.other_membership && !signal);
+  });
   std::sort(facts.begin(), facts.end(),
             [](const Fact& a, const Fact& b) { return full_key(a) < full_key(b); });
   const auto same = [](const Fact& a, const Fact& b) {
@@ -84,7 +89,11 @@ class Folder {
         break;
       case EventKind::PaymentSucceeded:
       case EventKind::MembershipActivated:
-        on_recovery_signal(fact);
+        if (fact.other_membership) {
+          on_rejoin(fact);
+        } else {
+          on_recovery_signal(fact);
+        }
         break;
       case EventKind::MembershipDeactivated:
         on_deactivation(fact);
@@ -121,6 +130,13 @@ class Folder {
   /// in time order, so it is after the resolution) always opens a new episode.
   void on_failure(const Fact& f) {
     Episode* e = current();
+    // After a win-back of an open episode the old membership's own dunning may still run (Whop
+    // retries it until it cancels it): its failures inside the window belong to the rejoined
+    // episode, exactly as they would to the open one (a rejoin never moves episode boundaries).
+    if (e != nullptr && rejoined_open_ && f.time_ms <= window_end(*e)) {
+      record_failure(*e, f);
+      return;
+    }
     if (e != nullptr && e->status == CaseStatus::Open) {
       if (f.time_ms <= window_end(*e)) {
         record_failure(*e, f);
@@ -128,6 +144,7 @@ class Folder {
       }
       expire(*e);
     }
+    rejoined_open_ = false;
     Episode fresh;
     fresh.first_failure_at = f.time_ms;
     record_failure(fresh, f);
@@ -149,6 +166,7 @@ class Folder {
   void on_recovery_signal(const Fact& f) {
     Episode* e = current();
     if (e == nullptr || !in_window(*e, f.time_ms)) return;  // an ordinary renewal
+    rejoined_open_ = false;  // the episode would have left Open here without the rejoin
     const bool payment = f.kind == EventKind::PaymentSucceeded;
     const bool recoverable =
         e->status == CaseStatus::Open ||
@@ -165,6 +183,27 @@ class Folder {
     }
   }
 
+  /// A payment or activation of a new membership of the same user and product inside the window
+  /// of the latest episode recovers it (win-back) when it is open or lost by deactivation; a
+  /// rejoin payment after a rejoin activation records its amount.
+  void on_rejoin(const Fact& f) {
+    Episode* e = current();
+    if (e == nullptr || !in_window(*e, f.time_ms)) return;
+    const bool payment = f.kind == EventKind::PaymentSucceeded;
+    const bool recoverable =
+        e->status == CaseStatus::Open ||
+        (e->status == CaseStatus::Lost && e->resolution == Resolution::Deactivated);
+    if (recoverable) {
+      rejoined_open_ = e->status == CaseStatus::Open;
+      e->status = CaseStatus::Recovered;
+      e->resolution = Resolution::Rejoined;
+      e->resolved_at = f.time_ms;
+      if (payment) record_payment(*e, f);
+    } else if (payment && e->resolution == Resolution::Rejoined && e->recovery_payment_id.empty()) {
+      record_payment(*e, f);
+    }
+  }
+
   static void record_payment(Episode& e, const Fact& f) {
     e.recovered_cents = f.amount_cents.value_or(0);
     e.recovery_payment_id = f.payment_id;
@@ -173,6 +212,7 @@ class Folder {
   /// A deactivation inside the window of an open episode loses it.
   void on_deactivation(const Fact& f) {
     Episode* e = current();
+    if (e != nullptr && rejoined_open_ && in_window(*e, f.time_ms)) rejoined_open_ = false;
     if (e == nullptr || e->status != CaseStatus::Open || !in_window(*e, f.time_ms)) return;
     e->status = CaseStatus::Lost;
     e->resolution = Resolution::Deactivated;
@@ -181,6 +221,9 @@ class Folder {
 
   int64_t window_;
   std::vector<Episode> episodes_;
+  /// The latest episode was won back while open and would still be open without the rejoin (no
+  /// own payment, activation or deactivation since): its membership's failures still extend it.
+  bool rejoined_open_ = false;
 };
 
 /// Adds each refund/dispute to the episode its payment recovered (capped at the recovered

@@ -27,6 +27,9 @@ struct Fact {
   std::optional<int64_t> amount_cents;
   std::string currency;
   std::string failure_message;
+  /// A payment or activation of ANOTHER membership of the same user for the same product (the
+  /// member bought again after Whop cancelled: a new membership id). Only a win-back signal.
+  bool other_membership = false;
 };
 
 /// One failure episode of a membership, derived from facts.
@@ -58,6 +61,14 @@ struct Episode {
 ///   Activation recovered the episode and a PaymentSucceeded follows within the window, the
 ///   payment's amount and id are recorded (resolution becomes Payment, resolved_at stays).
 ///   Outside those bounds such facts are ordinary renewals and change nothing.
+/// - Win-back: the same, for a PaymentSucceeded or MembershipActivated of another membership of
+///   the same user and product (`other_membership`), inside the window of an episode that is Open
+///   or Lost/Deactivated: Recovered at its time with resolution Rejoined (recovered_cents = the
+///   payment's amount; an activation records 0 and a later rejoin payment inside the window
+///   records its amount). Rejoin facts never move episode boundaries: an episode won back while
+///   Open is still extended by the old membership's failures inside its window (Whop retrying
+///   it) until a fact that would have closed the open episode (own payment, activation,
+///   deactivation).
 /// - MembershipDeactivated within the window of an Open episode: Lost/Deactivated at its time.
 /// - Refund/Dispute whose payment_id is the recovery_payment_id of an episode adds its amount
 ///   (or the whole recovered amount when it has none) to refunded_cents, capped at recovered_cents.

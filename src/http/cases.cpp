@@ -5,7 +5,9 @@
 #include "http/dashboard.h"
 #include "http/page_data.h"
 #include "service/cases.h"
+#include "service/settings.h"
 #include "store/engine.h"
+#include "store/events.h"
 #include "view/pages.h"
 
 namespace cs::http {
@@ -44,6 +46,11 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
           std::string id = req.matches[1].str();
           view::CaseModel m;
           m.now = d.now();
+          if (d.deps.services) {
+            m.window_ms = static_cast<int64_t>(
+                              service::stored_settings(*d.deps.services).attribution_window_days) *
+                          86400000;
+          }
           {
             auto db = d.deps.reads->lease();
             auto detail = store::find_case_detail(*db, id);
@@ -55,12 +62,19 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
               return;
             }
             m.detail = *detail;
-            // An expired case's timeline runs to now, so a payment after the window shows.
-            int64_t to = m.detail.row.resolution == domain::Resolution::Expired
+            // A lost case's timeline runs to now, so a payment after the window shows.
+            const auto& row = m.detail.row;
+            int64_t to = row.status == domain::CaseStatus::Lost
                              ? m.now
-                             : m.detail.row.resolved_at.value_or(m.now) + 86400000;
-            m.events = store::events_for_membership(*db, m.detail.row.membership_id,
-                                                    m.detail.row.first_failure_at - 60000, to, 200);
+                             : row.resolved_at.value_or(m.now) + 86400000;
+            const int64_t from = row.first_failure_at - 60000;
+            m.events = store::events_for_membership(*db, row.membership_id, from, to, 200);
+            // The member's events for the same product under a new membership (win-back).
+            auto other = store::rejoin_events_for_membership(*db, row.membership_id, from, to, 50);
+            m.events.insert(m.events.end(), other.begin(), other.end());
+            std::stable_sort(m.events.begin(), m.events.end(), [](const auto& a, const auto& b) {
+              return a.event_time < b.event_time;
+            });
             m.actions = store::actions_for_case(*db, id);
             m.sends = store::sends_for_case(*db, id);
           }

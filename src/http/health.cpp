@@ -19,6 +19,7 @@
 #include "domain/time.h"
 #include "http/ops.h"
 #include "http/routes.h"
+#include "store/jobs.h"
 #include "store/migrations.h"
 #include "store/ops_stats.h"
 
@@ -179,6 +180,13 @@ json components_json(const OpsState& ops) {
     uint64_t ok = 0, failed = 0;
     for (const auto& [key, n] : ops.whop->calls()) (key.second == "ok" ? ok : failed) += n;
     whop = {{"breakers", breakers}, {"calls_ok", ok}, {"calls_failed", failed}};
+  }
+  if (ops.reads) {
+    // Jobs that cannot call Whop until an API key is configured (they wait, never go dead).
+    auto db = ops.reads->lease();
+    const int64_t waiting = store::count_jobs_waiting_for_api_key(*db);
+    whop["jobs_waiting_for_api_key"] = waiting;
+    if (waiting > 0) whop["waiting"] = store::kWaitingForApiKey;
   }
   json switches = json::object();
   if (ops.switches) {

@@ -17,6 +17,8 @@ namespace cs::jobs {
 namespace {
 
 constexpr int64_t kDayMs = 86400000;
+/// How often a job waiting for a Whop API key looks again (configuring the key wakes it at once).
+constexpr int64_t kWaitForKeyMs = 15 * 60 * 1000;
 
 nlohmann::json parse_payload(const store::Job& job) {
   auto j = nlohmann::json::parse(job.payload, nullptr, false);
@@ -58,6 +60,10 @@ JobOutcome outcome_of(const whop::ApiError& e) {
   if (e.breaker_open || e.code == "rate_limited_locally") {
     return JobOutcome::defer(e.message, e.retry_after_ms.value_or(30000));
   }
+  // Not configured is not dead: the job waits (attempt not spent) until the creator connects
+  // Whop, which makes it due at once; the contact check then still applies (a case whose window
+  // passed meanwhile is lost, and its nudge is skipped).
+  if (e.code == "not_configured") return JobOutcome::defer(store::kWaitingForApiKey, kWaitForKeyMs);
   if (e.retryable || e.outcome_unknown) return JobOutcome::failure(e.message, e.retry_after_ms);
   return JobOutcome::fatal(e.message);
 }
@@ -409,7 +415,7 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
   // earlier try whose outcome is unknown.
   auto m = whop_.get_membership(c->membership_id);
   if (!m) {
-    if (!m.error().retryable) {
+    if (!m.error().retryable && m.error().code != "not_configured") {
       set_state(domain::IncentiveState::Failed, "incentive_failed", "failed",
                 error_meta(m.error()));
       return JobOutcome::fatal(m.error().message);
@@ -454,7 +460,7 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
     return JobOutcome::success();
   }
   const auto& e = r.error();
-  if (!e.retryable && !e.outcome_unknown) {
+  if (!e.retryable && !e.outcome_unknown && e.code != "not_configured") {
     set_state(domain::IncentiveState::Failed, "incentive_failed", "failed", error_meta(e));
     return JobOutcome::fatal(e.message);
   }

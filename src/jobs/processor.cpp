@@ -140,6 +140,27 @@ void stop_for_period_end(SQLite::Database& db, const std::string& membership_id,
   }
 }
 
+/// Win-back: a payment or activation of one membership may recover the case of another
+/// membership of the same user and product (the member bought again after Whop cancelled); a
+/// refund or dispute of such a payment changes that case's revenue. Re-folds those memberships
+/// (the rule is in domain::fold_membership). Returns how many memberships were re-folded.
+int win_back(SQLite::Database& db, const store::EventRow& ev, domain::EventKind kind,
+             const domain::Event* details, const domain::RecoverySettings& settings, int64_t now) {
+  std::vector<std::string> others;
+  if (kind == domain::EventKind::PaymentSucceeded ||
+      kind == domain::EventKind::MembershipActivated) {
+    std::string product = ev.product_id;
+    if (product.empty() && details) product = details->product_id;
+    const int64_t window = policy_of(settings).attribution_window_ms;
+    others = store::memberships_to_win_back(db, ev.user_id, product, ev.membership_id,
+                                            ev.event_time - window, ev.event_time);
+  } else if (kind == domain::EventKind::Refund || kind == domain::EventKind::Dispute) {
+    others = store::memberships_recovered_by(db, ev.payment_id, ev.membership_id);
+  }
+  for (const auto& m : others) refold_membership(db, m, settings, now);
+  return static_cast<int>(others.size());
+}
+
 /// Opens and maps the sealed payload of an event; nullopt if it cannot be read.
 std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Keyring& keys,
                                           const store::EventRow& ev) {
@@ -152,6 +173,16 @@ std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Ke
   auto mapped = domain::map_whop_event(*json, *body);
   if (!mapped) return std::nullopt;
   return *mapped;
+}
+
+/// Every fact the fold of one membership reads: its own events and the win-back facts of other
+/// memberships of the same user and product.
+std::vector<domain::Fact> membership_facts(SQLite::Database& db, const std::string& membership_id) {
+  auto facts = store::facts_for_membership(db, membership_id);
+  auto rejoin = store::rejoin_facts_for_membership(db, membership_id);
+  facts.insert(facts.end(), std::make_move_iterator(rejoin.begin()),
+               std::make_move_iterator(rejoin.end()));
+  return facts;
 }
 
 }  // namespace
@@ -174,17 +205,19 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
     out = {"ignored", "event names no membership", 0};
   } else {
     auto details = load_details(db, keys, *ev);
-    auto episodes = domain::fold_membership(store::facts_for_membership(db, ev->membership_id),
-                                            policy_of(settings), now);
+    auto episodes =
+        domain::fold_membership(membership_facts(db, ev->membership_id), policy_of(settings), now);
     auto applied = apply_episodes(db, ev->membership_id, episodes, details ? &*details : nullptr,
                                   settings, now);
     if (kind == domain::EventKind::MembershipCancelAtPeriodEndChanged && details &&
         details->cancel_at_period_end.value_or(false)) {
       stop_for_period_end(db, ev->membership_id, now);
     }
+    const int won_back = win_back(db, *ev, kind, details ? &*details : nullptr, settings, now);
     out.state = "processed";
     out.note = std::to_string(episodes.size()) + " case(s), " + std::to_string(applied.changed) +
                " changed";
+    if (won_back > 0) out.note += ", " + std::to_string(won_back) + " other membership(s)";
     out.opened = applied.opened;
   }
   store::mark_event(db, event_id, out.state, out.note, now);
@@ -193,8 +226,8 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
 
 int refold_membership(SQLite::Database& db, const std::string& membership_id,
                       const domain::RecoverySettings& settings, int64_t now) {
-  auto episodes = domain::fold_membership(store::facts_for_membership(db, membership_id),
-                                          policy_of(settings), now);
+  auto episodes =
+      domain::fold_membership(membership_facts(db, membership_id), policy_of(settings), now);
   return apply_episodes(db, membership_id, episodes, nullptr, settings, now).changed;
 }
 

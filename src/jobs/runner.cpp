@@ -89,7 +89,7 @@ void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
   }
   if (out.deferred) {
     auto st = writer_.run([&](SQLite::Database& db) {
-      store::defer_job(db, job.id, now + out.retry_after_ms.value_or(60000), now);
+      store::defer_job(db, job.id, now + out.retry_after_ms.value_or(60000), now, out.error);
     });
     if (!st) log::error("could not defer job", {{"job_id", job.id}, {"error", st.error()}});
     return;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/jobs.h"
 #include "store/settings.h"
 #include "util/log.h"
 
@@ -157,6 +158,15 @@ Change save_connection(Context& ctx, const domain::ConnectionInput& in) {
   } else {
     if (ctx.connection_changed) ctx.connection_changed(merged);
     log::info("Whop connection changed on the dashboard");
+    // Jobs that waited for an API key run now (after the client has the key).
+    if (!merged.api_key.empty()) {
+      int woken = 0;
+      auto w = ctx.writer.run([&](SQLite::Database& db) {
+        woken = store::wake_jobs_waiting_for_api_key(db, ctx.clock.now_ms());
+      });
+      if (!w) log::error("could not wake the jobs waiting for the API key", {{"error", w.error()}});
+      if (woken > 0 && ctx.wake_jobs) ctx.wake_jobs();
+    }
   }
   return out;
 }

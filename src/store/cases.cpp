@@ -159,6 +159,21 @@ std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, in
   return out;
 }
 
+std::vector<std::string> memberships_recovered_by(SQLite::Database& db,
+                                                  const std::string& payment_id,
+                                                  const std::string& exclude_membership) {
+  std::vector<std::string> out;
+  if (payment_id.empty()) return out;
+  auto q = prepare(db,
+                   "SELECT DISTINCT membership_id FROM cases INDEXED BY cases_recovery_payment "
+                   "WHERE recovery_payment_id = ? AND recovery_payment_id != '' AND "
+                   "membership_id != ? ORDER BY membership_id");
+  q->bind(1, payment_id);
+  q->bind(2, exclude_membership);
+  while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+  return out;
+}
+
 void record_action(SQLite::Database& db, const Action& a) {
   auto q = prepare(db,
                    "INSERT INTO recovery_actions (case_id, at, type, channel, attempt, actor, "

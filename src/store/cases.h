@@ -50,6 +50,12 @@ std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f);
 std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
                                                         int64_t window_ms, int limit);
 
+/// Memberships other than `exclude_membership` with a case recovered by payment `payment_id`
+/// (a refund or dispute of a win-back payment changes their net revenue).
+std::vector<std::string> memberships_recovered_by(SQLite::Database& db,
+                                                  const std::string& payment_id,
+                                                  const std::string& exclude_membership);
+
 struct Action {
   std::string case_id;  // "" for actions not tied to a case
   int64_t at = 0;

@@ -12,7 +12,7 @@ namespace cs::store {
 
 const char* const kEventCols =
     "id, webhook_id, source, type, api_version, sig_scheme, event_time, received_at, "
-    "membership_id, payment_id, user_id, amount_cents, currency, "
+    "membership_id, payment_id, user_id, product_id, amount_cents, currency, "
     "payload IS NOT NULL AS has_payload, "
     "process_state, process_note, processed_at";
 
@@ -29,6 +29,7 @@ EventRow read_event(SQLite::Statement& q) {
   r.membership_id = q.getColumn("membership_id").getString();
   r.payment_id = q.getColumn("payment_id").getString();
   r.user_id = q.getColumn("user_id").getString();
+  r.product_id = q.getColumn("product_id").getString();
   if (auto c = q.getColumn("amount_cents"); !c.isNull()) r.amount_cents = c.getInt64();
   r.currency = q.getColumn("currency").getString();
   r.has_payload = q.getColumn("has_payload").getInt() != 0;
@@ -48,6 +49,7 @@ NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, i
   row.membership_id = ev.membership_id;
   row.payment_id = ev.payment_id;
   row.user_id = ev.user_id;
+  row.product_id = ev.product_id;
   row.amount_cents = ev.amount_cents;
   row.currency = ev.currency;
   row.failure_message = ev.failure_message.substr(0, 500);
@@ -73,7 +75,8 @@ std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e) {
   auto q = prepare(db,
                    "INSERT INTO events (webhook_id, source, type, api_version, sig_scheme, "
                    "event_time, received_at, membership_id, payment_id, user_id, amount_cents, "
-                   "currency, failure_message, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                   "currency, failure_message, payload, product_id) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                    "ON CONFLICT (webhook_id) DO NOTHING");
   q->bind(1, e.webhook_id);
   q->bind(2, e.source);
@@ -97,6 +100,7 @@ std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e) {
   } else {
     q->bind(14, e.payload.data(), static_cast<int>(e.payload.size()));
   }
+  q->bind(15, e.product_id);
   if (q->exec() == 0) return std::nullopt;
   return db.getLastInsertRowid();
 }
@@ -132,13 +136,11 @@ std::vector<EventRow> recent_events(SQLite::Database& db, int limit) {
   return out;
 }
 
-std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
-                                               const std::string& membership_id) {
-  auto q = prepare(db,
-                   "SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
-                   "failure_message "
-                   "FROM events WHERE membership_id = ? ORDER BY event_time, id");
-  q->bind(1, membership_id);
+namespace {
+
+/// Reads the facts of a statement selecting (webhook_id, type, event_time, payment_id,
+/// amount_cents, currency, failure_message); kinds recovery ignores are skipped.
+std::vector<domain::Fact> read_facts(SQLite::Statement* q) {
   std::vector<domain::Fact> out;
   while (q->executeStep()) {
     domain::Fact f;
@@ -152,6 +154,87 @@ std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
     f.failure_message = q->getColumn(6).getString();
     out.push_back(std::move(f));
   }
+  return out;
+}
+
+/// The events of other memberships of the same (user, product) as `membership_id`'s events.
+/// Uses events_membership for the pairs, then events_user_product.
+constexpr const char* kRejoinEvents =
+    "FROM events o WHERE o.user_id != '' AND o.product_id != '' AND o.membership_id != ?1 AND "
+    "(o.user_id, o.product_id) IN (SELECT DISTINCT user_id, product_id FROM events WHERE "
+    "membership_id = ?1 AND user_id != '' AND product_id != '')";
+
+}  // namespace
+
+std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
+                                               const std::string& membership_id) {
+  auto q = prepare(db,
+                   "SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
+                   "failure_message "
+                   "FROM events WHERE membership_id = ? ORDER BY event_time, id");
+  q->bind(1, membership_id);
+  return read_facts(&*q);
+}
+
+std::vector<domain::Fact> rejoin_facts_for_membership(SQLite::Database& db,
+                                                      const std::string& membership_id) {
+  // The other memberships' payments and activations, and reversals of those payments (a refund
+  // may name no product).
+  auto q = prepare(
+      db, std::string("SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
+                      "failure_message FROM events WHERE id IN (SELECT o.id ") +
+              kRejoinEvents +
+              ") OR (payment_id != '' AND (type LIKE 'refund.%' OR type LIKE 'dispute.%') AND "
+              "payment_id IN (SELECT o.payment_id " +
+              kRejoinEvents + " AND o.payment_id != '')) ORDER BY event_time, id");
+  q->bind(1, membership_id);
+  auto facts = read_facts(&*q);
+  std::vector<domain::Fact> out;
+  for (auto& f : facts) {
+    const bool signal = f.kind == domain::EventKind::PaymentSucceeded ||
+                        f.kind == domain::EventKind::MembershipActivated;
+    const bool reversal =
+        f.kind == domain::EventKind::Refund || f.kind == domain::EventKind::Dispute;
+    if (!signal && !reversal) continue;
+    f.other_membership = signal;  // a reversal is matched by payment id alone
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<EventRow> rejoin_events_for_membership(SQLite::Database& db,
+                                                   const std::string& membership_id, int64_t from,
+                                                   int64_t to, int limit) {
+  auto q = prepare(db, std::string("SELECT ") + kEventCols +
+                           " FROM events WHERE id IN (SELECT o.id " + kRejoinEvents +
+                           ") AND event_time >= ?2 AND event_time <= ?3 ORDER BY event_time, id "
+                           "LIMIT ?4");
+  q->bind(1, membership_id);
+  q->bind(2, from);
+  q->bind(3, to);
+  q->bind(4, limit);
+  std::vector<EventRow> out;
+  while (q->executeStep()) out.push_back(read_event(*q));
+  return out;
+}
+
+std::vector<std::string> memberships_to_win_back(SQLite::Database& db, const std::string& user_id,
+                                                 const std::string& product_id,
+                                                 const std::string& exclude_membership,
+                                                 int64_t from, int64_t to) {
+  std::vector<std::string> out;
+  if (user_id.empty() || product_id.empty()) return out;
+  auto q = prepare(db,
+                   "SELECT DISTINCT membership_id FROM events INDEXED BY events_user_product "
+                   "WHERE user_id = ? AND product_id = ? AND user_id != '' AND product_id != '' "
+                   "AND membership_id != ? AND membership_id != '' AND event_time >= ? AND "
+                   "event_time <= ? ORDER BY membership_id");
+  q->bind(1, user_id);
+  q->bind(2, product_id);
+  q->bind(3, exclude_membership);
+  q->bind(4, from);
+  q->bind(5, to);
+  while (q->executeStep()) out.push_back(q->getColumn(0).getString());
   return out;
 }
 

@@ -37,6 +37,7 @@ struct NewEvent {
   int64_t event_time = 0;
   int64_t received_at = 0;
   std::string membership_id, payment_id, user_id;
+  std::string product_id;  // "" when the event names none
   std::optional<int64_t> amount_cents;
   std::string currency;
   std::string failure_message;
@@ -47,7 +48,7 @@ struct EventRow {
   int64_t id = 0;
   std::string webhook_id, source, type, api_version, sig_scheme;
   int64_t event_time = 0, received_at = 0;
-  std::string membership_id, payment_id, user_id;
+  std::string membership_id, payment_id, user_id, product_id;
   std::optional<int64_t> amount_cents;
   std::string currency;
   bool has_payload = false;
@@ -76,6 +77,24 @@ std::vector<EventRow> recent_events(SQLite::Database& db, int limit);
 /// Every recovery-relevant fact of one membership (kind mapped from type).
 std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
                                                const std::string& membership_id);
+/// Win-back facts for one membership: the payments and activations (and the refunds and disputes
+/// of those payments) of OTHER memberships of the same user for the same product, (user, product)
+/// taken from the membership's own events. Marked `other_membership`.
+std::vector<domain::Fact> rejoin_facts_for_membership(SQLite::Database& db,
+                                                      const std::string& membership_id);
+/// Events of other memberships of the same user and product as `membership_id`'s events, with
+/// event_time in [from, to], oldest first (the case page's timeline shows a rejoin or a late
+/// purchase of a new membership).
+std::vector<EventRow> rejoin_events_for_membership(SQLite::Database& db,
+                                                   const std::string& membership_id, int64_t from,
+                                                   int64_t to, int limit);
+/// Memberships other than `exclude_membership` with an event of user `user_id` about product
+/// `product_id` whose time is in [from, to]: the memberships whose case a purchase of a new
+/// membership at `to` may win back (`from` = `to` - window). Reads events_user_product.
+std::vector<std::string> memberships_to_win_back(SQLite::Database& db, const std::string& user_id,
+                                                 const std::string& product_id,
+                                                 const std::string& exclude_membership,
+                                                 int64_t from, int64_t to);
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
                 int64_t now);
 int64_t count_events(SQLite::Database& db);

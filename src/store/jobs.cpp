@@ -103,14 +103,33 @@ std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error,
   return state;
 }
 
-void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now) {
+void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now,
+               const std::string& why) {
   auto q = prepare(db,
                    "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
-                   "run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?");
+                   "run_at = ?, lease_until = NULL, updated_at = ?, last_error = ? WHERE id = ?");
   q->bind(1, run_at);
   q->bind(2, now);
-  q->bind(3, id);
+  q->bind(3, why);
+  q->bind(4, id);
   q->exec();
+}
+
+int64_t count_jobs_waiting_for_api_key(SQLite::Database& db) {
+  auto q = prepare(db, "SELECT count(*) FROM jobs WHERE state = 'queued' AND last_error = ?");
+  q->bind(1, kWaitingForApiKey);
+  return q->executeStep() ? q->getColumn(0).getInt64() : 0;
+}
+
+int wake_jobs_waiting_for_api_key(SQLite::Database& db, int64_t now) {
+  auto q = prepare(db,
+                   "UPDATE jobs SET run_at = ?, updated_at = ? WHERE state = 'queued' AND "
+                   "last_error = ? AND run_at > ?");
+  q->bind(1, now);
+  q->bind(2, now);
+  q->bind(3, kWaitingForApiKey);
+  q->bind(4, now);
+  return q->exec();
 }
 
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now) {

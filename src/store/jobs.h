@@ -48,8 +48,17 @@ void complete_job(SQLite::Database& db, int64_t id, int64_t now);
 /// max_attempts or retry_at is nullopt, dead. Returns the new state.
 std::string fail_job(SQLite::Database& db, int64_t id, const std::string& error, int64_t now,
                      std::optional<int64_t> retry_at);
-/// Puts a claimed job back in the queue to run at `run_at` without counting the attempt.
-void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now);
+/// Puts a claimed job back in the queue to run at `run_at` without counting the attempt; `why`
+/// (what it waits for) is kept as its last_error so the jobs page shows it.
+void defer_job(SQLite::Database& db, int64_t id, int64_t run_at, int64_t now,
+               const std::string& why = "");
+
+/// The reason a job waits while no Whop API key is configured (its last_error while queued).
+inline constexpr const char* kWaitingForApiKey = "waiting for Whop API key";
+/// Queued jobs waiting for a Whop API key.
+int64_t count_jobs_waiting_for_api_key(SQLite::Database& db);
+/// Makes the jobs waiting for a Whop API key due now (the key was just configured).
+int wake_jobs_waiting_for_api_key(SQLite::Database& db, int64_t now);
 /// Puts a dead or failed job back in the queue with a fresh attempt budget. False if no such job.
 bool retry_job(SQLite::Database& db, int64_t id, int64_t now);
 std::optional<Job> find_job(SQLite::Database& db, int64_t id);

@@ -1,4 +1,5 @@
 // The events page (recent webhooks, rejected deliveries), one event, and the jobs page.
+#include "store/jobs.h"
 #include "view/format.h"
 #include "view/pages.h"
 
@@ -113,7 +114,9 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
     set(r, "id", std::to_string(j.id));
     set(r, "kind", j.kind);
     set(r, "state", j.state);
-    set(r, "state_label", capitalize(j.state));
+    // A queued job that waits for the Whop API key says so (it is not failing).
+    const bool waiting_for_key = j.state == "queued" && j.last_error == store::kWaitingForApiKey;
+    set(r, "state_label", waiting_for_key ? "Waiting for Whop API key" : capitalize(j.state));
     set(r, "attempts", std::to_string(j.attempts) + " of " + std::to_string(j.max_attempts));
     set(r, "run_at", j.state == "done" ? "" : relative(j.run_at, m.now));
     set(r, "updated", relative(j.updated_at, m.now));

@@ -51,6 +51,8 @@ std::string resolution_label(domain::Resolution r) {
       return "";
     case domain::Resolution::PeriodEnd:
       return "Cancel at period end";
+    case domain::Resolution::Rejoined:
+      return "Rejoined (paid for a new membership of the same product)";
     case domain::Resolution::Payment:
     case domain::Resolution::Activation:
     case domain::Resolution::Deactivated:
@@ -63,14 +65,19 @@ std::string resolution_label(domain::Resolution r) {
   return "";
 }
 
-/// For a payment that came after the window of a case that expired: how late it was. The case
-/// expired at first failure + window (its resolved_at), so that is where the window ended.
-std::optional<std::string> late_payment_note(const store::CaseListRow& r,
-                                             const store::EventRow& e) {
-  if (e.type != "payment.succeeded" || r.resolution != domain::Resolution::Expired ||
-      !r.resolved_at || e.event_time <= *r.resolved_at) {
+/// For a payment that came after the window of a lost case (expired, or deactivated by Whop and
+/// the member bought again too late): how late it was. An expired case's window ended at its
+/// resolved_at; a deactivated one's at first failure + `window_ms`.
+std::optional<std::string> late_payment_note(const store::CaseListRow& r, const store::EventRow& e,
+                                             int64_t window_ms) {
+  if (e.type != "payment.succeeded" || r.status != domain::CaseStatus::Lost) return std::nullopt;
+  int64_t window_end = r.first_failure_at + window_ms;
+  if (r.resolution == domain::Resolution::Expired && r.resolved_at) window_end = *r.resolved_at;
+  if (r.resolution != domain::Resolution::Expired &&
+      r.resolution != domain::Resolution::Deactivated) {
     return std::nullopt;
   }
+  if (e.event_time <= window_end) return std::nullopt;
   auto days = [](int64_t ms, int decimals) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(ms) / 86400000.0);
@@ -79,8 +86,8 @@ std::optional<std::string> late_payment_note(const store::CaseListRow& r,
     return s;
   };
   return "paid " + days(e.event_time - r.first_failure_at, 1) +
-         " days after the first failure: outside the " +
-         days(*r.resolved_at - r.first_failure_at, 0) + "-day window, not counted as recovered";
+         " days after the first failure: outside the " + days(window_end - r.first_failure_at, 0) +
+         "-day window, not counted as recovered";
 }
 
 Data case_row(const store::CaseListRow& r, int64_t now) {
@@ -287,7 +294,12 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     set(t, "kind", "event");
     set(t, "what", e.type);
     std::string detail = e.amount_cents ? money(*e.amount_cents, e.currency) : "";
-    if (auto late = late_payment_note(r, e)) detail += (detail.empty() ? "" : " · ") + *late;
+    if (e.membership_id != r.membership_id) {
+      detail += (detail.empty() ? "" : " · ") + std::string("new membership ") + e.membership_id;
+    }
+    if (auto late = late_payment_note(r, e, m.window_ms)) {
+      detail += (detail.empty() ? "" : " · ") + *late;
+    }
     if (!e.process_state.empty()) {
       detail += (detail.empty() ? "" : " · ") + std::string("processing: ") + e.process_state;
     }

@@ -165,6 +165,9 @@ std::string overview_page(const Chrome& c, const OverviewModel& m) {
   tiles.push_back(tile("incentives", "Incentive days granted", count(k.incentive_days_granted),
                        "Free days granted as an incentive, to " + count(k.incentive_cases) +
                            (k.incentive_cases == 1 ? " member." : " members.")));
+  tiles.push_back(tile("paid-late", "Paid after the window", count(k.paid_after_window),
+                       "Lost cases whose member paid after the attribution window ended: not "
+                       "counted as recovered. Each case's timeline shows how late."));
   set(d, "tiles", tiles);
 
   int64_t cases_in_window = k.open + k.recovered + k.lost + k.cancelled;

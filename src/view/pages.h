@@ -53,6 +53,7 @@ struct CaseModel {
   std::vector<store::SendRow> sends;
   std::string confirm;  // "" or the action awaiting confirmation ("nudge", "cancel", ...)
   int64_t now = 0;
+  int64_t window_ms = 14LL * 86400000;  // the attribution window in force
 };
 std::string case_page(const Chrome& c, const CaseModel& m);
 /// The case actions: key -> (button label, what it does).

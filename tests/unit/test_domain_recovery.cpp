@@ -126,6 +126,8 @@ TEST_CASE("status and resolution names") {
   CHECK(std::string(resolution_name(Resolution::Deactivated)) == "deactivated");
   CHECK(std::string(resolution_name(Resolution::Expired)) == "expired");
   CHECK(std::string(resolution_name(Resolution::Admin)) == "admin");
+  CHECK(std::string(resolution_name(Resolution::Rejoined)) == "rejoined");
+  CHECK(cs::domain::resolution_from_name("rejoined") == Resolution::Rejoined);
 }
 
 // --- the rules one by one ------------------------------------------------------------------------
@@ -680,4 +682,158 @@ TEST_CASE("the same payment attempt under two ids (webhook and reconciliation) i
   REQUIRE(eps.size() == 1);
   CHECK(eps[0].status == CaseStatus::Recovered);
   CHECK(eps[0].recovered_cents == 2999);
+}
+
+// --- win-back: a new membership of the same product (issue 10 item 3) ---------------------------
+
+namespace {
+
+/// A payment or activation of another membership of the same user and product.
+Fact rejoin(Fact f) {
+  f.other_membership = true;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("win-back: Whop cancelled, the member bought the same product again inside the window") {
+  SUBCASE("a payment of the new membership recovers as rejoined, with its amount") {
+    const auto eps = fold({failed("f1", kT0), deactivated("d1", kT0 + 5 * kDay),
+                           rejoin(paid("n1", kT0 + 7 * kDay, "pay_new", 4999))},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].status == CaseStatus::Recovered);
+    CHECK(eps[0].resolution == Resolution::Rejoined);
+    CHECK(eps[0].resolved_at == kT0 + 7 * kDay);
+    CHECK(eps[0].recovered_cents == 4999);
+    CHECK(eps[0].recovery_payment_id == "pay_new");
+  }
+  SUBCASE("an activation of the new membership recovers; its later payment records the amount") {
+    const auto eps = fold({failed("f1", kT0), deactivated("d1", kT0 + 5 * kDay),
+                           rejoin(activated("a2", kT0 + 7 * kDay)),
+                           rejoin(paid("n1", kT0 + 7 * kDay + kHour, "pay_new", 4999))},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].resolution == Resolution::Rejoined);
+    CHECK(eps[0].resolved_at == kT0 + 7 * kDay);
+    CHECK(eps[0].recovered_cents == 4999);
+  }
+  SUBCASE("a refund of the rejoin payment reduces recovered revenue") {
+    const auto eps = fold({failed("f1", kT0), deactivated("d1", kT0 + 5 * kDay),
+                           rejoin(paid("n1", kT0 + 7 * kDay, "pay_new", 4999)),
+                           reversal("r1", EventKind::Refund, kT0 + 9 * kDay, "pay_new", 1000)},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].refunded_cents == 1000);
+  }
+  SUBCASE(
+      "bought again while the old membership was still past due; Whop then retried and "
+      "cancelled it: still rejoined, no new episode") {
+    const auto eps = fold({failed("f1", kT0), rejoin(paid("n1", kT0 + 2 * kDay, "pay_new", 4999)),
+                           failed("f2", kT0 + 3 * kDay), deactivated("d1", kT0 + 5 * kDay)},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].resolution == Resolution::Rejoined);
+    CHECK(eps[0].failures == 2);
+    CHECK(eps[0].recovered_cents == 4999);
+  }
+}
+
+TEST_CASE("win-back does not count after the window, and never opens or expires episodes") {
+  SUBCASE("after the window: the case stays lost") {
+    const auto eps = fold({failed("f1", kT0), deactivated("d1", kT0 + 5 * kDay),
+                           rejoin(paid("n1", kT0 + 16 * kDay, "pay_new", 4999))},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].status == CaseStatus::Lost);
+    CHECK(eps[0].resolution == Resolution::Deactivated);
+    CHECK(eps[0].recovered_cents == 0);
+  }
+  SUBCASE("a new membership's purchase before any failure is an ordinary purchase") {
+    const auto eps =
+        fold({rejoin(paid("n1", kT0 - kDay, "pay_new", 4999)), failed("f1", kT0)}, kT0 + kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].status == CaseStatus::Open);
+  }
+  SUBCASE("rejoin facts alone open nothing; their refunds and failures are ignored") {
+    Fact other_failure = rejoin(failed("f9", kT0));
+    CHECK(fold({rejoin(paid("n1", kT0, "pay_new", 4999)), other_failure}, kT0 + kDay).empty());
+  }
+  SUBCASE("a case the own membership's payment recovered is not changed by a rejoin") {
+    const auto eps = fold({failed("f1", kT0), paid("s1", kT0 + kDay, "pay_own", 2999),
+                           rejoin(paid("n1", kT0 + 2 * kDay, "pay_new", 4999))},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].resolution == Resolution::Payment);
+    CHECK(eps[0].recovered_cents == 2999);
+  }
+  SUBCASE("an expired case is not won back") {
+    const auto eps = fold({failed("f1", kT0), rejoin(paid("n1", kT0 + 15 * kDay, "pay_new", 1))},
+                          kT0 + 30 * kDay);
+    REQUIRE(eps.size() == 1);
+    CHECK(eps[0].resolution == Resolution::Expired);
+  }
+}
+
+TEST_CASE(
+    "property: win-back is independent of order and duplicates, and only rejoins recover "
+    "as rejoined") {
+  constexpr uint32_t kBaseSeed = 20261129;
+  constexpr int kStreams = 400;
+  int rejoined = 0;
+  for (int s = 0; s < kStreams; ++s) {
+    const uint32_t seed = kBaseSeed + static_cast<uint32_t>(s);
+    std::mt19937 rng(seed);
+    std::vector<Fact> own = random_stream(rng);
+    // Mark a random share of the payments and activations as another membership's.
+    std::vector<Fact> stream = own;
+    std::vector<int64_t> rejoin_times;
+    for (Fact& f : stream) {
+      const bool signal =
+          f.kind == EventKind::PaymentSucceeded || f.kind == EventKind::MembershipActivated;
+      if (signal && rng() % 2 == 0) {
+        f.other_membership = true;
+        rejoin_times.push_back(f.time_ms);
+      }
+    }
+    const int64_t now = kT0 + static_cast<int64_t>(rng() % (80 * kDay));
+    const auto expected = fold(stream, now);
+    const std::string breach = invariant_breach(expected);
+    CHECK_MESSAGE(breach.empty(), "seed " << seed << ": " << breach << "\n" << describe(expected));
+    for (const Episode& e : expected) {
+      if (e.resolution != Resolution::Rejoined) continue;
+      ++rejoined;
+      // Resolved at the time of a rejoin fact inside its window.
+      CHECK_MESSAGE(
+          std::find(rejoin_times.begin(), rejoin_times.end(), *e.resolved_at) != rejoin_times.end(),
+          "seed " << seed);
+    }
+    // Without the rejoin facts nothing is ever rejoined.
+    std::vector<Fact> without;
+    for (const Fact& f : stream) {
+      if (!f.other_membership) without.push_back(f);
+    }
+    const auto plain = fold(without, now);
+    for (const Episode& e : plain) CHECK(e.resolution != Resolution::Rejoined);
+    // Rejoin facts never move episode boundaries (so stored cases never merge or split when a
+    // purchase of a new membership arrives late).
+    const auto bounds = [](const std::vector<Episode>& eps) {
+      std::vector<std::tuple<int64_t, int64_t, int>> out;
+      for (const Episode& e : eps)
+        out.emplace_back(e.first_failure_at, e.last_failure_at, e.failures);
+      return out;
+    };
+    CHECK_MESSAGE(bounds(plain) == bounds(expected), "seed " << seed << "\n"
+                                                             << describe(expected) << "\n"
+                                                             << describe(plain));
+    for (int p = 0; p < 8; ++p) {
+      const auto actual = fold(permute_with_duplicates(stream, rng), now);
+      if (!same_episodes(expected, actual)) {
+        FAIL_CHECK("seed " << seed << " permutation " << p << " differs\nordered:  "
+                           << describe(expected) << "\npermuted: " << describe(actual));
+        break;
+      }
+    }
+  }
+  CHECK(rejoined > kStreams / 10);  // the generator exercises the win-back path
 }
