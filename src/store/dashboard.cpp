@@ -131,7 +131,7 @@ Kpis load_kpis(SQLite::Database& db, int64_t since) {
   {
     SQLite::Statement q(
         db,
-        "SELECT currency, count(*), sum(recovered_cents - min(refunded_cents, recovered_cents)), "
+        "SELECT currency, count(*), sum(net_recovered_cents(status, recovered_cents, refunded_cents)), "
         "sum(CASE WHEN incentive_state = 'granted' THEN incentive_days ELSE 0 END), "
         "sum(incentive_state = 'granted'), "
         "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
@@ -198,7 +198,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
   {
     SQLite::Statement q(db,
                         "SELECT currency, resolved_at / 86400000, count(*), "
-                        "sum(recovered_cents - min(refunded_cents, recovered_cents)) "
+                        "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
                         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
                         "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
     q.bind(1, since);
