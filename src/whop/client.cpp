@@ -93,10 +93,11 @@ struct Client::Impl {
         random01(std::move(r)),
         retry{cfg.max_retries, cfg.backoff_base_ms, cfg.backoff_cap_ms, cfg.max_wait_ms,
               cfg.call_wait_budget_ms},
-        transport(parse_api_base(cfg.api_base),
-                  TransportConfig{cfg.connect_timeout_ms, cfg.read_timeout_ms,
-                                  cfg.max_idle_connections, cfg.idle_connection_ms},
-                  clk) {
+        transport(
+            parse_api_base(cfg.api_base),
+            TransportConfig{cfg.connect_timeout_ms, cfg.read_timeout_ms, cfg.max_idle_connections,
+                            cfg.idle_connection_ms, cfg.ca_cert_file},
+            clk) {
     if (!sleep) {
       sleep = [](int64_t ms) {
         if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -54,6 +54,7 @@ struct ClientConfig {
   int64_t breaker_open_ms = 30000;
   int max_idle_connections = 4;       // kept-alive connections reused between calls
   int64_t idle_connection_ms = 4000;  // an idle connection older than this is not reused
+  std::string ca_cert_file;           // PEM CA bundle to trust instead of the system's (tests)
 };
 
 /// One page of a cursor-paginated list.

@@ -84,6 +84,7 @@ std::unique_ptr<httplib::Client> Transport::acquire() {
   cli->set_socket_options([opened = opened_](socket_t) { opened->fetch_add(1); });
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   cli->enable_server_certificate_verification(true);
+  if (!cfg_.ca_cert_file.empty()) cli->set_ca_cert_path(cfg_.ca_cert_file.c_str());
 #endif
   return cli;
 }

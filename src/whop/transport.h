@@ -36,7 +36,8 @@ struct TransportConfig {
   int connect_timeout_ms = 5000;
   int read_timeout_ms = 15000;  // also the write timeout
   int max_idle_connections = 4;
-  int64_t idle_ms = 4000;  // an idle connection older than this is closed, not reused
+  int64_t idle_ms = 4000;    // an idle connection older than this is closed, not reused
+  std::string ca_cert_file;  // PEM CA bundle to trust instead of the system's; empty: system's
 };
 
 /// What one exchange came to: an answer, or why there was none.
