@@ -49,7 +49,7 @@ install_missing() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_WERROR=ON >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"
 }
 
@@ -57,7 +57,7 @@ build() {
 build_sanitized() {
   local san=$1
   shift
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_SANITIZE="$san" >/dev/null
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_WERROR=ON -DCS_SANITIZE="$san" >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <variant>
 
+#include "domain/setting_rules.h"
 #include "util/crypto.h"
 
 #include "util/log.h"
@@ -19,17 +20,6 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   auto e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> split_secrets(const std::string& v) {
-  std::vector<std::string> out;
-  std::stringstream ss(v);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
 }
 
 using Field =
@@ -110,13 +100,15 @@ const std::vector<Entry>& entries() {
        &Config::backup_dir},
       {{"CHURN_SAVER_BACKUP_KEEP", "", T::Int, 1, 1000, "7", "backups", "daily backups kept"},
        &Config::backup_keep},
-      {{"CHURN_SAVER_RETENTION_PAYLOAD_DAYS", "", T::Int, 1, 3650, "30", "days",
+      {{"CHURN_SAVER_RETENTION_PAYLOAD_DAYS", "", T::Int, domain::kMinRetentionDays,
+        domain::kMaxRetentionDays, "30", "days",
         "encrypted webhook bodies are removed after this many days"},
        &Config::retention_payload_days},
-      {{"CHURN_SAVER_RETENTION_EVENT_DAYS", "", T::Int, 1, 3650, "60", "days",
-        "events are deleted after this many days"},
+      {{"CHURN_SAVER_RETENTION_EVENT_DAYS", "", T::Int, domain::kMinRetentionDays,
+        domain::kMaxRetentionDays, "60", "days", "events are deleted after this many days"},
        &Config::retention_event_days},
-      {{"CHURN_SAVER_RETENTION_CASE_DAYS", "", T::Int, 1, 3650, "60", "days",
+      {{"CHURN_SAVER_RETENTION_CASE_DAYS", "", T::Int, domain::kMinRetentionDays,
+        domain::kMaxRetentionDays, "60", "days",
         "an open case this old is closed as lost; must exceed the attribution window"},
        &Config::retention_case_days},
       {{"CHURN_SAVER_ALERT_URL", "", T::Secret, 0, 0, "(none)", "",
@@ -195,7 +187,7 @@ std::optional<double> parse_seconds(const std::string& v) {
 /// Checks each comma-separated secret; a whsec_ secret must be whsec_ + strict base64 (it is
 /// never used as raw bytes).
 Result<std::vector<std::string>> parse_secrets(const std::string& key, const std::string& v) {
-  std::vector<std::string> out = split_secrets(v);
+  std::vector<std::string> out = domain::split_list(v);
   for (size_t i = 0; i < out.size(); ++i) {
     const std::string& s = out[i];
     if (s.rfind("whsec_", 0) != 0) continue;

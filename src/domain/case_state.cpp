@@ -31,10 +31,16 @@ const char* status_name(CaseStatus s) {
   return "open";
 }
 
+const std::vector<CaseStatus>& all_case_statuses() {
+  static const std::vector<CaseStatus> all = {CaseStatus::Open, CaseStatus::Recovered,
+                                              CaseStatus::Lost, CaseStatus::Cancelled};
+  return all;
+}
+
 std::optional<CaseStatus> status_from_name(std::string_view name) {
-  return from_name(
-      name, {CaseStatus::Open, CaseStatus::Recovered, CaseStatus::Lost, CaseStatus::Cancelled},
-      status_name);
+  for (CaseStatus s : all_case_statuses())
+    if (name == status_name(s)) return s;
+  return std::nullopt;
 }
 
 const char* resolution_name(Resolution r) {

@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace cs::domain {
 
 /// Where a case stands.
 enum class CaseStatus { Open, Recovered, Lost, Cancelled };
 const char* status_name(CaseStatus s);  // "open", "recovered", "lost", "cancelled"
+/// Every case status, in the order the dashboard lists them.
+const std::vector<CaseStatus>& all_case_statuses();
 std::optional<CaseStatus> status_from_name(std::string_view name);
 
 /// Why a case is no longer open ("" while open).

@@ -26,6 +26,17 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 FieldErrors validate(const Retention& r) {
   FieldErrors errors;
   if (!in_range(r.payload_days)) {
@@ -86,13 +97,7 @@ ConnectionCheck check_connection_input(const ConnectionInput& in) {
   }
   std::string secrets = trim(in.webhook_secrets);
   if (!secrets.empty()) {
-    std::vector<std::string> list;
-    std::stringstream ss(secrets);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      item = trim(item);
-      if (!item.empty()) list.push_back(item);
-    }
+    std::vector<std::string> list = split_list(secrets);
     bool ok = !list.empty() && list.size() <= 5;
     for (const auto& x : list) ok = ok && !has_space(x) && x.size() <= 512;
     if (!ok) {

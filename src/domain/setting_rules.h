@@ -60,5 +60,7 @@ ConnectionCheck check_connection_input(const ConnectionInput& in);
 
 /// Leading and trailing blanks removed.
 std::string trim(const std::string& s);
+/// A comma-separated list ("a, b,,c"): each item trimmed, empty items dropped.
+std::vector<std::string> split_list(const std::string& s);
 
 }  // namespace cs::domain

@@ -64,7 +64,7 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
             q.limit = std::clamp(std::stoi(limit), 1, 200);
           }
           store::CasePage page;
-          std::map<std::string, int64_t> counts;
+          std::map<domain::CaseStatus, int64_t> counts;
           {
             auto db = d.deps.reads->lease();
             page = store::list_case_page(*db, q);
@@ -90,7 +90,9 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
           }
           nlohmann::json next = nullptr;
           if (!page.next_cursor.empty()) next = page.next_cursor;
-          send_json(res, {{"cases", rows}, {"next_cursor", next}, {"counts", counts}});
+          nlohmann::json by_status = nlohmann::json::object();
+          for (const auto& [status, n] : counts) by_status[domain::status_name(status)] = n;
+          send_json(res, {{"cases", rows}, {"next_cursor", next}, {"counts", by_status}});
         });
 }
 

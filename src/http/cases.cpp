@@ -14,8 +14,7 @@ namespace cs::http {
 
 store::CaseQuery case_query(const httplib::Request& req) {
   store::CaseQuery q;
-  std::string status = req.get_param_value("status");
-  if (domain::status_from_name(status)) q.status = status;
+  q.status = domain::status_from_name(req.get_param_value("status"));
   q.q = req.get_param_value("q").substr(0, 200);
   auto b = q.q.find_first_not_of(" \t");
   auto e = q.q.find_last_not_of(" \t");

@@ -24,9 +24,9 @@ std::optional<int64_t> opt_int(const SQLite::Column& c) {
   return c.getInt64();
 }
 
-CaseListRow read_list_row(SQLite::Statement& q) {
+// Reads kListCols starting at column `i` and leaves `i` after them.
+CaseListRow read_list_row(SQLite::Statement& q, int& i) {
   CaseListRow r;
-  int i = 0;
   r.id = q.getColumn(i++).getString();
   r.membership_id = q.getColumn(i++).getString();
   r.user_id = q.getColumn(i++).getString();
@@ -131,7 +131,8 @@ Kpis load_kpis(SQLite::Database& db, int64_t since) {
   {
     SQLite::Statement q(
         db,
-        "SELECT currency, count(*), sum(recovered_cents - min(refunded_cents, recovered_cents)), "
+        "SELECT currency, count(*), sum(net_recovered_cents(status, recovered_cents, "
+        "refunded_cents)), "
         "sum(CASE WHEN incentive_state = 'granted' THEN incentive_days ELSE 0 END), "
         "sum(incentive_state = 'granted'), "
         "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
@@ -198,7 +199,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
   {
     SQLite::Statement q(db,
                         "SELECT currency, resolved_at / 86400000, count(*), "
-                        "sum(recovered_cents - min(refunded_cents, recovered_cents)) "
+                        "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
                         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
                         "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
     q.bind(1, since);
@@ -281,7 +282,7 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   std::string dir = spec.desc ? " DESC" : " ASC";
   std::string sql = std::string("SELECT ") + kListCols + " FROM cases WHERE 1";
   if (!query.q.empty()) sql += std::string(" AND ") + kSearch;
-  if (!query.status.empty()) sql += " AND status = ?3";
+  if (query.status) sql += " AND status = ?3";
   auto cursor = query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
   if (cursor) sql += " AND (" + col + ", id) " + (spec.desc ? "<" : ">") + " (?4, ?5)";
   sql += " ORDER BY " + col + dir + ", id" + dir + " LIMIT ?6";
@@ -290,7 +291,7 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
     q.bind(1, query.q);
     q.bind(2, prefix_bound(query.q));
   }
-  if (!query.status.empty()) q.bind(3, query.status);
+  if (query.status) q.bind(3, domain::status_name(*query.status));
   if (cursor) {
     q.bind(4, cursor->first);
     q.bind(5, cursor->second);
@@ -298,7 +299,10 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   int limit = std::clamp(query.limit, 1, 1000);
   q.bind(6, limit + 1);
   CasePage page;
-  while (q.executeStep()) page.rows.push_back(read_list_row(q));
+  while (q.executeStep()) {
+    int i = 0;
+    page.rows.push_back(read_list_row(q, i));
+  }
   if (page.rows.size() > static_cast<size_t>(limit)) {
     page.rows.pop_back();
     const auto& last = page.rows.back();
@@ -309,15 +313,15 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   return page;
 }
 
-std::map<std::string, int64_t> count_cases(SQLite::Database& db, const std::string& q) {
-  std::map<std::string, int64_t> out = {
-      {"open", 0}, {"recovered", 0}, {"lost", 0}, {"cancelled", 0}};
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q) {
+  std::map<domain::CaseStatus, int64_t> out;
+  for (auto s : domain::all_case_statuses()) out[s] = 0;
   if (q.empty()) {
     // One index range count per status (cases_status_first_id) instead of a full GROUP BY scan.
     SQLite::Statement st(db, "SELECT count(*) FROM cases WHERE status = ?");
     for (auto& [status, n] : out) {
       st.reset();
-      st.bind(1, status);
+      st.bind(1, domain::status_name(status));
       if (st.executeStep()) n = st.getColumn(0).getInt64();
     }
     return out;
@@ -326,7 +330,7 @@ std::map<std::string, int64_t> count_cases(SQLite::Database& db, const std::stri
       db, std::string("SELECT status, count(*) FROM cases WHERE ") + kSearch + " GROUP BY status");
   st.bind(1, q);
   st.bind(2, prefix_bound(q));
-  while (st.executeStep()) out[st.getColumn(0).getString()] = st.getColumn(1).getInt64();
+  while (st.executeStep()) out[read_status(st.getColumn(0))] = st.getColumn(1).getInt64();
   return out;
 }
 
@@ -338,8 +342,8 @@ std::optional<CaseDetail> find_case_detail(SQLite::Database& db, const std::stri
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   CaseDetail d;
-  d.row = read_list_row(q);
-  int i = 18;
+  int i = 0;
+  d.row = read_list_row(q, i);
   d.company_id = q.getColumn(i++).getString();
   d.product_id = q.getColumn(i++).getString();
   d.plan_id = q.getColumn(i++).getString();

@@ -85,10 +85,10 @@ struct CaseListRow {
 };
 
 struct CaseQuery {
-  std::string status;           // "" = any
-  std::string q;                // username (exact or prefix), user id or membership id
-  std::string sort = "newest";  // newest | oldest | amount | amount_asc
-  std::string cursor;           // from a previous page's next_cursor ("" = first page)
+  std::optional<domain::CaseStatus> status;  // none = any
+  std::string q;                             // username (exact or prefix), user id or membership id
+  std::string sort = "newest";               // newest | oldest | amount | amount_asc
+  std::string cursor;                        // from a previous page's next_cursor ("" = first page)
   int limit = 50;
 };
 struct CasePage {
@@ -97,8 +97,8 @@ struct CasePage {
 };
 /// One page in the query's order. A malformed cursor is treated as "first page".
 CasePage list_case_page(SQLite::Database& db, const CaseQuery& query);
-/// Case counts by status ("open", ...) matching `q` ("" = all cases).
-std::map<std::string, int64_t> count_cases(SQLite::Database& db, const std::string& q);
+/// Case counts by status matching `q` ("" = all cases); every status is present.
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q);
 /// True when `sort` is one list_case_page knows.
 bool valid_case_sort(const std::string& sort);
 

@@ -547,7 +547,9 @@ Result<Keyring> rotate_keyring(const std::string& path) {
     if (::pread(*fd, &last, 1, st.st_size - 1) != 1) last = '\n';
   }
   Key key = fresh_key(top + 1);
-  std::string line = (last == '\n' ? "" : "\n") + key_line(key);
+  std::string line;
+  if (last != '\n') line = "\n";
+  line += key_line(key);
   const bool written = write_all(*fd, line) && ::fsync(*fd) == 0;
   const std::string why = errno_text();
   OPENSSL_cleanse(line.data(), line.size());

@@ -24,14 +24,15 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
-std::string query_string(const store::CaseQuery& q, const std::string& status,
+std::string query_string(const store::CaseQuery& q, std::optional<domain::CaseStatus> status,
                          const std::string& cursor) {
   std::string s;
   auto add = [&](const char* k, const std::string& v) {
     if (v.empty()) return;
-    s += (s.empty() ? "?" : "&") + std::string(k) + "=" + url_encode(v);
+    s += s.empty() ? '?' : '&';
+    s.append(k).append("=").append(url_encode(v));
   };
-  add("status", status);
+  add("status", status ? domain::status_name(*status) : "");
   add("q", q.q);
   if (q.sort != "newest") add("sort", q.sort);
   add("cursor", cursor);
@@ -119,24 +120,20 @@ std::string cases_page(const Chrome& c, const CasesModel& m) {
   int64_t total = 0;
   for (const auto& [k, v] : m.counts) total += v;
   Data tabs = list();
-  const std::pair<const char*, const char*> statuses[] = {{"", "All"},
-                                                          {"open", "Open"},
-                                                          {"recovered", "Recovered"},
-                                                          {"lost", "Lost"},
-                                                          {"cancelled", "Cancelled"}};
-  for (const auto& [key, label] : statuses) {
+  std::vector<std::optional<domain::CaseStatus>> statuses = {std::nullopt};  // "All" first
+  for (auto s : domain::all_case_statuses()) statuses.emplace_back(s);
+  for (const auto& s : statuses) {
     Data t;
-    set(t, "label", label);
-    auto it = m.counts.find(key);
-    set(t, "count",
-        count(std::string(key).empty() ? total : (it == m.counts.end() ? 0 : it->second)));
-    set(t, "href", "/cases" + query_string(m.query, key, ""));
-    set(t, "current", m.query.status == key);
+    set(t, "label", s ? capitalize(domain::status_name(*s)) : "All");
+    auto it = s ? m.counts.find(*s) : m.counts.end();
+    set(t, "count", count(!s ? total : (it == m.counts.end() ? 0 : it->second)));
+    set(t, "href", "/cases" + query_string(m.query, s, ""));
+    set(t, "current", m.query.status == s);
     tabs.push_back(t);
   }
   set(d, "tabs", tabs);
   set(d, "q", m.query.q);
-  set(d, "status", m.query.status);
+  set(d, "status", m.query.status ? domain::status_name(*m.query.status) : "");
   Data sorts = list();
   const std::pair<const char*, const char*> sort_opts[] = {{"newest", "Newest first"},
                                                            {"oldest", "Oldest first"},
@@ -155,11 +152,11 @@ std::string cases_page(const Chrome& c, const CasesModel& m) {
   set(d, "rows", rows);
   set(d, "has_rows", !m.page.rows.empty());
   set(d, "shown", std::to_string(m.page.rows.size()));
-  auto matching = m.query.status.empty()
+  auto matching = !m.query.status
                       ? total
-                      : (m.counts.count(m.query.status) ? m.counts.at(m.query.status) : 0);
+                      : (m.counts.count(*m.query.status) ? m.counts.at(*m.query.status) : 0);
   set(d, "matching", count(matching));
-  set(d, "filtered", !m.query.q.empty() || !m.query.status.empty());
+  set(d, "filtered", !m.query.q.empty() || m.query.status.has_value());
   set(d, "paged", !m.query.cursor.empty());
   set(d, "first_href", "/cases" + query_string(m.query, m.query.status, ""));
   if (!m.page.next_cursor.empty()) {

@@ -41,7 +41,7 @@ KpiFigures kpi_figures(const store::Kpis& k);
 struct CasesModel {
   store::CaseQuery query;
   store::CasePage page;
-  std::map<std::string, int64_t> counts;  // by status, for the query's search
+  std::map<domain::CaseStatus, int64_t> counts;  // by status, for the query's search
   int64_t now = 0;
 };
 std::string cases_page(const Chrome& c, const CasesModel& m);

@@ -4,27 +4,20 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
-#include <deque>
 #include <mutex>
 #include <random>
-#include <stdexcept>
 #include <thread>
 
-#include <httplib.h>
-
-#include "domain/backoff.h"
-#include "domain/time.h"
 #include "util/log.h"
+#include "whop/answer.h"
+#include "whop/rate_limiter.h"
+#include "whop/transport.h"
 
 namespace cs::whop {
 
 using nlohmann::json;
 
 namespace {
-
-constexpr int64_t kMaxRetryAfterMs = 7 * kDayMs;
-constexpr size_t kMaxWhopMessage = 300;
 
 std::string percent_encode(const std::string& s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -56,91 +49,10 @@ std::string build_query(const Query& q) {
   return out;
 }
 
-// Whop's messages are shown to people and stored: one line, bounded.
-std::string clean_text(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= kMaxWhopMessage) {
-      out += "...";
-      break;
-    }
-    out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  }
-  return out;
-}
-
-// "45 seconds", "1 second", "0.3 seconds" (short durations keep a decimal; longer ones round up).
-std::string seconds_text(int64_t ms) {
-  if (ms < 10000 && ms % 1000 != 0) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f seconds", static_cast<double>(ms) / 1000.0);
-    return buf;
-  }
-  int64_t s = (ms + 999) / 1000;
-  return std::to_string(s) + (s == 1 ? " second" : " seconds");
-}
-
-bool is_loopback_host(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
-}
-
-std::string status_phrase(int status) {
-  switch (status) {
-    case 400:
-    case 422:
-      return "Whop rejected the request";
-    case 401:
-      return "Whop did not accept the API key";
-    case 403:
-      return "Whop refused the request: the API key lacks the permission";
-    case 404:
-      return "Whop could not find it";
-    case 408:
-      return "Whop timed out waiting for the request";
-    case 409:
-      return "Whop reported a conflict with another change";
-    case 429:
-      return "Whop's rate limit was reached";
-    case 503:
-      return "Whop is unavailable";
-    default:
-      if (status >= 500) return "Whop had a server error";
-      if (status >= 300 && status < 400) return "Whop answered with an unexpected redirect";
-      return "Whop answered with an unexpected status";
-  }
-}
-
-std::string status_hint(int status) {
-  switch (status) {
-    case 401:
-      return " Check CHURN_SAVER_WHOP_API_KEY.";
-    case 403:
-      return " Give the API key this permission in Whop's developer settings.";
-    default:
-      return "";
-  }
-}
-
-enum class Breaker { Closed, Open, HalfOpen };
-
-const char* breaker_name(Breaker b) {
-  switch (b) {
-    case Breaker::Closed:
-      return "closed";
-    case Breaker::Open:
-      return "open";
-    case Breaker::HalfOpen:
-      return "half_open";
-  }
-  return "closed";
-}
-
+// The limit and the breaker of one operation.
 struct OpState {
-  std::deque<int64_t> window;  // request times within the last minute
-  Breaker breaker = Breaker::Closed;
-  int failures = 0;
-  int64_t open_until = 0;
-  bool trial_in_flight = false;
+  SlidingWindowLimit limit;
+  CircuitBreaker breaker;
 };
 
 struct Request {
@@ -151,15 +63,6 @@ struct Request {
   std::optional<json> body;
 };
 
-// What one HTTP attempt came to.
-struct Attempt {
-  bool ok = false;
-  json value;
-  ApiError error;
-  std::string metric;            // outcome for calls()
-  bool breaker_failure = false;  // counts towards opening the breaker
-};
-
 }  // namespace
 
 struct Client::Impl {
@@ -167,8 +70,8 @@ struct Client::Impl {
   const Clock& clock;
   Sleep sleep;
   Random random01;
-  std::string scheme_host;  // "https://api.whop.com"
-  std::string prefix;       // "/api/v1"
+  RetryPolicy retry;
+  Transport transport;
 
   mutable std::mutex key_mu;  // guards cfg.api_key (set_api_key)
   mutable std::mutex mu;      // guards ops, counts, rng
@@ -176,51 +79,38 @@ struct Client::Impl {
   std::map<std::pair<std::string, std::string>, uint64_t> counts;
   std::mt19937_64 rng{std::random_device{}()};
 
-  std::string api_key() const {
-    std::lock_guard<std::mutex> lock(key_mu);
-    return cfg.api_key;
+  static ClientConfig sane(ClientConfig c) {
+    c.max_retries = std::max(0, c.max_retries);
+    c.rate_limit_per_minute = std::max(1, c.rate_limit_per_minute);
+    c.breaker_failures = std::max(1, c.breaker_failures);
+    return c;
   }
 
   Impl(ClientConfig c, const Clock& clk, Sleep s, Random r)
-      : cfg(std::move(c)), clock(clk), sleep(std::move(s)), random01(std::move(r)) {
-    const std::string& base = cfg.api_base;
-    auto scheme_end = base.find("://");
-    std::string scheme = scheme_end == std::string::npos ? "" : base.substr(0, scheme_end);
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    auto bad = [&]() {
-      return std::invalid_argument(
-          "CHURN_SAVER_WHOP_API_BASE must be an http(s) URL such as "
-          "https://api.whop.com/api/v1, got \"" +
-          clean_text(base) + "\"");
-    };
-    if (scheme != "https" && scheme != "http") throw bad();
-    auto slash = base.find('/', scheme_end + 3);
-    std::string authority = base.substr(
-        scheme_end + 3, slash == std::string::npos ? std::string::npos : slash - scheme_end - 3);
-    if (authority.empty() || authority.find_first_of("?#@ ") != std::string::npos) throw bad();
-    prefix = slash == std::string::npos ? "" : base.substr(slash);
-    if (prefix.find_first_of("?# ") != std::string::npos) throw bad();
-    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    scheme_host = scheme + "://" + authority;
-    if (scheme == "http") {
-      std::string host =
-          authority.substr(0, authority.rfind(':') == std::string::npos || authority.back() == ']'
-                                  ? std::string::npos
-                                  : authority.rfind(':'));
-      if (!is_loopback_host(host))
-        log::warn("Whop API base uses plain http: the API key travels unencrypted",
-                  {{"host", authority}});
-    }
+      : cfg(sane(std::move(c))),
+        clock(clk),
+        sleep(std::move(s)),
+        random01(std::move(r)),
+        retry{cfg.max_retries, cfg.backoff_base_ms, cfg.backoff_cap_ms, cfg.max_wait_ms,
+              cfg.call_wait_budget_ms},
+        transport(
+            parse_api_base(cfg.api_base),
+            TransportConfig{cfg.connect_timeout_ms, cfg.read_timeout_ms, cfg.max_idle_connections,
+                            cfg.idle_connection_ms, cfg.ca_cert_file},
+            clk) {
     if (!sleep) {
       sleep = [](int64_t ms) {
         if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       };
     }
-    cfg.max_retries = std::max(0, cfg.max_retries);
-    cfg.rate_limit_per_minute = std::max(1, cfg.rate_limit_per_minute);
-    cfg.breaker_failures = std::max(1, cfg.breaker_failures);
   }
+
+  std::string api_key() const {
+    std::lock_guard<std::mutex> lock(key_mu);
+    return cfg.api_key;
+  }
+
+  const std::string& host() const { return transport.endpoint().scheme_host; }
 
   double jitter() {
     if (random01) return random01();
@@ -233,34 +123,34 @@ struct Client::Impl {
     ++counts[{op, outcome}];
   }
 
-  // --- Circuit breaker ------------------------------------------------------------------------
+  // Under mu.
+  OpState& op_state(const std::string& op) {
+    auto it = ops.find(op);
+    if (it == ops.end())
+      it = ops.emplace(op, OpState{SlidingWindowLimit(cfg.rate_limit_per_minute),
+                                   CircuitBreaker(op, cfg.breaker_failures, cfg.breaker_open_ms)})
+               .first;
+    return it->second;
+  }
 
   // nullopt: go ahead (`trial` says whether this is the half-open trial); else the refusal.
   std::optional<ApiError> admit(const std::string& op, bool& trial) {
-    std::lock_guard lk(mu);
-    OpState& st = ops[op];
-    const int64_t now = clock.now_ms();
-    trial = false;
-    if (st.breaker == Breaker::Open && now >= st.open_until) {
-      st.breaker = Breaker::HalfOpen;
-      st.trial_in_flight = false;
-      log::info("whop breaker half-open", {{"op", op}});
+    CircuitBreaker::Admission a;
+    {
+      std::lock_guard lk(mu);
+      a = op_state(op).breaker.admit(clock.now_ms());
     }
-    if (st.breaker == Breaker::Closed) return std::nullopt;
-    if (st.breaker == Breaker::HalfOpen && !st.trial_in_flight) {
-      st.trial_in_flight = true;
-      trial = true;
-      return std::nullopt;
-    }
+    trial = a.trial;
+    if (a.allowed) return std::nullopt;
     ApiError e;
     e.operation = op;
     e.code = "breaker_open";
     e.retryable = true;
     e.breaker_open = true;
-    if (st.breaker == Breaker::Open) {
-      e.retry_after_ms = std::max<int64_t>(1, st.open_until - now);
-      e.message = "Calls to Whop for " + op + " are paused for " + seconds_text(*e.retry_after_ms) +
-                  " after " + std::to_string(st.failures) +
+    if (a.state == BreakerState::Open) {
+      e.retry_after_ms = a.open_for_ms;
+      e.message = "Calls to Whop for " + op + " are paused for " + seconds_text(a.open_for_ms) +
+                  " after " + std::to_string(a.failures) +
                   " failures in a row (circuit breaker open).";
     } else {
       // Half-open with a trial in flight: try again once that trial has had time to finish.
@@ -272,213 +162,31 @@ struct Client::Impl {
     return e;
   }
 
-  // A trial that ended without an answer (e.g. refused by the local limit) frees the slot.
   void release_trial(const std::string& op) {
     std::lock_guard lk(mu);
-    OpState& st = ops[op];
-    if (st.breaker == Breaker::HalfOpen) st.trial_in_flight = false;
+    op_state(op).breaker.release_trial();
   }
 
-  // Records an attempt; returns the remaining open time when the breaker is open afterwards.
   std::optional<int64_t> record(const std::string& op, bool failure, bool trial) {
     std::lock_guard lk(mu);
-    OpState& st = ops[op];
-    const int64_t now = clock.now_ms();
-    if (trial) st.trial_in_flight = false;
-    if (!failure) {
-      if (st.breaker != Breaker::Closed) log::info("whop breaker closed", {{"op", op}});
-      st.failures = 0;
-      st.breaker = Breaker::Closed;
-      return std::nullopt;
-    }
-    ++st.failures;
-    const bool open_now = (st.breaker == Breaker::Closed && st.failures >= cfg.breaker_failures) ||
-                          (st.breaker == Breaker::HalfOpen && trial);
-    if (open_now) {
-      st.breaker = Breaker::Open;
-      st.open_until = now + cfg.breaker_open_ms;
-      log::warn(
-          "whop breaker open",
-          {{"op", op}, {"consecutive_failures", st.failures}, {"open_ms", cfg.breaker_open_ms}});
-    }
-    if (st.breaker == Breaker::Open) return std::max<int64_t>(1, st.open_until - now);
-    return std::nullopt;
+    return op_state(op).breaker.record(failure, trial, clock.now_ms());
   }
 
-  // --- Rate limit -----------------------------------------------------------------------------
-
-  // Takes a slot (returns 0) or says how long until one frees up.
   int64_t rate_acquire(const std::string& op) {
     std::lock_guard lk(mu);
-    OpState& st = ops[op];
-    const int64_t now = clock.now_ms();
-    while (!st.window.empty() && now - st.window.front() >= kMinuteMs) st.window.pop_front();
-    if (st.window.size() < static_cast<size_t>(cfg.rate_limit_per_minute)) {
-      st.window.push_back(now);
-      return 0;
-    }
-    return std::max<int64_t>(1, st.window.front() + kMinuteMs - now);
+    return op_state(op).limit.acquire(clock.now_ms());
   }
 
   // --- One HTTP attempt -----------------------------------------------------------------------
 
-  ApiError base_error(const Request& rq) const {
-    ApiError e;
-    e.operation = rq.op;
-    return e;
-  }
-
   Attempt send(const Request& rq) {
     const bool is_post = rq.method != "GET";
-    httplib::Client cli(scheme_host);
-    cli.set_connection_timeout(std::chrono::milliseconds(cfg.connect_timeout_ms));
-    cli.set_read_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
-    cli.set_write_timeout(std::chrono::milliseconds(cfg.read_timeout_ms));
-    cli.set_tcp_nodelay(true);
-    cli.set_keep_alive(false);
-    cli.set_follow_location(false);
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    cli.enable_server_certificate_verification(true);
-#endif
-    httplib::Headers headers{{"Authorization", "Bearer " + api_key()},
-                             {"Accept", "application/json"},
-                             {"User-Agent", std::string("churn-saver/") + CHURN_SAVER_VERSION}};
-    std::string target = prefix + rq.path;
+    std::string target = transport.endpoint().prefix + rq.path;
     if (!rq.query.empty()) target += "?" + rq.query;
-
-    const auto started = std::chrono::steady_clock::now();
-    httplib::Result res =
-        is_post ? cli.Post(target, headers, rq.body ? rq.body->dump() : "{}", "application/json")
-                : cli.Get(target, headers);
-    const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - started)
-                                .count();
-
-    Attempt a;
-    a.error = base_error(rq);
-    ApiError& e = a.error;
-    if (!res) return no_answer(rq, res.error(), elapsed_ms);
-
-    const int status = res->status;
-    e.status = status;
-    json body = json::parse(res->body, nullptr, false);
-    const bool json_ok = !body.is_discarded();
-
-    if (status >= 200 && status < 300) {
-      if (res->body.empty()) {
-        a.ok = true;
-        a.value = json::object();
-      } else if (json_ok) {
-        a.ok = true;
-        a.value = std::move(body);
-      }
-      if (a.ok) {
-        a.metric = "ok";
-        return a;
-      }
-      a.metric = "bad_response";
-      a.breaker_failure = true;
-      e.code = "bad_response";
-      e.retryable = true;
-      e.outcome_unknown = is_post;
-      e.message = "Whop answered " + std::to_string(status) + " but the answer was not JSON" +
-                  (is_post ? "; the action probably took effect." : ".");
-      return a;
-    }
-
-    // An error answer: {"error": {"code"|"type", "message"}} (or something close).
-    std::string code, whop_message;
-    if (json_ok && body.is_object()) {
-      const json* err = body.contains("error") ? &body["error"] : &body;
-      if (err->is_object()) {
-        for (const char* k : {"code", "type"})
-          if (code.empty() && err->contains(k) && (*err)[k].is_string())
-            code = (*err)[k].get<std::string>();
-        if (err->contains("message") && (*err)["message"].is_string())
-          whop_message = (*err)["message"].get<std::string>();
-      } else if (err->is_string()) {
-        whop_message = err->get<std::string>();
-      }
-    }
-    e.code = code.empty() ? "http_" + std::to_string(status) : clean_text(code);
-    e.message = status_phrase(status) + " (" + std::to_string(status) +
-                (code.empty() ? "" : " " + e.code) + ")" +
-                (whop_message.empty() ? (json_ok ? "." : ": the answer was not JSON.")
-                                      : ": " + clean_text(whop_message)) +
-                status_hint(status);
-    if (res->has_header("Retry-After"))
-      e.retry_after_ms = parse_retry_after_ms(res->get_header_value("Retry-After"), clock.now_ms());
-
-    if (status == 429) {
-      a.metric = "http_429";
-      e.retryable = true;  // rejected before processing: safe for POSTs too
-    } else if (status == 408 || status == 409) {
-      a.metric = "http_4xx";
-      e.retryable = true;
-      a.breaker_failure = status == 408;
-    } else if (status >= 500) {
-      a.metric = "http_5xx";
-      e.retryable = true;
-      e.outcome_unknown = is_post;
-      a.breaker_failure = true;
-      if (is_post) e.message += " The action may have taken effect.";
-    } else {
-      a.metric = "http_4xx";
-      e.retryable = false;
-    }
-    return a;
-  }
-
-  Attempt no_answer(const Request& rq, httplib::Error err, int64_t elapsed_ms) {
-    const bool is_post = rq.method != "GET";
-    Attempt a;
-    a.error = base_error(rq);
-    ApiError& e = a.error;
-    a.breaker_failure = true;
-    e.retryable = true;
-    switch (err) {
-      case httplib::Error::Connection:
-      case httplib::Error::ConnectionTimeout:
-      case httplib::Error::BindIPAddress:
-        // Nothing was sent: safe to retry, POSTs included.
-        a.metric = "network";
-        e.code = "connection_failed";
-        e.message =
-            "Could not connect to Whop at " + scheme_host + " (" + httplib::to_string(err) + ").";
-        return a;
-      case httplib::Error::SSLConnection:
-        a.metric = "tls";
-        e.code = "tls";
-        e.message = "The TLS handshake with " + scheme_host + " failed.";
-        return a;
-      case httplib::Error::SSLServerVerification:
-      case httplib::Error::SSLLoadingCerts:
-        a.metric = "tls";
-        e.code = "tls";
-        e.retryable = false;
-        e.message = "Could not verify the TLS certificate of " + scheme_host +
-                    " (check the system CA certificates and the clock).";
-        return a;
-      default:
-        break;
-    }
-    // Read/Write errors: the request may have been (partly) sent.
-    e.outcome_unknown = is_post;
-    // httplib reports a read timeout and a closed connection alike; the time taken tells them
-    // apart.
-    const bool timed_out = elapsed_ms + 50 >= cfg.read_timeout_ms;
-    const std::string effect = is_post ? " The action may have taken effect." : "";
-    if (timed_out) {
-      a.metric = "timeout";
-      e.code = "timeout";
-      e.message = "Whop did not answer within " + seconds_text(cfg.read_timeout_ms) + "." + effect;
-    } else {
-      a.metric = "network";
-      e.code = "connection_lost";
-      e.message = "The connection to Whop was lost before an answer (" + httplib::to_string(err) +
-                  ")." + effect;
-    }
-    return a;
+    Exchange x =
+        transport.send(rq.method, target, is_post && rq.body ? rq.body->dump() : "{}", api_key());
+    if (x.answer) return interpret_answer(rq.op, is_post, *x.answer, clock.now_ms());
+    return interpret_no_answer(rq.op, is_post, x.why, x.detail, host(), cfg.read_timeout_ms);
   }
 
   // --- A call: admission, limit, attempts, retries ----------------------------------------------
@@ -487,7 +195,8 @@ struct Client::Impl {
     const bool is_post = rq.method != "GET";
     if (api_key().empty()) {
       count(rq.op, "not_configured");
-      ApiError e = base_error(rq);
+      ApiError e;
+      e.operation = rq.op;
       e.code = "not_configured";
       e.message = "No Whop API key is configured (CHURN_SAVER_WHOP_API_KEY).";
       return e;
@@ -505,10 +214,11 @@ struct Client::Impl {
       for (;;) {
         int64_t w = rate_acquire(rq.op);
         if (w == 0) break;
-        if (w > cfg.max_wait_ms || waited + w > cfg.call_wait_budget_ms) {
+        if (!wait_fits(retry, w, waited)) {
           if (trial) release_trial(rq.op);
           count(rq.op, "throttled");
-          ApiError e = base_error(rq);
+          ApiError e;
+          e.operation = rq.op;
           e.code = "rate_limited_locally";
           e.retryable = true;
           e.retry_after_ms = w;
@@ -539,31 +249,23 @@ struct Client::Impl {
       ApiError e = std::move(a.error);
       e.attempts = attempts;
       if (open_for) e.retry_after_ms = std::max(e.retry_after_ms.value_or(0), *open_for);
-      const bool may_retry = e.retryable && !(is_post && e.outcome_unknown) && !open_for &&
-                             attempts <= cfg.max_retries;
-      int64_t delay = 0;
-      if (may_retry) {
-        delay = e.retry_after_ms ? *e.retry_after_ms
-                                 : domain::retry_delay_ms(attempts, jitter(), cfg.backoff_base_ms,
-                                                          cfg.backoff_cap_ms);
-      }
-      const bool too_long =
-          may_retry && (delay > cfg.max_wait_ms || waited + delay > cfg.call_wait_budget_ms);
+      const RetryDecision d =
+          decide_retry(retry, e, is_post, open_for.has_value(), attempts, waited, jitter());
       json fields{{"op", rq.op},
                   {"status", e.status},
                   {"code", e.code},
                   {"attempt", attempts},
                   {"outcome", a.metric}};
-      if (!may_retry || too_long) {
-        if (too_long) e.retry_after_ms = delay;
+      if (!d.retry) {
+        if (d.too_long) e.retry_after_ms = d.delay_ms;
         if (e.outcome_unknown) fields["outcome_unknown"] = true;
         (e.retryable ? log::warn : log::info)("whop call failed", fields);
         return e;
       }
-      fields["retry_in_ms"] = delay;
+      fields["retry_in_ms"] = d.delay_ms;
       log::info("whop call retrying", fields);
-      sleep(delay);
-      waited += delay;
+      sleep(d.delay_ms);
+      waited += d.delay_ms;
     }
   }
 
@@ -627,7 +329,11 @@ Client::Client(ClientConfig config, const Clock& clock, Sleep sleep, Random rand
 Client::~Client() = default;
 
 const std::string& Client::host() const {
-  return impl_->scheme_host;
+  return impl_->host();
+}
+
+uint64_t Client::connections_opened() const {
+  return impl_->transport.connections_opened();
 }
 
 ApiResult<json> Client::get_membership(const std::string& membership_id) {
@@ -725,8 +431,8 @@ ApiResult<std::string> Client::send_dm(const std::string& channel_id, const std:
 ApiResult<std::string> Client::check_connection(const std::string& company_id) {
   auto r = list_memberships(company_id, {}, std::nullopt, 1);
   if (!r) return r.error();
-  return "Connected to Whop at " + impl_->scheme_host +
-         ": the API key can read the memberships of " + company_id + ".";
+  return "Connected to Whop at " + impl_->host() + ": the API key can read the memberships of " +
+         company_id + ".";
 }
 
 std::map<std::pair<std::string, std::string>, uint64_t> Client::calls() const {
@@ -738,15 +444,7 @@ std::map<std::string, BreakerInfo> Client::breakers() const {
   std::lock_guard lk(impl_->mu);
   const int64_t now = impl_->clock.now_ms();
   std::map<std::string, BreakerInfo> out;
-  for (const auto& [op, st] : impl_->ops) {
-    BreakerInfo b;
-    // An open breaker whose time is up is half-open: the next call is the trial.
-    b.state = (st.breaker == Breaker::Open && now >= st.open_until) ? "half_open"
-                                                                    : breaker_name(st.breaker);
-    b.consecutive_failures = st.failures;
-    b.open_until_ms = st.breaker == Breaker::Open ? st.open_until : 0;
-    out[op] = b;
-  }
+  for (const auto& [op, st] : impl_->ops) out[op] = st.breaker.info(now);
   return out;
 }
 
@@ -774,37 +472,6 @@ ApiResult<int> for_each_page(
     after = r->end_cursor;
   }
   return pages;
-}
-
-std::optional<int64_t> parse_retry_after_ms(const std::string& value, int64_t now_ms) {
-  std::string v = value;
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-  size_t start = 0;
-  while (start < v.size() && std::isspace(static_cast<unsigned char>(v[start]))) ++start;
-  v = v.substr(start);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    if (v.size() > 9) return kMaxRetryAfterMs;
-    return std::min<int64_t>(std::stoll(v) * kSecondMs, kMaxRetryAfterMs);
-  }
-  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-  char wday[4] = {}, mon[4] = {}, zone[4] = {};
-  int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
-  if (std::sscanf(v.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wday, &day, mon, &year, &hh, &mm, &ss,
-                  zone) != 8)
-    return std::nullopt;
-  if (std::string(zone) != "GMT") return std::nullopt;
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  int month = 0;
-  for (int i = 0; i < 12; ++i)
-    if (std::string(mon) == kMonths[i]) month = i + 1;
-  if (month == 0) return std::nullopt;
-  char iso[40];
-  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, hh, mm, ss);
-  auto t = domain::parse_iso8601_ms(iso);
-  if (!t) return std::nullopt;
-  return std::clamp<int64_t>(*t - now_ms, 0, kMaxRetryAfterMs);
 }
 
 }  // namespace cs::whop

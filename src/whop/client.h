@@ -16,6 +16,9 @@
 // Waits (backoff, Retry-After, rate limit) go through an injected sleep and are bounded: a wait
 // longer than max_wait_ms, or past call_wait_budget_ms in total, ends the call with a retryable
 // error carrying retry_after_ms so the job queue reschedules instead of blocking a worker.
+// Connections are kept alive and reused between calls (a small pool; see whop/transport.h).
+// The parts live in their own units: whop/transport (HTTP exchanges), whop/answer (what an answer
+// means), whop/retry (retry rules, Retry-After), whop/rate_limiter, whop/circuit_breaker.
 // Thread-safe: job workers share one Client. Logs operation, status, attempt; never the API key,
 // request bodies or message contents.
 #include <cstdint>
@@ -30,7 +33,9 @@
 #include <nlohmann/json.hpp>
 
 #include "util/clock.h"
-#include "util/result.h"
+#include "whop/api_error.h"
+#include "whop/circuit_breaker.h"
+#include "whop/retry.h"
 
 namespace cs::whop {
 
@@ -47,27 +52,10 @@ struct ClientConfig {
   int rate_limit_per_minute = 540;      // per operation; Whop allows 600
   int breaker_failures = 5;             // consecutive failures that open the breaker
   int64_t breaker_open_ms = 30000;
+  int max_idle_connections = 4;       // kept-alive connections reused between calls
+  int64_t idle_connection_ms = 4000;  // an idle connection older than this is not reused
+  std::string ca_cert_file;           // PEM CA bundle to trust instead of the system's (tests)
 };
-
-/// Why a call failed. `message` is for people (job last_error, settings page); `code` is Whop's
-/// error code/type, or one of ours: "timeout", "connection_failed", "connection_lost", "tls",
-/// "bad_response", "unexpected_response", "breaker_open", "rate_limited_locally",
-/// "not_configured", "not_sent".
-struct ApiError {
-  std::string operation;
-  int status = 0;  // HTTP status; 0 = no answer (connection error, timeout) or refused locally
-  std::string code;
-  std::string message;
-  bool retryable = false;                 // worth trying again later (the job queue's decision)
-  std::optional<int64_t> retry_after_ms;  // when to try again, if known (Retry-After, breaker)
-  bool outcome_unknown = false;  // the request may have reached Whop and taken effect (POSTs)
-  bool breaker_open = false;     // refused locally by the open circuit breaker; nothing was sent
-  int attempts = 0;              // HTTP requests made by this call
-};
-
-/// Either a value or an ApiError.
-template <class T>
-using ApiResult = Expected<T, ApiError>;
 
 /// One page of a cursor-paginated list.
 struct Page {
@@ -77,13 +65,6 @@ struct Page {
 };
 
 enum class CancelMode { AtPeriodEnd, Immediate };
-
-/// Circuit breaker state of one operation (health page).
-struct BreakerInfo {
-  std::string state;  // "closed" | "open" | "half_open"
-  int consecutive_failures = 0;
-  int64_t open_until_ms = 0;  // when open: the earliest time of the trial call
-};
 
 class Client {
  public:
@@ -145,6 +126,9 @@ class Client {
   /// Replaces the API key (the settings page changes it without a restart). Thread-safe.
   void set_api_key(const std::string& api_key);
 
+  /// TCP connections opened to Whop so far (reused connections are not counted again).
+  uint64_t connections_opened() const;
+
   /// "scheme://host[:port]" of the API base (for messages).
   const std::string& host() const;
 
@@ -162,9 +146,5 @@ class Client {
 ApiResult<int> for_each_page(
     const std::function<ApiResult<Page>(const std::optional<std::string>& after)>& fetch,
     const std::function<bool(const Page&)>& on_page, int max_pages = 10000);
-
-/// Parses a Retry-After value (delta-seconds or an IMF-fixdate HTTP-date) into milliseconds from
-/// `now_ms`; nullopt when unparseable. Past dates give 0.
-std::optional<int64_t> parse_retry_after_ms(const std::string& value, int64_t now_ms);
 
 }  // namespace cs::whop

@@ -790,6 +790,26 @@ TEST_SUITE("whop client") {
     CHECK(h.fake.calls().size() == 65);
   }
 
+  TEST_CASE("calls reuse kept-alive connections; one idle too long is replaced") {
+    Harness h;
+    for (int i = 0; i < 4; ++i) REQUIRE(h.c().get_membership("mem_1").ok());
+    REQUIRE(h.c().add_free_days("mem_1", 3).ok());
+    CHECK(h.c().connections_opened() == 1);  // before: one TCP (and TLS) connection per call
+    // Idle past idle_connection_ms (4 s): the server may be closing it, so a new one is opened.
+    h.clock.advance(4000);
+    REQUIRE(h.c().get_membership("mem_1").ok());
+    CHECK(h.c().connections_opened() == 2);
+  }
+
+  TEST_CASE("a connection the server closes is replaced without failing a call") {
+    Harness h;
+    // cpp-httplib's server closes a connection after 5 requests (Connection: close).
+    for (int i = 0; i < 12; ++i) REQUIRE(h.c().get_membership("mem_1").ok());
+    CHECK(count(h.c(), "get_membership", "ok") == 12);
+    CHECK(h.c().connections_opened() == 3);
+    CHECK(h.fake.calls().size() == 12);
+  }
+
   TEST_CASE("Retry-After: seconds or an HTTP-date") {
     using cs::whop::parse_retry_after_ms;
     const int64_t now = *cs::domain::parse_iso8601_ms("2026-09-21T10:00:00Z");
