@@ -29,7 +29,15 @@ std::vector<json> json_lines(const std::string& out) {
 }  // namespace
 
 TEST_CASE("jobs list, retry and purge; events replay; on a database the app is using") {
-  test::TestApp app;  // no Whop API key: the incentive job dies at once
+  // Whop refuses the API key (401, not retryable): the incentive job dies at once. (With no key
+  // at all it would wait for one instead.)
+  test::FakeWhop whop(test::kTestSecret, "the_right_key");
+  test::TestApp::Options opts;
+  opts.configure = [&](app::Config& c) {
+    c.whop_api_base = whop.api_base();
+    c.whop_api_key = "a_revoked_key";
+  };
+  test::TestApp app(opts);
   test::FakeWhop::PaymentSpec spec;
   std::string body = test::FakeWhop::payment_event("payment.failed", spec).dump();
   auto res =
