@@ -169,6 +169,7 @@ CaseActions allowed_actions(CaseStatus status, Resolution resolution) {
         case Resolution::Erased:
         case Resolution::Payment:
         case Resolution::Activation:
+        case Resolution::Rejoined:
           break;
       }
       break;
