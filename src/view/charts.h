@@ -29,5 +29,7 @@ std::string bar_chart(const std::string& id, const std::string& title,
 
 /// Escapes text for XML/HTML content and attributes.
 std::string xml_escape(const std::string& s);
+/// Appends `c`, escaped as xml_escape does.
+void xml_escape_to(std::string& out, char c);
 
 }  // namespace cs::view

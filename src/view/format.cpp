@@ -6,6 +6,7 @@
 
 #include "domain/currency.h"
 #include "domain/money.h"
+#include "view/charts.h"
 
 namespace cs::view {
 namespace {
@@ -100,31 +101,14 @@ std::string count(int64_t n) {
 namespace cs::view {
 namespace {
 
+// As xml_escape (charts.h), and line breaks as <br>.
 void escape_to(std::string& out, char ch) {
-  switch (ch) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    case '\r':
-      break;
-    case '\n':
-      out += "<br>\n";
-      break;
-    default:
-      out += ch;
+  if (ch == '\r') return;
+  if (ch == '\n') {
+    out += "<br>\n";
+    return;
   }
+  xml_escape_to(out, ch);
 }
 
 std::string escape(const std::string& s) {
