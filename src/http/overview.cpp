@@ -1,6 +1,7 @@
 // GET /: the overview (KPI tiles for 7, 30 or 90 days by first_failure_at, charts, next steps).
 #include "http/dashboard.h"
 #include "http/page_data.h"
+#include "service/settings.h"
 #include "view/pages.h"
 
 namespace cs::http {
@@ -17,9 +18,12 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
   m.window_days = window_days;
   m.now = d.now();
   m.since = m.now - static_cast<int64_t>(window_days) * 86400000;
+  const int64_t window_ms =
+      static_cast<int64_t>(service::stored_settings(*d.deps.services).attribution_window_days) *
+      86400000;
   {
     auto db = d.deps.reads->lease();
-    m.kpis = store::load_kpis(*db, m.since);
+    m.kpis = store::load_kpis(*db, m.since, window_ms);
     if (charts) m.charts = store::load_charts(*db, m.since, m.now);
     m.any_events = store::any_events(*db);
   }

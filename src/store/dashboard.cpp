@@ -104,7 +104,7 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
 
 }  // namespace
 
-Kpis load_kpis(SQLite::Database& db, int64_t since) {
+Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
   Kpis k;
   // One range of the covering index cases_window per status.
   SQLite::Statement counts(db,
@@ -161,13 +161,25 @@ Kpis load_kpis(SQLite::Database& db, int64_t since) {
   }
   {
     SQLite::Statement q(db,
-                        "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ? "
-                        "AND c.first_failure_at >= ? AND c.resolution = ? AND EXISTS (SELECT 1 "
-                        "FROM events e WHERE e.membership_id = c.membership_id AND "
-                        "e.type = 'payment.succeeded' AND e.event_time > c.resolved_at)");
+                        "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
+                        "AND c.first_failure_at >= ?2 AND c.resolution IN (?3, ?4) AND ("
+                        // A payment of the same membership after the window ...
+                        "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
+                        "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
+                        "+ ?5) OR "
+                        // ... or a purchase of the same product by the same member (a new
+                        // membership after Whop cancelled the old one) after the window.
+                        "(c.user_id != '' AND c.product_id != '' AND EXISTS (SELECT 1 FROM events "
+                        "e INDEXED BY events_user_product WHERE e.user_id = c.user_id AND "
+                        // Spelled out so the partial index (user and product not empty) applies.
+                        "e.user_id != '' AND e.product_id != '' AND "
+                        "e.product_id = c.product_id AND e.event_time > c.first_failure_at + ?5 "
+                        "AND e.type = 'payment.succeeded')))");
     q.bind(1, domain::status_name(domain::CaseStatus::Lost));
     q.bind(2, since);
     q.bind(3, domain::resolution_name(domain::Resolution::Expired));
+    q.bind(4, domain::resolution_name(domain::Resolution::Deactivated));
+    q.bind(5, window_ms);
     if (q.executeStep()) k.paid_after_window = q.getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);

@@ -30,9 +30,11 @@ struct Kpis {
   MoneyByCurrency at_risk;             // amount_due_cents of open cases
   int64_t incentive_days_granted = 0;  // free days granted (incentive_state 'granted')
   int64_t incentive_cases = 0;
-  int64_t paid_after_window = 0;  // expired (lost) cases whose member paid after the window
+  int64_t paid_after_window = 0;  // lost cases whose member paid (or bought again) after the window
 };
-Kpis load_kpis(SQLite::Database& db, int64_t since);
+/// KPIs of the cases whose first failure is at or after `since`. `window_ms` is the attribution
+/// window, for "paid after the window".
+Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms);
 
 struct DayPoint {
   int64_t day_start = 0;  // unix ms of 00:00 UTC

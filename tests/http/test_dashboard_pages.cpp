@@ -551,3 +551,45 @@ TEST_CASE("a payment after the window shows on the case and is counted on the ov
   REQUIRE(at != std::string::npos);
   CHECK(overview->body.find("data-kpi=\"paid-late\">1<", at) != std::string::npos);
 }
+
+TEST_CASE("a member who buys the product again after the window counts as paid after the window") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms(), day = 86400000;
+  test::FakeWhop::PaymentSpec failed;
+  failed.payment_id = "pay_Rebuy00000001";
+  failed.membership_id = "mem_RebuyOld00001";
+  failed.time_ms = now - 25 * day;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", failed), once()).status ==
+          200);
+  // Whop cancels the membership after its retries; 17 days after the failure the member buys the
+  // same product again under a new membership: too late to count as recovered.
+  REQUIRE(
+      fake.deliver(test::FakeWhop::membership_event("membership.deactivated", failed.membership_id,
+                                                    failed.user_id, failed.time_ms + 5 * day),
+                   once())
+          .status == 200);
+  test::FakeWhop::PaymentSpec rebuy = failed;
+  rebuy.payment_id = "pay_Rebuy00000002";
+  rebuy.membership_id = "mem_RebuyNew00001";
+  rebuy.time_ms = failed.time_ms + 17 * day;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.succeeded", rebuy), once()).status ==
+          200);
+  t.drain();
+  {
+    auto db = t.app().reads().lease();
+    auto all = store::cases_for_membership(*db, failed.membership_id);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].status == domain::CaseStatus::Lost);
+    CHECK(all[0].resolution == domain::Resolution::Deactivated);
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto overview = w.get("/?window=30");
+  REQUIRE(overview);
+  auto at = overview->body.find("Paid after the window");
+  REQUIRE(at != std::string::npos);
+  CHECK(overview->body.find("data-kpi=\"paid-late\">1<", at) != std::string::npos);
+}
