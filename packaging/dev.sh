@@ -91,7 +91,7 @@ case "$cmd" in
   tsan)
     # The concurrency tests under ThreadSanitizer (build-tsan/).
     install_missing "${APT_PACKAGES[@]}"
-    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp}
     BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan} build_sanitized thread --target test_store test_http
     (cd "${TSAN_BUILD_DIR:-build-tsan}" && ./test_store && ./test_http -tc="$TSAN_TESTS")
     ;;
