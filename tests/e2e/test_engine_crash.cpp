@@ -20,10 +20,10 @@
 #include "support/fake_whop.h"
 #include "support/server_process.h"
 #include "support/test_app.h"
+#include "support/wait.h"
 
 using namespace cs;
 using nlohmann::json;
-using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -31,21 +31,9 @@ constexpr int64_t kDay = 86400000;
 constexpr const char* kMembership = "mem_Zx12Cv34Bn56Ml";
 constexpr const char* kApiKey = "key_e2e";
 
+using test::wait_for;
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// Polls `done` every 10 ms until it holds or `limit` passes. Returns whether it held.
-bool wait_for(const std::function<bool()>& done,
-              std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
-  auto deadline = SteadyClock::now() + limit;
-  while (SteadyClock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
+  return test::wall_now_ms();
 }
 
 using test::ServerProcess;

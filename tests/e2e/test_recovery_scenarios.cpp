@@ -25,11 +25,11 @@
 #include "support/fake_whop.h"
 #include "support/server_process.h"
 #include "support/test_app.h"
+#include "support/wait.h"
 #include "util/password.h"
 
 using namespace cs;
 using nlohmann::json;
-using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -38,21 +38,9 @@ constexpr const char* kApiKey = "key_e2e_scenarios";
 constexpr const char* kPassword = "correct horse battery staple";
 constexpr const char* kProduct = "prod_As12Df34Gh56J";  // the fake's product in every event
 
+using test::wait_for;
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// Polls `done` every 20 ms until it holds or `limit` passes. Returns whether it held.
-bool wait_for(const std::function<bool()>& done,
-              std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
-  auto deadline = SteadyClock::now() + limit;
-  while (SteadyClock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
+  return test::wall_now_ms();
 }
 
 /// Reads the server's database read-only while it runs (only to know when to look).

@@ -1,0 +1,30 @@
+#pragma once
+// Waiting for an asynchronous outcome in tests that run the real binary: poll with a bound,
+// never sleep for the clock.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <thread>
+
+namespace cs::test {
+
+/// Wall-clock time in ms (for event times relative to now in payloads).
+inline int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Polls `done` every `every` until it holds or `limit` passes. Returns whether it held.
+inline bool wait_for(const std::function<bool()>& done,
+                     std::chrono::milliseconds limit = std::chrono::milliseconds(20000),
+                     std::chrono::milliseconds every = std::chrono::milliseconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return done();
+}
+
+}  // namespace cs::test
