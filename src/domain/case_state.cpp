@@ -141,11 +141,11 @@ int64_t net_recovered_cents(CaseStatus status, int64_t recovered_cents, int64_t 
   return 0;
 }
 
-CaseActions allowed_actions(CaseStatus status, Resolution resolution) {
+CaseActions allowed_actions(CaseStatus status, Resolution resolution, bool holdout) {
   CaseActions a;
   switch (status) {
     case CaseStatus::Open:
-      a.nudge = true;
+      a.nudge = !holdout;
       a.cancel = true;
       a.cancel_at_period_end = true;
       a.terminate = true;

@@ -58,6 +58,7 @@ struct CaseActions {
 /// Whop's membership is cancelled or ended only where that still means something: not once the
 /// member has paid (recovered), not when Whop already ended it (lost: deactivated) or the
 /// member's data was erased; a case already ending at period end can still be terminated.
-CaseActions allowed_actions(CaseStatus status, Resolution resolution);
+/// A case held out of an experiment (`holdout`) is never nudged, not even on request.
+CaseActions allowed_actions(CaseStatus status, Resolution resolution, bool holdout = false);
 
 }  // namespace cs::domain

@@ -283,9 +283,10 @@ ContactPolicy contact_policy(bool requested_by_creator) {
   return p;
 }
 
-ContactDecision may_contact(CaseStatus status, int64_t first_failure_at,
+ContactDecision may_contact(CaseStatus status, ContactGroup group, int64_t first_failure_at,
                             const std::vector<StoredEvent>& events, int64_t now_ms,
                             const ContactPolicy& policy) {
+  if (group == ContactGroup::Holdout) return {ContactVerdict::Stop, 0, "holdout"};
   if (status != CaseStatus::Open)
     return {ContactVerdict::Stop, 0, "case_" + std::string(status_name(status))};
   ContactDecision wait{ContactVerdict::Go, 0, ""};

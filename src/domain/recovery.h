@@ -114,6 +114,10 @@ struct ContactPolicy {
 /// settle_ms (the creator is looking at the case and chose to act); every other check applies.
 ContactPolicy contact_policy(bool requested_by_creator);
 
+/// Whether a case may be contacted at all: a case held out of an experiment (domain/experiment.h)
+/// is contacted by nobody, whatever asks (scheduler, a retried job after a crash, "Nudge now").
+enum class ContactGroup { Nudged, Holdout };
+
 enum class ContactVerdict { Go, Wait, Stop };
 struct ContactDecision {
   ContactVerdict verdict = ContactVerdict::Go;
@@ -121,11 +125,12 @@ struct ContactDecision {
   std::string reason;    // Wait/Stop: why ("paid", "events_pending", "backlog_settling", ...)
 };
 
-/// Whether the engine may nudge or grant free days for a case right now. Stop when the case is not
-/// open, or when a payment or activation of the membership at or after the first failure is
-/// stored (the member already paid; the fold will recover the case). Wait while any event of the
-/// membership is not processed yet, and until `settle_ms` after the latest late-arriving event.
-ContactDecision may_contact(CaseStatus status, int64_t first_failure_at,
+/// Whether the engine may nudge or grant free days for a case right now. Stop when the case is
+/// held out ("holdout"), when it is not open, or when a payment or activation of the membership at
+/// or after the first failure is stored (the member already paid; the fold will recover the case).
+/// Wait while any event of the membership is not processed yet, and until `settle_ms` after the
+/// latest late-arriving event.
+ContactDecision may_contact(CaseStatus status, ContactGroup group, int64_t first_failure_at,
                             const std::vector<StoredEvent>& events, int64_t now_ms,
                             const ContactPolicy& policy = {});
 

@@ -9,6 +9,7 @@
 #include "store/cases.h"
 #include "store/engine.h"
 #include "store/events.h"
+#include "store/experiments.h"
 #include "store/jobs.h"
 #include "util/json_limits.h"
 #include "util/log.h"
@@ -185,7 +186,8 @@ Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
       skip_reason = "no_company_id";
     }
     if (skip_reason.empty()) {
-      start.contact = domain::may_contact(start.c->status, start.c->first_failure_at,
+      start.contact = domain::may_contact(start.c->status, store::contact_group(db, n.case_id),
+                                          start.c->first_failure_at,
                                           store::contact_events(db, start.c->membership_id), now,
                                           domain::contact_policy(n.actor != "system"));
       if (start.contact.verdict == domain::ContactVerdict::Wait) return;  // no intent recorded
@@ -260,7 +262,7 @@ domain::ContactDecision RecoveryEngine::contact_check(const std::string& case_id
   auto db = reads_.lease();
   auto c = store::find_case(*db, case_id);
   if (!c) return {domain::ContactVerdict::Stop, 0, "case_gone"};
-  return domain::may_contact(c->status, c->first_failure_at,
+  return domain::may_contact(c->status, store::contact_group(*db, case_id), c->first_failure_at,
                              store::contact_events(*db, c->membership_id), now, policy);
 }
 
@@ -324,9 +326,20 @@ JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow
       {"manage_url", link},
       {"incentive_days", std::to_string(incentive_days_of(n.case_id))},
       {"deadline", domain::format_deadline(c.first_failure_at)}};
-  // The copy of this step (first, reminder, final notice) for this kind of failure.
+  // The copy of this step (first, reminder, final notice) for this kind of failure, from the
+  // case's experiment arm when it has one.
+  std::optional<domain::Experiment> experiment;
+  std::string arm;
+  {
+    auto db = reads_.lease();
+    if (auto ca = store::case_arm(*db, n.case_id)) {
+      arm = ca->arm;
+      experiment = store::find_experiment(*db, ca->experiment_id);
+    }
+  }
+  const auto playbook = domain::playbook_for(settings, experiment ? &*experiment : nullptr, arm);
   const auto words = domain::render_nudge(
-      settings.copy, domain::step_for_attempt(n.attempt, settings.reminder_offsets_days.size()),
+      *playbook.copy, domain::step_for_attempt(n.attempt, settings.reminder_offsets_days.size()),
       domain::classify_failure(c.failure_message), vars);
   const auto cfg = config();
   if (auto held = hold_nudge(n)) return *held;
@@ -384,8 +397,9 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
       case domain::IncentiveState::Queued:
         break;
     }
-    decision = domain::may_contact(c->status, c->first_failure_at,
-                                   store::contact_events(db, c->membership_id), now);
+    decision =
+        domain::may_contact(c->status, store::contact_group(db, case_id), c->first_failure_at,
+                            store::contact_events(db, c->membership_id), now);
     if (decision.verdict == domain::ContactVerdict::Stop) {
       inc->state = domain::IncentiveState::Off;
       store::set_incentive(db, case_id, *inc);
@@ -510,9 +524,13 @@ Result<std::string> RecoveryEngine::nudge_now(const std::string& case_id) {
       problem = "No such case.";
       return;
     }
-    if (!domain::allowed_actions(c->status, c->resolution).nudge) {
-      problem = std::string("This case is ") + domain::status_name(c->status) +
-                "; only open cases can be nudged.";
+    const bool holdout = store::contact_group(db, case_id) == domain::ContactGroup::Holdout;
+    if (!domain::allowed_actions(c->status, c->resolution, holdout).nudge) {
+      problem = holdout ? std::string(
+                              "This case is in an experiment's holdout: nobody contacts "
+                              "it, so the holdout shows what happens without nudges.")
+                        : std::string("This case is ") + domain::status_name(c->status) +
+                              "; only open cases can be nudged.";
       return;
     }
     std::vector<std::string> channels;

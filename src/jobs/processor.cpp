@@ -8,6 +8,7 @@
 #include "store/cases.h"
 #include "store/engine.h"
 #include "store/events.h"
+#include "store/experiments.h"
 #include "util/json_limits.h"
 
 namespace cs::jobs {
@@ -38,17 +39,37 @@ std::pair<domain::CaseStatus, domain::Resolution> state_of(const domain::Episode
   return {ep.status, ep.resolution};
 }
 
-/// Starts the engine's work on a newly opened case: nudge schedule and incentive intent.
+/// A new case joins the running experiment, if any: its arm is stored once, with an audit row.
+/// Returns the experiment and arm ("" when none runs).
+std::pair<std::optional<domain::Experiment>, std::string> assign_new_case(
+    SQLite::Database& db, const std::string& case_id, int64_t now) {
+  auto e = store::running_experiment(db);
+  if (!e || e->arms.empty()) return {std::nullopt, ""};
+  std::string arm = domain::assign_arm(*e, case_id);
+  if (store::assign_case(db, case_id, e->id, arm, now)) {
+    store::record_action(db, {case_id, now, "experiment_assigned", "", std::nullopt, "system", arm,
+                              nlohmann::json{{"experiment_id", e->id}, {"arm", arm}}.dump()});
+  }
+  return {std::move(e), arm};
+}
+
+/// Starts the engine's work on a newly opened case: nudge schedule and incentive intent, as its
+/// playbook says (the settings, or its experiment arm's; a held-out case gets neither).
 void start_engine(SQLite::Database& db, const std::string& case_id, int64_t first_failure_at,
-                  const domain::RecoverySettings& settings) {
+                  const domain::RecoverySettings& settings, const domain::Playbook& playbook) {
+  store::IncentiveState inc;
+  if (playbook.holdout) {
+    inc.state = domain::IncentiveState::Off;
+    store::set_incentive(db, case_id, inc);
+    return;
+  }
   const auto& offsets = settings.reminder_offsets_days;
   if (!offsets.empty()) {
     store::set_nudge_schedule(db, case_id, 0, first_failure_at + offsets[0] * 86400000LL);
   }
-  store::IncentiveState inc;
   inc.state =
-      settings.incentive_days > 0 ? domain::IncentiveState::Pending : domain::IncentiveState::Off;
-  inc.days = settings.incentive_days;
+      playbook.incentive_days > 0 ? domain::IncentiveState::Pending : domain::IncentiveState::Off;
+  inc.days = playbook.incentive_days;
   store::set_incentive(db, case_id, inc);
 }
 
@@ -105,8 +126,12 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
       store::record_action(
           db, {row.id, now, "case_opened", "", std::nullopt, "system", status, meta.dump()});
       ++applied.changed;
+      // Every new case joins the running experiment, whatever its status: leaving out the
+      // cases that were already closed when first seen would depend on the outcome.
+      const auto [experiment, arm] = assign_new_case(db, row.id, now);
       if (row.status == domain::CaseStatus::Open) {
-        start_engine(db, row.id, row.first_failure_at, settings);
+        start_engine(db, row.id, row.first_failure_at, settings,
+                     domain::playbook_for(settings, experiment ? &*experiment : nullptr, arm));
         ++applied.opened;
       }
     } else if (old_status != row.status) {

@@ -76,34 +76,59 @@ TEST_CASE("may_contact: stop when paid or not open, wait for pending events and 
   using V = ContactVerdict;
   // Nothing stored but the failure, processed on time: go.
   std::vector<StoredEvent> ev = {{EventKind::PaymentFailed, first, first + 1000, true}};
-  CHECK(may_contact(CaseStatus::Open, first, ev, now).verdict == V::Go);
-  CHECK(may_contact(CaseStatus::Recovered, first, ev, now).verdict == V::Stop);
-  CHECK(may_contact(CaseStatus::Cancelled, first, ev, now).reason == "case_cancelled");
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, ev, now).verdict == V::Go);
+  CHECK(may_contact(CaseStatus::Recovered, ContactGroup::Nudged, first, ev, now).verdict ==
+        V::Stop);
+  CHECK(may_contact(CaseStatus::Cancelled, ContactGroup::Nudged, first, ev, now).reason ==
+        "case_cancelled");
   // A payment at or after the first failure, processed or not: the member paid.
   auto paid = ev;
   paid.push_back({EventKind::PaymentSucceeded, first + 2 * day, now, false});
-  CHECK(may_contact(CaseStatus::Open, first, paid, now).verdict == V::Stop);
-  CHECK(may_contact(CaseStatus::Open, first, paid, now).reason == "paid");
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, paid, now).verdict == V::Stop);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, paid, now).reason == "paid");
   // A payment before the failure is an earlier renewal.
   auto before = ev;
   before.push_back({EventKind::PaymentSucceeded, first - day, first - day, true});
-  CHECK(may_contact(CaseStatus::Open, first, before, now).verdict == V::Go);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, before, now).verdict == V::Go);
   // An event not processed yet: wait.
   auto pending = ev;
   pending.push_back({EventKind::Other, now, now, false});
-  CHECK(may_contact(CaseStatus::Open, first, pending, now).verdict == V::Wait);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, pending, now).verdict ==
+        V::Wait);
   // A late arrival (10 days old, received now): wait until it settles, then go.
   std::vector<StoredEvent> backlog = {{EventKind::PaymentFailed, first, now, true}};
-  auto d = may_contact(CaseStatus::Open, first, backlog, now);
+  auto d = may_contact(CaseStatus::Open, ContactGroup::Nudged, first, backlog, now);
   CHECK(d.verdict == V::Wait);
   CHECK(d.reason == "backlog_settling");
   CHECK(d.retry_at == now + ContactPolicy{}.settle_ms);
-  CHECK(may_contact(CaseStatus::Open, first, backlog, d.retry_at).verdict == V::Go);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, backlog, d.retry_at).verdict ==
+        V::Go);
   // The creator's own "Nudge now" does not wait out the backlog, but every other check holds.
-  CHECK(may_contact(CaseStatus::Open, first, backlog, now, contact_policy(true)).verdict == V::Go);
-  CHECK(may_contact(CaseStatus::Open, first, backlog, now, contact_policy(false)).verdict ==
-        V::Wait);
-  CHECK(may_contact(CaseStatus::Open, first, paid, now, contact_policy(true)).verdict == V::Stop);
-  CHECK(may_contact(CaseStatus::Open, first, pending, now, contact_policy(true)).verdict ==
-        V::Wait);
+  CHECK(
+      may_contact(CaseStatus::Open, ContactGroup::Nudged, first, backlog, now, contact_policy(true))
+          .verdict == V::Go);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, backlog, now,
+                    contact_policy(false))
+            .verdict == V::Wait);
+  CHECK(may_contact(CaseStatus::Open, ContactGroup::Nudged, first, paid, now, contact_policy(true))
+            .verdict == V::Stop);
+  CHECK(
+      may_contact(CaseStatus::Open, ContactGroup::Nudged, first, pending, now, contact_policy(true))
+          .verdict == V::Wait);
+}
+
+TEST_CASE("may_contact and allowed_actions: a holdout case is never contacted, whoever asks") {
+  const int64_t day = 86400000, now = 100 * day, first = now - day;
+  std::vector<StoredEvent> ev = {{EventKind::PaymentFailed, first, first + 1000, true}};
+  for (bool creator : {false, true}) {
+    auto d = may_contact(CaseStatus::Open, ContactGroup::Holdout, first, ev, now,
+                         contact_policy(creator));
+    CHECK(d.verdict == ContactVerdict::Stop);
+    CHECK(d.reason == "holdout");
+  }
+  CHECK(allowed_actions(CaseStatus::Open, Resolution::None, false).nudge);
+  CHECK_FALSE(allowed_actions(CaseStatus::Open, Resolution::None, true).nudge);
+  // Stopping nudges or ending the membership is still the creator's choice.
+  CHECK(allowed_actions(CaseStatus::Open, Resolution::None, true).cancel);
+  CHECK(allowed_actions(CaseStatus::Open, Resolution::None, true).terminate);
 }
