@@ -61,6 +61,7 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
               return;
             }
             m.detail = *detail;
+            m.arm = store::case_arm(*db, id);
             // A lost case's timeline runs to now, so a payment after the window shows.
             const auto& row = m.detail.row;
             int64_t to = row.status == domain::CaseStatus::Lost

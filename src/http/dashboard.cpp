@@ -214,6 +214,7 @@ std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_r
   add_case_routes(svr, *d);
   add_settings_routes(svr, *d);
   add_message_routes(svr, *d);
+  add_experiment_routes(svr, *d);
   add_event_routes(svr, *d);
   add_job_routes(svr, *d);
   add_api_routes(svr, *d);

@@ -82,6 +82,7 @@ void add_overview_routes(httplib::Server& svr, Dashboard& d);
 void add_case_routes(httplib::Server& svr, Dashboard& d);
 void add_settings_routes(httplib::Server& svr, Dashboard& d);
 void add_message_routes(httplib::Server& svr, Dashboard& d);
+void add_experiment_routes(httplib::Server& svr, Dashboard& d);
 void add_event_routes(httplib::Server& svr, Dashboard& d);
 void add_job_routes(httplib::Server& svr, Dashboard& d);
 void add_export_routes(httplib::Server& svr, Dashboard& d);

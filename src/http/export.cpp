@@ -9,6 +9,7 @@
 #include "http/dashboard.h"
 #include "http/page_data.h"
 #include "store/dashboard.h"
+#include "store/experiments.h"
 
 namespace cs::http {
 namespace {
@@ -17,28 +18,53 @@ const std::vector<std::string> kHeader = {
     "case_id",     "status",   "resolution",       "membership_id",   "user_id",
     "username",    "product",  "first_failure_at", "last_failure_at", "failures",
     "amount_due",  "currency", "recovered",        "refunded",        "net_recovered",
-    "resolved_at", "clicks",   "incentive_days"};
+    "resolved_at", "clicks",   "incentive_days",   "experiment",      "arm"};
 
 std::string iso(const std::optional<int64_t>& ms) {
   return ms ? domain::format_iso8601_ms(*ms) : "";
 }
 
-std::string case_csv(const store::CaseListRow& r) {
+std::string case_csv(const store::CaseListRow& r, const store::CaseArm* arm) {
   const int64_t net = domain::net_recovered_cents(r.status, r.recovered_cents, r.refunded_cents);
-  return csv::row({csv::text(r.id), csv::text(domain::status_name(r.status)),
-                   csv::text(domain::resolution_name(r.resolution)), csv::text(r.membership_id),
-                   csv::text(r.user_id), csv::text(r.username), csv::text(r.product_title),
-                   csv::plain(iso(r.first_failure_at)), csv::plain(iso(r.last_failure_at)),
+  return csv::row({csv::text(r.id),
+                   csv::text(domain::status_name(r.status)),
+                   csv::text(domain::resolution_name(r.resolution)),
+                   csv::text(r.membership_id),
+                   csv::text(r.user_id),
+                   csv::text(r.username),
+                   csv::text(r.product_title),
+                   csv::plain(iso(r.first_failure_at)),
+                   csv::plain(iso(r.last_failure_at)),
                    csv::plain(std::to_string(r.failures)),
                    csv::plain(domain::minor_to_decimal(r.amount_due_cents, r.currency)),
                    csv::text(r.currency),
                    csv::plain(domain::minor_to_decimal(r.recovered_cents, r.currency)),
                    csv::plain(domain::minor_to_decimal(r.refunded_cents, r.currency)),
                    csv::plain(domain::minor_to_decimal(net, r.currency)),
-                   csv::plain(iso(r.resolved_at)), csv::plain(std::to_string(r.clicks)),
+                   csv::plain(iso(r.resolved_at)),
+                   csv::plain(std::to_string(r.clicks)),
                    csv::plain(r.incentive_state == domain::IncentiveState::Granted
                                   ? std::to_string(r.incentive_days)
-                                  : "0")});
+                                  : "0"),
+                   csv::text(arm ? arm->experiment_name : ""),
+                   csv::text(arm ? arm->arm_name : "")});
+}
+
+/// The rows of one page, each with its experiment arm (if any).
+std::string rows_csv(Deps& deps, const std::vector<store::CaseListRow>& rows) {
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.id);
+  std::map<std::string, store::CaseArm> arms;
+  {
+    auto db = deps.reads->lease();
+    arms = store::case_arms(*db, ids);
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    auto a = arms.find(r.id);
+    out += case_csv(r, a == arms.end() ? nullptr : &a->second);
+  }
+  return out;
 }
 
 struct ExportState {
@@ -81,7 +107,7 @@ void add_export_routes(httplib::Server& svr, Dashboard& d) {
                                              }
                                              std::string chunk;
                                              chunk.reserve(page.rows.size() * 200);
-                                             for (const auto& r : page.rows) chunk += case_csv(r);
+                                             chunk += rows_csv(*deps, page.rows);
                                              state->query.cursor = page.next_cursor;
                                              if (page.next_cursor.empty()) state->done = true;
                                              if (chunk.empty()) {

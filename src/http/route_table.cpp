@@ -17,6 +17,8 @@ using A = Access;
 using R = RateClass;
 constexpr size_t kForm = kFormBodyLimit;
 constexpr size_t kWebhook = whop::kMaxWebhookBody;
+// Up to four arms of nine pieces of copy (each up to 2000 characters, URL-encoded).
+constexpr size_t kExperimentForm = 512 * 1024;
 
 const std::vector<RouteDef> kRoutes = {
     // Operations and Whop.
@@ -50,6 +52,13 @@ const std::vector<RouteDef> kRoutes = {
     {"POST", "/settings/check", "/settings/check", A::Form, kForm, R::Settings},
     {"GET", "/messages", "/messages", A::Page, 0, R::None},
     {"POST", "/messages", "/messages", A::Form, kForm, R::Settings},
+    {"GET", "/experiments", "/experiments", A::Page, 0, R::None},
+    {"POST", "/experiments", "/experiments", A::Form, kExperimentForm, R::Settings},
+    {"GET", R"(/experiments/(\d{1,18}))", "/experiments/1", A::Page, 0, R::None},
+    {"GET", R"(/experiments/(\d{1,18})/results\.csv)", "/experiments/1/results.csv", A::Page, 0,
+     R::Export},
+    {"POST", R"(/experiments/(\d{1,18})/actions/(start|pause|stop|promote))",
+     "/experiments/1/actions/start", A::Form, kForm, R::Settings},
     {"GET", "/events", "/events", A::Page, 0, R::None},
     {"GET", R"(/events/(\d{1,18}))", "/events/1", A::Page, 0, R::None},
     {"POST", R"(/events/(\d{1,18})/replay)", "/events/1/replay", A::Form, kForm, R::CaseAction},

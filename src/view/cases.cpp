@@ -239,7 +239,14 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
   set(d, "is_open", r.status == domain::CaseStatus::Open);
   set(d, "ends_at_period_end",
       r.status == domain::CaseStatus::Cancelled && r.resolution == domain::Resolution::PeriodEnd);
-  const auto allowed = domain::allowed_actions(r.status, r.resolution);
+  if (m.arm) {
+    set(d, "arm",
+        m.arm->arm_name + (domain::is_holdout(m.arm->arm) ? " (nobody contacts this case)" : ""));
+    set(d, "arm_experiment", m.arm->experiment_name);
+    set(d, "arm_href", "/experiments/" + std::to_string(m.arm->experiment_id));
+  }
+  const auto allowed =
+      domain::allowed_actions(r.status, r.resolution, m.arm && domain::is_holdout(m.arm->arm));
 
   Data actions = list();
   for (const auto& a : case_actions()) {

@@ -12,6 +12,7 @@
 #include "store/dashboard.h"
 #include "store/engine.h"
 #include "store/events.h"
+#include "store/experiments.h"
 #include "store/jobs.h"
 #include "view/render.h"
 
@@ -54,6 +55,7 @@ struct CaseModel {
   std::string confirm;  // "" or the action awaiting confirmation ("nudge", "cancel", ...)
   int64_t now = 0;
   int64_t window_ms = 14LL * 86400000;  // the attribution window in force
+  std::optional<store::CaseArm> arm;    // its experiment arm (or the holdout), if any
 };
 std::string case_page(const Chrome& c, const CaseModel& m);
 /// The case actions: key -> (button label, what it does).

@@ -83,9 +83,13 @@ std::string page(const templates::Name& page, const Chrome& chrome, Data& data) 
     set(layout, "alerts", alerts);
   }
   Data nav = list();
-  const std::pair<const char*, const char*> items[] = {
-      {"overview", "Overview"}, {"cases", "Cases"},   {"settings", "Settings"},
-      {"messages", "Messages"}, {"events", "Events"}, {"jobs", "Jobs"}};
+  const std::pair<const char*, const char*> items[] = {{"overview", "Overview"},
+                                                       {"cases", "Cases"},
+                                                       {"settings", "Settings"},
+                                                       {"messages", "Messages"},
+                                                       {"experiments", "Experiments"},
+                                                       {"events", "Events"},
+                                                       {"jobs", "Jobs"}};
   for (const auto& [key, label] : items) {
     Data item;
     set(item, "href", std::string(key) == "overview" ? "/" : "/" + std::string(key));
