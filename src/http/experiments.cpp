@@ -3,7 +3,11 @@
 // /experiments/{id}: the results (each view is counted: the peeking warning);
 // /experiments/{id}/results.csv; POST /experiments/{id}/actions/{start|pause|stop|promote}.
 #include "service/experiments.h"
+#include <cstdio>
+
+#include "domain/money.h"
 #include "domain/setting_rules.h"
+#include "http/csv.h"
 #include "http/dashboard.h"
 #include "store/experiments.h"
 #include "view/experiments.h"
@@ -92,6 +96,76 @@ std::optional<view::ResultsModel> results_model(Dashboard& d, int64_t id) {
   return m;
 }
 
+std::string fixed(double v, const char* fmt) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+/// The results as CSV: one row per group and currency of its recovered revenue, with each arm's
+/// difference against the control and against the holdout (points, 95 % CI, p-value).
+std::string results_csv(const view::ResultsModel& m) {
+  const auto& e = m.experiment;
+  std::string out =
+      "experiment_id,experiment,arm,arm_name,cases,open,closed,closed_recovered,recovery_rate,"
+      "recovered,recovered_after_click,recovered_without_click,sends,clicks,incentive_days,"
+      "mean_days_to_recovery,currency,net_recovered,net_recovered_per_case,"
+      "diff_vs_control_points,ci_low_vs_control,ci_high_vs_control,p_vs_control,"
+      "diff_vs_holdout_points,ci_low_vs_holdout,ci_high_vs_holdout,p_vs_holdout\r\n";
+  const auto cmps = view::comparisons(e, m.measures);
+  auto stat = [&](const std::string& arm, bool against_holdout) -> std::vector<std::string> {
+    for (const auto& k : cmps) {
+      if (k.key == arm && (k.reference_key == domain::kHoldoutArm) == against_holdout &&
+          k.verdict.test.valid) {
+        const auto& t = k.verdict.test;
+        return {csv::plain(fixed(t.diff * 100, "%.2f")), csv::plain(fixed(t.ci_low * 100, "%.2f")),
+                csv::plain(fixed(t.ci_high * 100, "%.2f")), csv::plain(fixed(t.p_value, "%.4f"))};
+      }
+    }
+    return {"", "", "", ""};
+  };
+  for (const auto& r : m.measures) {
+    auto revenue = r.revenue;
+    if (revenue.empty()) revenue.emplace_back("", 0);
+    for (const auto& [cur, cents] : revenue) {
+      std::vector<std::string> cells = {
+          csv::plain(std::to_string(e.id)),
+          csv::text(e.name),
+          csv::text(r.arm),
+          csv::text(view::arm_label(e, r.arm)),
+          csv::plain(std::to_string(r.cases)),
+          csv::plain(std::to_string(r.open())),
+          csv::plain(std::to_string(r.closed)),
+          csv::plain(std::to_string(r.closed_recovered)),
+          r.closed ? csv::plain(fixed(
+                         static_cast<double>(r.closed_recovered) / static_cast<double>(r.closed),
+                         "%.4f"))
+                   : "",
+          csv::plain(std::to_string(r.recovered)),
+          csv::plain(std::to_string(r.recovered_after_click)),
+          csv::plain(std::to_string(r.recovered - r.recovered_after_click)),
+          csv::plain(std::to_string(r.sends)),
+          csv::plain(std::to_string(r.clicks)),
+          csv::plain(std::to_string(r.incentive_days)),
+          r.recovered ? csv::plain(fixed(static_cast<double>(r.recovery_ms_total) /
+                                             static_cast<double>(r.recovered) / 86400000.0,
+                                         "%.2f"))
+                      : "",
+          csv::text(cur),
+          csv::plain(cur.empty() ? "0" : domain::minor_to_decimal(cents, cur)),
+          csv::plain(cur.empty() || r.cases == 0 ? "0"
+                                                 : domain::minor_to_decimal(cents / r.cases, cur))};
+      for (bool h : {false, true}) {
+        auto s =
+            domain::is_holdout(r.arm) ? std::vector<std::string>{"", "", "", ""} : stat(r.arm, h);
+        cells.insert(cells.end(), s.begin(), s.end());
+      }
+      out += csv::row(cells);
+    }
+  }
+  return out;
+}
+
 int64_t id_of(const httplib::Request& req) {
   return domain::parse_whole_number(req.matches[1].str()).value_or(0);
 }
@@ -158,7 +232,7 @@ void add_experiment_routes(httplib::Server& svr, Dashboard& d) {
           res.set_header("Content-Disposition", "attachment; filename=\"churn-saver-experiment-" +
                                                     std::to_string(m->experiment.id) +
                                                     "-results.csv\"");
-          res.set_content(view::results_csv(*m), "text/csv; charset=utf-8");
+          res.set_content(results_csv(*m), "text/csv; charset=utf-8");
         });
   route(svr, d, "POST", R"(/experiments/(\d{1,18})/actions/(start|pause|stop|promote))",
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {

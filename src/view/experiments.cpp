@@ -26,12 +26,6 @@ std::string num1(double v) {
   return buf;
 }
 
-std::string arm_label(const domain::Experiment& e, const std::string& key) {
-  if (domain::is_holdout(key)) return "Holdout";
-  if (const auto* a = e.arm(key)) return a->name;
-  return key;
-}
-
 const char* status_badge(domain::ExperimentStatus s) {
   switch (s) {
     case domain::ExperimentStatus::Draft:
@@ -159,6 +153,12 @@ Data copy_fields(const std::string& arm, const domain::MessageCopy& copy,
 }
 
 }  // namespace
+
+std::string arm_label(const domain::Experiment& e, const std::string& key) {
+  if (domain::is_holdout(key)) return "Holdout";
+  if (const auto* a = e.arm(key)) return a->name;
+  return key;
+}
 
 std::string experiments_page(const Chrome& c, const ExperimentsModel& m) {
   Data d;
@@ -359,68 +359,6 @@ std::string experiment_page(const Chrome& c, const ResultsModel& m) {
   }
   set(d, "promote", promote);
   return page(templates::page_experiment, c, d);
-}
-
-std::string results_csv(const ResultsModel& m) {
-  auto cell = [](std::string s) {
-    // Our own names may hold anything the creator typed: neutralise like http/csv::text.
-    if (!s.empty() && std::string("=+-@\t\r").find(s[0]) != std::string::npos) s = "'" + s;
-    if (s.find_first_of(",\"\r\n") != std::string::npos) {
-      std::string q = "\"";
-      for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      return q + "\"";
-    }
-    return s;
-  };
-  const auto& e = m.experiment;
-  std::string out =
-      "experiment_id,experiment,arm,arm_name,cases,open,closed,closed_recovered,recovery_rate,"
-      "recovered,recovered_after_click,recovered_without_click,sends,clicks,incentive_days,"
-      "mean_days_to_recovery,currency,net_recovered,net_recovered_per_case,"
-      "diff_vs_control_points,ci_low_vs_control,ci_high_vs_control,p_vs_control,"
-      "diff_vs_holdout_points,ci_low_vs_holdout,ci_high_vs_holdout,p_vs_holdout\r\n";
-  const auto cmps = comparisons(e, m.measures);
-  auto stat = [&](const std::string& arm, bool holdout_ref) {
-    for (const auto& k : cmps) {
-      if (k.key == arm && (k.reference_key == domain::kHoldoutArm) == holdout_ref &&
-          k.verdict.test.valid) {
-        const auto& t = k.verdict.test;
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "%.2f,%.2f,%.2f,%.4f", t.diff * 100, t.ci_low * 100,
-                      t.ci_high * 100, t.p_value);
-        return std::string(buf);
-      }
-    }
-    return std::string(",,,");
-  };
-  for (const auto& r : m.measures) {
-    std::vector<std::pair<std::string, int64_t>> revenue = r.revenue;
-    if (revenue.empty()) revenue.emplace_back("", 0);
-    for (const auto& [cur, cents] : revenue) {
-      char rate[32] = "";
-      if (r.closed) {
-        std::snprintf(rate, sizeof rate, "%.4f",
-                      static_cast<double>(r.closed_recovered) / static_cast<double>(r.closed));
-      }
-      char days[32] = "";
-      if (r.recovered) {
-        std::snprintf(days, sizeof days, "%.2f",
-                      static_cast<double>(r.recovery_ms_total) / r.recovered / 86400000.0);
-      }
-      out += std::to_string(e.id) + "," + cell(e.name) + "," + r.arm + "," +
-             cell(arm_label(e, r.arm)) + "," + std::to_string(r.cases) + "," +
-             std::to_string(r.open()) + "," + std::to_string(r.closed) + "," +
-             std::to_string(r.closed_recovered) + "," + rate + "," + std::to_string(r.recovered) +
-             "," + std::to_string(r.recovered_after_click) + "," +
-             std::to_string(r.recovered - r.recovered_after_click) + "," + std::to_string(r.sends) +
-             "," + std::to_string(r.clicks) + "," + std::to_string(r.incentive_days) + "," + days +
-             "," + cur + "," + (cur.empty() ? "0" : domain::minor_to_decimal(cents, cur)) + "," +
-             (cur.empty() || r.cases == 0 ? "0" : domain::minor_to_decimal(cents / r.cases, cur)) +
-             "," + (domain::is_holdout(r.arm) ? ",,," : stat(r.arm, false)) + "," +
-             (domain::is_holdout(r.arm) ? ",,," : stat(r.arm, true)) + "\r\n";
-    }
-  }
-  return out;
 }
 
 }  // namespace cs::view

@@ -43,7 +43,7 @@ struct Comparison {
 /// nudged arms together against the holdout (the lift of nudging).
 std::vector<Comparison> comparisons(const domain::Experiment& e,
                                     const std::vector<store::ArmMeasures>& measures);
-/// The results as CSV (header and rows; one row per arm and currency).
-std::string results_csv(const ResultsModel& m);
+/// The name of a group ("Holdout" for the holdout).
+std::string arm_label(const domain::Experiment& e, const std::string& key);
 
 }  // namespace cs::view

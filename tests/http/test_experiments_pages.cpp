@@ -133,6 +133,14 @@ TEST_CASE("experiments pages: create, results that match a hand computation, CSV
   CHECK(html.find("<polyline class=\"line e0\"") != std::string::npos);
   CHECK(html.find("<polyline class=\"line eh\"") != std::string::npos);
 
+  // Fixed horizon: no warning at the first look; from the 10th look at a running test that is
+  // short of its sample, the page warns about peeking.
+  CHECK(html.find("You have looked at these results") == std::string::npos);
+  for (int i = 0; i < 8; ++i) REQUIRE(w.get("/experiments/1"));
+  auto tenth = w.get("/experiments/1");
+  REQUIRE(tenth);
+  CHECK(tenth->body.find("You have looked at these results 10 times") != std::string::npos);
+
   auto csv = w.get("/experiments/1/results.csv");
   REQUIRE(csv);
   CHECK(csv->status == 200);
