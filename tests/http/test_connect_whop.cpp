@@ -4,6 +4,8 @@
 // to their buttons, and the overview's getting-started steps ticking themselves off.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "http/dashboard_support.h"
 #include "store/dashboard.h"
 #include "support/fake_whop.h"
@@ -186,6 +188,9 @@ TEST_CASE("Check connection and Send a test webhook answer next to their buttons
   auto after_test = w.get("/");
   CHECK(step_state(after_test->body, "webhook") == "no");  // a test is not Whop's first webhook
   CHECK(after_test->body.find("the test webhook went through") != std::string::npos);
+  // Nor does it count as Whop reaching us in the health figures (the silence alert).
+  auto health = nlohmann::json::parse(t.client().Get("/api/health/webhooks")->body);
+  CHECK(health["last_received_at"].is_null());
 
   // Whop's first real webhook ticks the third step.
   fake.set_webhook_target(t.webhook_url());
