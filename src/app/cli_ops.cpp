@@ -289,7 +289,8 @@ void add_ops_commands(CLI::App& cli, CLI::App* events,
   add_common(o.jobs_list);
   o.jobs_list->add_option("--state", o.state, "queued | running | done | failed | dead")
       ->check(CLI::IsMember({"queued", "running", "done", "failed", "dead"}));
-  o.jobs_list->add_option("--limit", o.limit, "how many (default 50)")->check(CLI::Range(1, 1000000000));
+  o.jobs_list->add_option("--limit", o.limit, "how many (default 50)")
+      ->check(CLI::Range(1, 1000000000));
   o.jobs_list->add_flag("--json", o.json, "one JSON object per line");
   o.jobs_retry = jobs->add_subcommand("retry", "queue a failed or dead job again");
   add_common(o.jobs_retry);

@@ -203,7 +203,8 @@ TEST_CASE("Check connection and Send a test webhook answer next to their buttons
   // The first nudge that reaches Whop ticks the last one; then the block is gone.
   REQUIRE(t.app().writer().run([](SQLite::Database& db) {
     db.exec(
-        "INSERT OR IGNORE INTO nudge_sends(case_id, attempt, channel, state, created_at, updated_at) "
+        "INSERT OR IGNORE INTO nudge_sends(case_id, attempt, channel, state, created_at, "
+        "updated_at) "
         "SELECT id, 'x0', 'push', 'sent', 1, 1 FROM cases LIMIT 1");
   }));
   auto done = w.get("/");
