@@ -18,12 +18,17 @@
 #include "store/migrations.h"
 #include "util/clock.h"
 #include "util/crypto.h"
+#include "util/log.h"
 
 namespace cs::app {
 namespace {
 
 int fail(const std::string& message) {
-  std::cerr << "churn-saver: " << message << "\n";
+  if (log::stderr_is_journal()) {
+    log::error(message);
+  } else {
+    std::cerr << "churn-saver: " << message << "\n";
+  }
   return 1;
 }
 
@@ -138,7 +143,6 @@ int cmd_check(const Config& c, bool quick) {
 }
 
 int cmd_member_erase(const Config& c, const std::string& user_id) {
-  if (user_id.empty()) return fail("member erase needs the member's Whop user id (user_...)");
   auto db = open_checked(c);
   if (!db) return fail(db.error());
   try {
@@ -162,7 +166,7 @@ int cmd_member_erase(const Config& c, const std::string& user_id) {
       std::fprintf(stderr,
                    "churn-saver: the write-ahead log could not be truncated while the service "
                    "was reading; run the command again (it is safe to repeat)\n");
-      return 2;
+      return 3;
     }
     return 0;
   } catch (const std::exception& e) {
@@ -183,7 +187,6 @@ nlohmann::json job_json(const store::Job& j) {
 }
 
 int cmd_jobs_list(const Config& c, const std::string& state, int limit, bool as_json) {
-  if (limit < 1) return fail("--limit must be at least 1");
   auto db = open_checked(c);
   if (!db) return fail(db.error());
   auto rows = store::list_jobs(**db, state, limit);
@@ -223,7 +226,6 @@ int cmd_jobs_retry(const Config& c, int64_t id) {
 }
 
 int cmd_jobs_purge(const Config& c, int days, bool dead) {
-  if (days < 0) return fail("--older-than must be 0 or more days");
   auto db = open_checked(c);
   if (!db) return fail(db.error());
   int64_t before = SystemClock().now_ms() - days * kDayMs + (days == 0 ? 1 : 0);
@@ -273,7 +275,13 @@ void add_ops_commands(CLI::App& cli, CLI::App* events,
       "erase", "remove or anonymise everything stored about one member (Whop user id)");
   add_common(o.member_erase);
   o.member_erase->add_option("user_id", o.user_id, "the member's Whop user id, e.g. user_...")
-      ->required();
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() ? std::string("needs the member's Whop user id (user_...)")
+                             : std::string();
+          },
+          "USER_ID"));
 
   auto* jobs = cli.add_subcommand("jobs", "the job queue");
   jobs->require_subcommand(1);
@@ -281,15 +289,18 @@ void add_ops_commands(CLI::App& cli, CLI::App* events,
   add_common(o.jobs_list);
   o.jobs_list->add_option("--state", o.state, "queued | running | done | failed | dead")
       ->check(CLI::IsMember({"queued", "running", "done", "failed", "dead"}));
-  o.jobs_list->add_option("--limit", o.limit, "how many (default 50)");
+  o.jobs_list->add_option("--limit", o.limit, "how many (default 50)")
+      ->check(CLI::Range(1, 1000000000));
   o.jobs_list->add_flag("--json", o.json, "one JSON object per line");
   o.jobs_retry = jobs->add_subcommand("retry", "queue a failed or dead job again");
   add_common(o.jobs_retry);
   o.jobs_retry->add_option("id", o.id, "the job id")->required();
   o.jobs_purge = jobs->add_subcommand("purge", "delete finished jobs");
   add_common(o.jobs_purge);
-  o.jobs_purge->add_option("--older-than", o.older_than_days,
-                           "days since the job finished (default 7; 0 = all)");
+  o.jobs_purge
+      ->add_option("--older-than", o.older_than_days,
+                   "days since the job finished (default 7; 0 = all)")
+      ->check(CLI::Range(0, 100000));
   o.jobs_purge->add_flag("--dead", o.dead, "also delete dead jobs (they cannot be retried after)");
 
   o.events_replay = events->add_subcommand("replay", "process a stored event again");

@@ -39,12 +39,22 @@ struct ConnectionInput {
   std::string company_id;
   std::string experience_id;
   std::string public_url;
+  bool remove_api_key = false;          // forget the stored key (the configuration's applies)
+  bool remove_webhook_secrets = false;  // forget the stored secrets (likewise)
 };
+
+/// Why Whop cannot post to this public URL ("" when it can): not http(s), spaces, no host, or
+/// plain http:// for anything but localhost / 127.0.0.1 / [::1] (Whop sends only to HTTPS).
+std::string public_url_problem(const std::string& url);
+/// Why a pasted webhook secret is not one Whop gives ("" when it is): `ws_` followed by letters
+/// and digits, or `whsec_` followed by base64.
+std::string webhook_secret_problem(const std::string& secret);
 
 /// The connection values once checked: the secrets split, the URL without a trailing slash.
 struct CheckedConnection {
   std::optional<std::string> api_key;
   std::optional<std::vector<std::string>> webhook_secrets;
+  bool remove_api_key = false, remove_webhook_secrets = false;
   std::string company_id;
   std::string experience_id;
   std::string public_url;

@@ -10,13 +10,30 @@ namespace {
 
 constexpr const char* kGenericError = "That did not work. Check the password and try again.";
 
+/// The port the browser reached (from Host), for the SSH tunnel command; 8080 when unknown.
+int listen_port_of(const httplib::Request& req) {
+  std::string host = req.get_header_value("Host");
+  auto colon = host.rfind(':');
+  if (colon == std::string::npos || host.find(']', colon) != std::string::npos) return 8080;
+  try {
+    int p = std::stoi(host.substr(colon + 1));
+    return p > 0 && p < 65536 ? p : 8080;
+  } catch (const std::exception&) {
+    return 8080;
+  }
+}
+
 }  // namespace
 
 void add_auth_routes(httplib::Server& svr, Dashboard& d) {
   route_public(svr, d, "GET", "/login", [&d](const httplib::Request& req, httplib::Response& res) {
     if (d.auth.session(req)) return redirect(res, safe_next(req.get_param_value("next")));
     std::string csrf = d.auth.login_csrf(req, res);
-    send_html(res, 200, view::login_page(csrf, safe_next(req.get_param_value("next")), ""));
+    // Before any password exists, the page says how to set one instead of asking for it.
+    bool no_admin = !service::admin_exists(*d.deps.services);
+    send_html(res, 200,
+              view::login_page(csrf, safe_next(req.get_param_value("next")), "", no_admin,
+                               listen_port_of(req)));
   });
 
   route_public(svr, d, "POST", "/login", [&d](const httplib::Request& req, httplib::Response& res) {
@@ -47,7 +64,10 @@ void add_auth_routes(httplib::Server& svr, Dashboard& d) {
       log::warn("sign-in failed",
                 {{"request_id", res.get_header_value("X-Request-Id")}, {"ip", ip}});
       std::string csrf = d.auth.login_csrf(req, res);
-      send_html(res, 401, view::login_page(csrf, next, kGenericError));
+      bool no_admin = !service::admin_exists(*d.deps.services);
+      send_html(res, 401,
+                view::login_page(csrf, next, no_admin ? "" : kGenericError, no_admin,
+                                 listen_port_of(req)));
       return;
     }
     d.throttle.succeeded("ip|" + ip);

@@ -22,6 +22,7 @@
 #include "store/jobs.h"
 #include "store/migrations.h"
 #include "store/ops_stats.h"
+#include "view/pages.h"
 
 namespace cs::http {
 namespace {
@@ -296,7 +297,7 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
          {{"status", ok ? "ready" : "not_ready"}, {"checks", checks_json(checks)}});
   });
 
-  install(svr, "GET", "/api/health", [&deps](const httplib::Request&, httplib::Response& res) {
+  install(svr, "GET", "/api/health", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!deps.ops) return send(res, 503, {{"status", "unavailable"}});
     const OpsState& ops = *deps.ops;
     auto checks = readiness(ops);
@@ -317,6 +318,12 @@ void add_health_routes(httplib::Server& svr, Deps& deps) {
     body.update(components_json(ops));
     body["database"] = database_json(ops);
     body["webhooks"] = webhooks_json(ops, deps);
+    // The dashboard's alert banner links here: a browser gets the same document as a page.
+    if (req.get_header_value("Accept").find("text/html") != std::string::npos) {
+      res.status = ready ? 200 : 503;
+      res.set_content(view::health_page(body), "text/html; charset=utf-8");
+      return;
+    }
     send(res, ready ? 200 : 503, body);
   });
 

@@ -26,6 +26,10 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
     m.kpis = store::load_kpis(*db, m.since, window_ms);
     if (charts) m.charts = store::load_charts(*db, m.since, m.now);
     m.any_events = store::any_events(*db);
+    auto done = store::load_milestones(*db);
+    m.real_webhook = done.real_webhook;
+    m.test_webhook = done.test_webhook;
+    m.nudge_sent = done.nudge_sent;
   }
   if (d.deps.connection) {
     auto c = d.deps.connection();

@@ -22,6 +22,10 @@ std::function<bool(const httplib::Request&, httplib::Response&)> add_dashboard_r
     httplib::Server& svr, Deps& deps);
 
 /// Writes a JSON error body {"error": {"code", "message"}}.
+/// True when a browser asks for a page (Accept names text/html) at an address that is not an API
+/// (/api/, /webhooks/, /metrics): it should get HTML, not JSON, when something goes wrong.
+bool wants_html(const httplib::Request& req);
+
 void json_error(httplib::Response& res, int status, const std::string& code,
                 const std::string& message);
 

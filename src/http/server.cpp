@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "view/pages.h"
+
 #include <nlohmann/json.hpp>
 
 #include "http/routes.h"
@@ -24,6 +26,12 @@ Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
   }
   if (port > 65535) return Error{"bad port in \"" + listen + "\""};
   return std::make_pair(host, port);
+}
+
+bool wants_html(const httplib::Request& req) {
+  const std::string& p = req.path;
+  if (p.rfind("/api/", 0) == 0 || p.rfind("/webhooks/", 0) == 0 || p == "/metrics") return false;
+  return req.get_header_value("Accept").find("text/html") != std::string::npos;
 }
 
 void json_error(httplib::Response& res, int status, const std::string& code,
@@ -98,11 +106,23 @@ void Server::install_middleware() {
     set_default("X-Frame-Options", "DENY");
     set_default("Cache-Control", "no-store");
   });
-  svr_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      json_error(res, res.status, res.status == 404 ? "not_found" : "error",
-                 res.status == 404 ? "no such page" : "request failed");
+  svr_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    // A person in a browser gets a page with a way back; API clients, Whop and scripts JSON.
+    if (wants_html(req)) {
+      bool missing = res.status == 404;
+      res.set_content(
+          view::error_page(res.status, missing ? "Page not found" : "Something went wrong",
+                           missing ? "There is no page at this address. It may have "
+                                     "moved, or the link was mistyped."
+                                   : "The request could not be completed (HTTP " +
+                                         std::to_string(res.status) + ").",
+                           "/", "Back to the overview"),
+          "text/html; charset=utf-8");
+      return;
     }
+    json_error(res, res.status, res.status == 404 ? "not_found" : "error",
+               res.status == 404 ? "no such page" : "request failed");
   });
 }
 

@@ -4,16 +4,29 @@
 // answers 400 with the form as typed and a message next to each wrong field. The forms are saved
 // (validated, audited) by src/service/settings.h.
 #include "service/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include "domain/time.h"
 #include "http/dashboard.h"
+#include "service/ingest.h"
+#include "store/dashboard.h"
+#include "util/crypto.h"
 #include "view/pages.h"
 
 namespace cs::http {
 namespace {
 
+/// "set, ending in 3f9a": the last four characters of a secret long enough that they say
+/// little about it; a shorter one only says it is set.
 std::string mask(const std::string& secret) {
   if (secret.empty()) return "";
-  return "set, ends in …" + (secret.size() > 8 ? secret.substr(secret.size() - 4) : "");
+  if (secret.size() < 12) return "set";
+  return "set, ending in " + secret.substr(secret.size() - 4);
 }
+
+constexpr const char* kCheckPrefix = "check-";
+constexpr const char* kTestPrefix = "test-";
 
 /// The page as stored now; `typed` (when given) replaces the recovery form's values.
 view::SettingsModel load_model(Dashboard& d) {
@@ -23,9 +36,22 @@ view::SettingsModel load_model(Dashboard& d) {
   store::ConnectionSettings c;
   if (d.deps.connection) c = d.deps.connection();
   m.api_key_masked = mask(c.api_key);
+  m.has_api_key = !c.api_key.empty();
+  m.has_secret = !c.webhook_secrets.empty();
   if (!c.webhook_secrets.empty()) {
     m.secrets_masked = std::to_string(c.webhook_secrets.size()) +
                        (c.webhook_secrets.size() == 1 ? " secret set" : " secrets set");
+    std::string ends;
+    for (const auto& sec : c.webhook_secrets) {
+      if (sec.size() >= 12) ends += (ends.empty() ? "" : ", ") + sec.substr(sec.size() - 4);
+    }
+    if (!ends.empty()) m.secrets_masked += ", ending in " + ends;
+  }
+  if (!c.public_url.empty()) {
+    std::string base = c.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    m.webhook_url = base + "/webhooks/whop";
+    m.public_url_problem = domain::public_url_problem(base);
   }
   m.api_base = d.deps.whop_api_base;
   m.values = {{"company_id", c.company_id},
@@ -53,6 +79,18 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
   route(svr, d, "GET", "/settings",
         [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
           auto m = load_model(d);
+          // The answers of "Check connection" and "Send a test webhook" go next to their
+          // buttons, not in the banner at the top.
+          auto [kind, text] = d.take_flash(s);
+          if (kind.rfind(kCheckPrefix, 0) == 0) {
+            m.check_kind = kind.substr(6);
+            m.check_text = text;
+          } else if (kind.rfind(kTestPrefix, 0) == 0) {
+            m.test_kind = kind.substr(5);
+            m.test_text = text;
+          } else if (!kind.empty()) {
+            d.flash(s, kind, text);
+          }
           send_html(res, 200, view::settings_page(d.chrome(s, "Settings", "settings"), m));
         });
 
@@ -94,7 +132,8 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
           auto change = service::save_connection(
               *d.deps.services,
               {req.get_param_value("api_key"), req.get_param_value("webhook_secrets"),
-               m.values["company_id"], m.values["experience_id"], m.values["public_url"]});
+               m.values["company_id"], m.values["experience_id"], m.values["public_url"],
+               req.has_param("remove_api_key"), req.has_param("remove_webhook_secrets")});
           if (!change.errors.empty()) {
             m.errors = change.errors;
             auto ch = d.chrome(s, "Settings", "settings");
@@ -115,18 +154,61 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
         [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
           auto c = d.deps.connection ? d.deps.connection() : store::ConnectionSettings{};
           if (!d.deps.whop) {
-            d.flash(s, "error", "The Whop client is not available.");
+            d.flash(s, "check-error", "The Whop client is not available.");
           } else if (c.api_key.empty() || c.company_id.empty()) {
-            d.flash(s, "error", "Enter the API key and the company id first.");
+            d.flash(s, "check-error", "Enter the API key and the company id first, and save.");
           } else {
             auto r = d.deps.whop->check_connection(c.company_id);
             if (r) {
-              d.flash(s, "ok", "Whop answered: " + *r);
+              d.flash(s, "check-ok", "Whop answered: " + *r);
             } else {
-              d.flash(s, "error", "Whop connection failed: " + r.error().message);
+              d.flash(s, "check-error", "Whop connection failed: " + r.error().message);
             }
           }
-          redirect(res, "/settings#connection");
+          redirect(res, "/settings#check-result");
+        });
+
+  // Sends a webhook to ourselves through the same path as Whop's: signed with the first secret
+  // in force (v1), verified and stored by service::ingest_webhook, processed as an unknown type
+  // (kTestWebhookType), so it never opens a case and never counts as Whop's first webhook.
+  route(svr, d, "POST", "/settings/test-webhook",
+        [&d](const httplib::Request&, httplib::Response& res, const Session& s) {
+          auto c = d.deps.connection ? d.deps.connection() : store::ConnectionSettings{};
+          if (!d.deps.ingest) {
+            d.flash(s, "test-error", "Webhooks cannot be received by this server.");
+          } else if (c.webhook_secrets.empty()) {
+            d.flash(s, "test-error",
+                    "Paste the webhook secret from Whop above and save first: without one, "
+                    "webhooks are refused.");
+          } else {
+            const int64_t now = d.now();
+            const std::string id = "msg_test" + crypto::random_hex(10);
+            nlohmann::json body = {
+                {"id", id},
+                {"api_version", "v1"},
+                {"timestamp", domain::format_iso8601_ms(now)},
+                {"type", store::kTestWebhookType},
+                {"company_id", c.company_id},
+                {"data",
+                 {{"id", id}, {"note", "Sent by Churn Saver's settings page to test the path"}}}};
+            const std::string text = body.dump();
+            whop::SignatureHeaders h;
+            h.webhook_id = id;
+            h.webhook_timestamp = std::to_string(now / 1000);
+            h.webhook_signature = whop::sign_v1(c.webhook_secrets.front(), id, now / 1000, text);
+            auto r = service::ingest_webhook(*d.deps.ingest, h, text);
+            if (r.status == 200) {
+              d.flash(s, "test-ok",
+                      "Test webhook received: signed with your secret, verified and stored "
+                      "(it is on the Events page as " +
+                          std::string(store::kTestWebhookType) + "; it opens no case).");
+            } else {
+              d.flash(
+                  s, "test-error",
+                  "The test webhook was refused (" + std::to_string(r.status) + "): " + r.message);
+            }
+          }
+          redirect(res, "/settings#test-result");
         });
 }
 

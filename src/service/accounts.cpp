@@ -33,6 +33,11 @@ Result<std::string> create_setup_token(Context& ctx) {
   return has_admin ? std::string() : token;
 }
 
+bool admin_exists(Context& ctx) {
+  auto db = ctx.reads->lease();
+  return store::admin_password_hash(*db).has_value();
+}
+
 bool setup_token_usable(Context& ctx, const std::string& token) {
   if (!valid_token_shape(token)) return false;
   auto db = ctx.reads->lease();

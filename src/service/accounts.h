@@ -39,6 +39,8 @@ std::string token_hash(const std::string& token);
 /// A fresh setup link token (stored as its hash, valid kSetupLinkMs), or "" when an admin
 /// password is already set.
 Result<std::string> create_setup_token(Context& ctx);
+/// True once an admin password is set (before that, only a setup link or the CLI can set one).
+bool admin_exists(Context& ctx);
 /// True when `token` is a well-formed, unused, unexpired link and no admin exists yet.
 bool setup_token_usable(Context& ctx, const std::string& token);
 

@@ -132,6 +132,8 @@ Change save_connection(Context& ctx, const domain::ConnectionInput& in) {
   nlohmann::json changed = {"company_id", "experience_id", "public_url"};
   if (v.api_key) changed.push_back("api_key");
   if (v.webhook_secrets) changed.push_back("webhook_secrets");
+  if (v.remove_api_key) changed.push_back("api_key_removed");
+  if (v.remove_webhook_secrets) changed.push_back("webhook_secrets_removed");
   int64_t now = ctx.clock.now_ms();
   store::ConnectionSettings merged;
   std::string unreadable;
@@ -144,6 +146,8 @@ Change save_connection(Context& ctx, const domain::ConnectionInput& in) {
     store::StoredConnection next = *stored;
     if (v.api_key) next.api_key = v.api_key;
     if (v.webhook_secrets) next.webhook_secrets = v.webhook_secrets;
+    if (v.remove_api_key) next.api_key.reset();
+    if (v.remove_webhook_secrets) next.webhook_secrets.reset();
     next.company_id = v.company_id;
     next.experience_id = v.experience_id;
     next.public_url = v.public_url;

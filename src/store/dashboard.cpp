@@ -284,6 +284,22 @@ bool any_events(SQLite::Database& db) {
   return q.executeStep() && q.getColumn(0).getInt() != 0;
 }
 
+Milestones load_milestones(SQLite::Database& db) {
+  SQLite::Statement q(
+      db,
+      "SELECT EXISTS (SELECT 1 FROM events WHERE source = 'webhook' AND type <> ?1), "
+      "EXISTS (SELECT 1 FROM events WHERE type = ?1), "
+      "EXISTS (SELECT 1 FROM nudge_sends WHERE state = 'sent')");
+  q.bind(1, kTestWebhookType);
+  Milestones m;
+  if (q.executeStep()) {
+    m.real_webhook = q.getColumn(0).getInt() != 0;
+    m.test_webhook = q.getColumn(1).getInt() != 0;
+    m.nudge_sent = q.getColumn(2).getInt() != 0;
+  }
+  return m;
+}
+
 bool valid_case_sort(const std::string& sort) {
   return sort_spec(sort).has_value();
 }

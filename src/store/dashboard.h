@@ -68,6 +68,18 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now);
 /// True when at least one event was ever stored.
 bool any_events(SQLite::Database& db);
 
+/// Event type of the settings page's "Send a test webhook" (processed as an unknown type: it
+/// never opens a case, and it does not count as the first real webhook).
+inline constexpr const char* kTestWebhookType = "churn_saver.test_webhook";
+
+/// What has already worked, for the overview's "getting started" steps.
+struct Milestones {
+  bool real_webhook = false;  // a webhook from Whop (not a test one) was stored
+  bool test_webhook = false;  // a test webhook was stored
+  bool nudge_sent = false;    // a push or DM reached Whop
+};
+Milestones load_milestones(SQLite::Database& db);
+
 // --- Cases
 // ----------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 #include "store/ops_stats.h"
 
+#include "store/dashboard.h"
 #include "store/statements.h"
 
 namespace cs::store {
@@ -7,10 +8,12 @@ namespace cs::store {
 WebhookFacts webhook_facts(SQLite::Database& db, int64_t since) {
   WebhookFacts f;
   {
-    // Newest first through events_received; stops at the first webhook (reconciled events skipped).
+    // Newest first through events_received; stops at the first webhook (reconciled events and
+    // the settings page's test webhooks skipped: they say nothing about Whop reaching us).
     auto q = prepare(db,
                      "SELECT received_at, event_time, type FROM events WHERE source = 'webhook' "
-                     "ORDER BY received_at DESC LIMIT 1");
+                     "AND type <> ? ORDER BY received_at DESC LIMIT 1");
+    q->bind(1, kTestWebhookType);
     if (q->executeStep()) {
       f.last_received_at = q->getColumn(0).getInt64();
       f.last_event_time = q->getColumn(1).getInt64();

@@ -1,8 +1,11 @@
 #include "util/log.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
@@ -45,6 +48,36 @@ void set_level(Level level) {
   g_level.store(static_cast<int>(level));
 }
 
+int syslog_priority(Level level) {
+  switch (level) {
+    case Level::Debug:
+      return 7;
+    case Level::Info:
+      return 6;
+    case Level::Warn:
+      return 4;
+    case Level::Error:
+      return 3;
+  }
+  return 6;
+}
+
+bool fd_is_journal(int fd, const char* journal_stream) {
+  if (!journal_stream || !*journal_stream) return false;
+  unsigned long long dev = 0, ino = 0;
+  char extra = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu%c", &dev, &ino, &extra) != 2) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+bool stderr_is_journal() {
+  static const bool journal = fd_is_journal(2, std::getenv("JOURNAL_STREAM"));
+  return journal;
+}
+
 Level level_from_name(std::string_view name) {
   if (name == "debug") return Level::Debug;
   if (name == "warn") return Level::Warn;
@@ -52,13 +85,19 @@ Level level_from_name(std::string_view name) {
   return Level::Info;
 }
 
-void write(Level level, std::string_view msg, const nlohmann::json& fields) {
-  if (static_cast<int>(level) < g_level.load()) return;
+std::string format(Level level, std::string_view msg, const nlohmann::json& fields) {
   nlohmann::json line = {{"time", now_iso()}, {"level", level_name(level)}, {"msg", msg}};
   if (fields.is_object()) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
   }
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write(Level level, std::string_view msg, const nlohmann::json& fields) {
+  if (static_cast<int>(level) < g_level.load()) return;
+  std::string text;
+  if (stderr_is_journal()) text = "<" + std::to_string(syslog_priority(level)) + ">";
+  text += format(level, msg, fields);
   text.push_back('\n');
   std::lock_guard<std::mutex> lock(g_mu);
   std::fwrite(text.data(), 1, text.size(), stderr);

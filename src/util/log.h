@@ -1,6 +1,11 @@
 #pragma once
 // Structured logging: one JSON object per line on stderr (journald keeps it), with time, level,
 // message, and fields. Never pass secrets, message text or personal data as fields.
+//
+// When systemd connects stderr to the journal (JOURNAL_STREAM names stderr's device and inode,
+// sd-daemon(3)), each line starts with its syslog priority, "<3>" error, "<4>" warning, "<6>" info,
+// "<7>" debug, which journald strips and stores as the entry's priority (so
+// `journalctl -p warning` filters); elsewhere each line is plain JSON.
 #include <string>
 #include <string_view>
 
@@ -14,8 +19,21 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 void set_level(Level level);
 /// Parses "debug" | "info" | "warn" | "error"; Info otherwise.
 Level level_from_name(std::string_view name);
+/// The syslog priority of a level (SD_DEBUG 7, SD_INFO 6, SD_WARNING 4, SD_ERR 3).
+int syslog_priority(Level level);
 
-/// Writes {"time": ISO-8601, "level", "msg", ...fields} as one line. Thread-safe.
+/// True when `fd` is the stream systemd connected to the journal: the environment's
+/// JOURNAL_STREAM ("DEVICE:INODE") matches fstat(fd) (sd-daemon(3)).
+bool fd_is_journal(int fd, const char* journal_stream);
+/// fd_is_journal(2, getenv("JOURNAL_STREAM")), read once at the first log line.
+bool stderr_is_journal();
+
+/// {"time": ISO-8601, "level", "msg", ...fields} as one line of JSON (no newline, no prefix).
+std::string format(Level level, std::string_view msg,
+                   const nlohmann::json& fields = nlohmann::json::object());
+
+/// Writes format(...) as one line on stderr, with the priority prefix when stderr is the journal.
+/// Thread-safe.
 void write(Level level, std::string_view msg,
            const nlohmann::json& fields = nlohmann::json::object());
 

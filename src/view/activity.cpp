@@ -129,11 +129,14 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
   return page(templates::page_jobs, c, d);
 }
 
-std::string login_page(const std::string& csrf, const std::string& next, const std::string& error) {
+std::string login_page(const std::string& csrf, const std::string& next, const std::string& error,
+                       bool no_admin, int port) {
   Data d;
   set(d, "csrf", csrf);
   set(d, "next", next);
   set(d, "error", error);
+  set(d, "no_admin", no_admin);
+  set(d, "port", std::to_string(port));
   return page(templates::page_login, Chrome{"Sign in", "", "", "", "", {}}, d);
 }
 
@@ -155,6 +158,81 @@ std::string message_page(const Chrome& c, const std::string& heading, const std:
   set(d, "link_href", link_href);
   set(d, "link_text", link_text);
   return page(templates::page_message, c, d);
+}
+
+std::string error_page(int status, const std::string& heading, const std::string& text,
+                       const std::string& link_href, const std::string& link_text) {
+  (void)status;
+  return message_page(Chrome{heading, "", "", "", "", {}}, heading, text, link_href, link_text);
+}
+
+namespace {
+
+std::string health_value(const nlohmann::json& v) {
+  if (v.is_null()) return "none";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_array() && v.empty()) return "none";
+  return v.dump();
+}
+
+}  // namespace
+
+std::string health_page(const nlohmann::json& h) {
+  Data d;
+  std::string status = h.value("status", "unknown");
+  const char* text = status == "ok"          ? "all good"
+                     : status == "degraded"  ? "working, with alerts"
+                     : status == "read_only" ? "read-only"
+                                             : "not ready";
+  set(d, "status_text", text);
+  set(d, "summary",
+      status == "ok" ? "Churn Saver is serving, the database is writable and the scheduler runs."
+                     : "Something needs attention: see the alerts and the checks below.");
+  Data alerts = list();
+  bool any = false;
+  if (h.contains("alerts") && h["alerts"].is_array()) {
+    for (const auto& a : h["alerts"]) {
+      Data row;
+      set(row, "severity", a.value("severity", std::string("warning")));
+      set(row, "message", a.value("message", a.dump()));
+      alerts.push_back(row);
+      any = true;
+    }
+  }
+  set(d, "has_alerts", any);
+  set(d, "alerts", alerts);
+  Data sections = list();
+  Data general = list();
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    if (it.key() == "alerts") continue;
+    if (it.value().is_object()) {
+      Data rows = list();
+      for (auto jt = it.value().begin(); jt != it.value().end(); ++jt) {
+        Data r;
+        set(r, "key", jt.key());
+        set(r, "value", health_value(jt.value()));
+        rows.push_back(r);
+      }
+      Data sec;
+      set(sec, "name", it.key());
+      set(sec, "rows", rows);
+      sections.push_back(sec);
+    } else {
+      Data r;
+      set(r, "key", it.key());
+      set(r, "value", health_value(it.value()));
+      general.push_back(r);
+    }
+  }
+  Data first;
+  set(first, "name", "Summary");
+  set(first, "rows", general);
+  Data all = list();
+  all.push_back(first);
+  for (const auto& s : sections.list_value()) all.push_back(s);
+  set(d, "sections", all);
+  return page(templates::page_health, Chrome{"Health", "", "", "", "", {}}, d);
 }
 
 }  // namespace cs::view

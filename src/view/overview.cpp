@@ -172,10 +172,33 @@ std::string overview_page(const Chrome& c, const OverviewModel& m) {
 
   int64_t cases_in_window = k.open + k.recovered + k.lost + k.cancelled;
   set(d, "has_cases", cases_in_window > 0);
-  set(d, "not_connected", !m.connected || !m.has_secret);
-  set(d, "no_api", !m.connected);
-  set(d, "no_secret", !m.has_secret);
-  set(d, "waiting", m.connected && m.has_secret && !m.any_events);
+  // Getting started: shown until every step has worked once; each ticks itself off.
+  {
+    Data steps = list();
+    auto step = [&](const char* key, bool done, const std::string& todo, const std::string& ok) {
+      Data st;
+      set(st, "key", key);
+      set(st, "done", done);
+      set(st, "text", done ? ok : todo);
+      steps.push_back(st);
+    };
+    step("secret", m.has_secret,
+         "Create a webhook in Whop pointing at " + m.webhook_url +
+             " and paste its secret into Settings.",
+         "Webhook secret set.");
+    step("api-key", m.connected, "Enter your Whop API key and company id in Settings.",
+         "API key and company id set.");
+    step("webhook", m.real_webhook,
+         std::string("Wait for the first webhook from Whop") +
+             (m.test_webhook ? " (the test webhook went through)."
+                             : " (Settings → Send a test webhook checks the path first)."),
+         "First webhook from Whop received.");
+    step("nudge", m.nudge_sent, "The first nudge goes out when a member's payment fails.",
+         "First nudge sent.");
+    bool all = m.has_secret && m.connected && m.real_webhook && m.nudge_sent;
+    set(d, "getting_started", !all);
+    set(d, "steps", steps);
+  }
   set(d, "webhook_url", m.webhook_url);
 
   if (cases_in_window > 0) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "domain/settings.h"
 #include "store/cases.h"
 #include "store/dashboard.h"
@@ -29,6 +31,10 @@ struct OverviewModel {
   bool has_secret = false;  // a webhook secret is set
   bool any_events = false;
   std::string webhook_url;  // where Whop should send webhooks
+  // Getting started: each step ticks itself off once it has worked.
+  bool real_webhook = false;  // a webhook from Whop (not the settings page's test) was stored
+  bool test_webhook = false;  // the settings page's test webhook went through
+  bool nudge_sent = false;    // a push or DM reached Whop
 };
 std::string overview_page(const Chrome& c, const OverviewModel& m);
 /// The KPI tiles as JSON-ready numbers (shared with /api/dashboard/kpis).
@@ -80,6 +86,13 @@ struct SettingsModel {
   // Kill switches forced off by the environment.
   bool env_processing_off = false, env_scheduler_off = false, env_notifications_off = false;
   std::string check_result;  // the last "check connection" answer (flash)
+  // Connecting Whop: the URL to paste into Whop (public URL + /webhooks/whop, "" without one),
+  // why Whop cannot post to the public URL in force ("" when it can), and the answers of
+  // "Check connection" and "Send a test webhook", shown next to their buttons.
+  std::string webhook_url, public_url_problem;
+  bool has_api_key = false, has_secret = false;
+  std::string check_kind, check_text;  // kind "ok" | "error"
+  std::string test_kind, test_text;
 };
 std::string settings_page(const Chrome& c, const SettingsModel& m);
 
@@ -130,11 +143,21 @@ struct JobsModel {
 std::string jobs_page(const Chrome& c, const JobsModel& m);
 
 // --- Sign-in and messages ------------------------------------------------------------------------
-std::string login_page(const std::string& csrf, const std::string& next, const std::string& error);
+/// The sign-in page; with `no_admin` (no password set yet) it says how to set one instead
+/// (the setup link's file, an SSH tunnel to `port`, a new link, the CLI).
+std::string login_page(const std::string& csrf, const std::string& next, const std::string& error,
+                       bool no_admin = false, int port = 8080);
 std::string setup_page(const std::string& token, const std::string& csrf, const std::string& error,
                        bool valid);
 /// A plain page with a heading and a paragraph (errors, 404, "too many requests").
 std::string message_page(const Chrome& c, const std::string& heading, const std::string& text,
                          const std::string& link_href = "", const std::string& link_text = "");
+
+/// A page for a person who reached an error (404 and others) in a browser: what happened and a
+/// way back. Signed-out chrome (no navigation), so it needs no session.
+std::string error_page(int status, const std::string& heading, const std::string& text,
+                       const std::string& link_href, const std::string& link_text);
+/// /api/health for a browser: the same document as readable tables.
+std::string health_page(const nlohmann::json& health);
 
 }  // namespace cs::view

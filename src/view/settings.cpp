@@ -29,6 +29,14 @@ std::string settings_page(const Chrome& c, const SettingsModel& m) {
   set(d, "env_scheduler_off", m.env_scheduler_off);
   set(d, "env_notifications_off", m.env_notifications_off);
   set(d, "check_result", m.check_result);
+  set(d, "webhook_url", m.webhook_url);
+  set(d, "public_url_problem", m.public_url_problem);
+  set(d, "has_api_key", m.has_api_key);
+  set(d, "has_secret", m.has_secret);
+  set(d, "check_text", m.check_text);
+  set(d, "check_ok", m.check_kind == "ok");
+  set(d, "test_text", m.test_text);
+  set(d, "test_ok", m.test_kind == "ok");
   return page(templates::page_settings, c, d);
 }
 

@@ -11,4 +11,4 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
   echo "SKIP: npm packages missing (run: npm ci --prefix tests/browser)"
   exit 77
 fi
-exec node --test --test-reporter=spec dashboard.test.mjs experiments.test.mjs
+exec node --test --test-reporter=spec dashboard.test.mjs experiments.test.mjs setup.test.mjs

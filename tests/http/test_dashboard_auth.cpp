@@ -385,3 +385,25 @@ TEST_CASE("sign-in redirects only to a path on this site, from the link and from
   REQUIRE(ok);
   CHECK(ok->get_header_value("Location") == "/cases?status=open");
 }
+
+TEST_CASE("before any password exists, the login page says how to set one") {
+  test::TestApp t;
+  test::WebClient w(t);
+  auto page = w.get("/login");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("No admin password is set yet") != std::string::npos);
+  CHECK(page->body.find("churn-saver.db.setup-link") != std::string::npos);
+  // The tunnel command names the port the browser reached.
+  CHECK(page->body.find("ssh -N -L " + std::to_string(t.port()) +
+                        ":127.0.0.1:" + std::to_string(t.port())) != std::string::npos);
+  CHECK(page->body.find("admin setup-link") != std::string::npos);
+  CHECK(page->body.find("admin set-password") != std::string::npos);
+  CHECK(page->body.find("name=\"password\"") == std::string::npos);  // nothing to type in yet
+  // Once a password exists, the usual form.
+  test::set_admin(t);
+  auto after = w.get("/login");
+  REQUIRE(after);
+  CHECK(after->body.find("No admin password is set yet") == std::string::npos);
+  CHECK(after->body.find("name=\"password\"") != std::string::npos);
+}
