@@ -83,3 +83,14 @@
     });
   });
 })();
+
+// Lists: a select marked data-autosubmit applies on change (the form's button does the same
+// without this script).
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () {
+      if (sel.form) sel.form.submit();
+    });
+  });
+})();

@@ -64,9 +64,14 @@ void sort_money(MoneyByCurrency& m) {
   });
 }
 
-/// The search condition on cases for `q` (binds ?1 = q, ?2 = q's prefix upper bound).
-constexpr const char* kSearch =
-    "(username = ?1 OR user_id = ?1 OR membership_id = ?1 OR (username >= ?1 AND username < ?2))";
+/// The search condition on cases for a query with a search (binds ?1 = q, ?2 = q's prefix upper
+/// bound): ids and usernames in plaintext, and the keyed index of names, emails and usernames.
+std::string search_condition(const CaseQuery& query) {
+  std::string c =
+      "(username = ?1 OR user_id = ?1 OR membership_id = ?1 OR (username >= ?1 AND username < ?2)";
+  if (!query.tokens.empty()) c += " OR " + member_search_condition(query.tokens);
+  return c + ")";
+}
 
 std::string prefix_bound(const std::string& q) {
   return q + "\xf4\x8f\xbf\xbf";  // U+10FFFF: after every username starting with q
@@ -290,23 +295,35 @@ bool valid_case_sort(const std::string& sort) {
 
 CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   SortSpec spec = sort_spec(query.sort).value_or(SortSpec{"first_failure_at", true});
-  std::string col = spec.column;
-  std::string dir = spec.desc ? " DESC" : " ASC";
-  std::string sql = std::string("SELECT ") + kListCols + " FROM cases WHERE 1";
-  if (!query.q.empty()) sql += std::string(" AND ") + kSearch;
-  if (query.status) sql += " AND status = ?3";
-  auto cursor = query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
-  if (cursor) sql += " AND (" + col + ", id) " + (spec.desc ? "<" : ">") + " (?4, ?5)";
+  const std::string col = spec.column;
+  const bool amount = col == "amount_due_cents";
+  auto key_of = [&](const CaseListRow& r) {
+    return std::to_string(amount ? r.amount_due_cents : r.first_failure_at) + "." + r.id;
+  };
+  std::string where = " WHERE 1";
+  if (!query.q.empty()) where += " AND " + search_condition(query);
+  if (query.status) where += " AND status = ?3";
+  auto bind_filter = [&](SQLite::Statement& q) {
+    if (!query.q.empty()) {
+      q.bind(1, query.q);
+      q.bind(2, prefix_bound(query.q));
+    }
+    if (query.status) q.bind(3, domain::status_name(*query.status));
+  };
+  // Going back reads the rows before `before` in the reverse order, then turns them around.
+  auto before = query.before.empty() ? std::nullopt : parse_cursor(query.before);
+  auto after = before || query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
+  const bool back = before.has_value();
+  const bool desc = spec.desc != back;
+  const std::string dir = desc ? " DESC" : " ASC";
+  std::string sql = std::string("SELECT ") + kListCols + " FROM cases" + where;
+  if (before || after) sql += " AND (" + col + ", id) " + (desc ? "<" : ">") + " (?4, ?5)";
   sql += " ORDER BY " + col + dir + ", id" + dir + " LIMIT ?6";
   SQLite::Statement q(db, sql);
-  if (!query.q.empty()) {
-    q.bind(1, query.q);
-    q.bind(2, prefix_bound(query.q));
-  }
-  if (query.status) q.bind(3, domain::status_name(*query.status));
-  if (cursor) {
-    q.bind(4, cursor->first);
-    q.bind(5, cursor->second);
+  bind_filter(q);
+  if (const auto& c = before ? before : after) {
+    q.bind(4, c->first);
+    q.bind(5, c->second);
   }
   int limit = std::clamp(query.limit, 1, 1000);
   q.bind(6, limit + 1);
@@ -315,20 +332,39 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
     int i = 0;
     page.rows.push_back(read_list_row(q, i));
   }
-  if (page.rows.size() > static_cast<size_t>(limit)) {
-    page.rows.pop_back();
-    const auto& last = page.rows.back();
-    int64_t v = std::string(spec.column) == "first_failure_at" ? last.first_failure_at
-                                                               : last.amount_due_cents;
-    page.next_cursor = std::to_string(v) + "." + last.id;
+  const bool more = page.rows.size() > static_cast<size_t>(limit);
+  if (more) page.rows.pop_back();
+  if (back) {
+    // Back past the first page (more rows were deleted than a page): start from the first page.
+    if (page.rows.empty()) {
+      CaseQuery first = query;
+      first.before.clear();
+      first.cursor.clear();
+      return list_case_page(db, first);
+    }
+    std::reverse(page.rows.begin(), page.rows.end());
   }
+  if (page.rows.empty()) return page;
+  // Where the page starts: the matching rows before its first row, in the query's order.
+  if (query.want_offset) {
+    const auto& first = page.rows.front();
+    SQLite::Statement c(db, "SELECT count(*) FROM cases" + where + " AND (" + col + ", id) " +
+                                (spec.desc ? ">" : "<") + " (?4, ?5)");
+    bind_filter(c);
+    c.bind(4, amount ? first.amount_due_cents : first.first_failure_at);
+    c.bind(5, first.id);
+    if (c.executeStep()) page.offset = c.getColumn(0).getInt64();
+  }
+  if (page.offset > 0 || (!query.want_offset && (back || after)))
+    page.prev_cursor = key_of(page.rows.front());
+  if (back || more) page.next_cursor = key_of(page.rows.back());
   return page;
 }
 
-std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q) {
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const CaseQuery& query) {
   std::map<domain::CaseStatus, int64_t> out;
   for (auto s : domain::all_case_statuses()) out[s] = 0;
-  if (q.empty()) {
+  if (query.q.empty()) {
     // One index range count per status (cases_status_first_id) instead of a full GROUP BY scan.
     SQLite::Statement st(db, "SELECT count(*) FROM cases WHERE status = ?");
     for (auto& [status, n] : out) {
@@ -338,10 +374,10 @@ std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const st
     }
     return out;
   }
-  SQLite::Statement st(
-      db, std::string("SELECT status, count(*) FROM cases WHERE ") + kSearch + " GROUP BY status");
-  st.bind(1, q);
-  st.bind(2, prefix_bound(q));
+  SQLite::Statement st(db, "SELECT status, count(*) FROM cases WHERE " + search_condition(query) +
+                               " GROUP BY status");
+  st.bind(1, query.q);
+  st.bind(2, prefix_bound(query.q));
   while (st.executeStep()) out[read_status(st.getColumn(0))] = st.getColumn(1).getInt64();
   return out;
 }

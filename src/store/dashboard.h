@@ -14,6 +14,7 @@
 
 #include "domain/case_state.h"
 #include "store/events.h"
+#include "store/member_search.h"
 
 namespace cs::store {
 
@@ -88,19 +89,27 @@ struct CaseListRow {
 
 struct CaseQuery {
   std::optional<domain::CaseStatus> status;  // none = any
-  std::string q;                             // username (exact or prefix), user id or membership id
-  std::string sort = "newest";               // newest | oldest | amount | amount_asc
-  std::string cursor;                        // from a previous page's next_cursor ("" = first page)
+  /// Username (exact or prefix), user id or membership id; and, through `tokens`, a fragment (3
+  /// characters or more) of the member's name, email or username.
+  std::string q;
+  SearchTokens tokens;          // search_tokens(keys, q)
+  std::string sort = "newest";  // newest | oldest | amount | amount_asc
+  std::string cursor;           // from a page's next_cursor: the page after it ("" = first page)
+  std::string before;           // from a page's prev_cursor: the page before it (wins over cursor)
   int limit = 50;
+  bool want_offset = true;  // count the rows before the page (CasePage::offset, prev_cursor)
 };
 struct CasePage {
   std::vector<CaseListRow> rows;
   std::string next_cursor;  // "" on the last page
+  std::string prev_cursor;  // "" on the first page
+  int64_t offset = 0;       // matching cases before the first row (its position is offset + 1)
 };
 /// One page in the query's order. A malformed cursor is treated as "first page".
 CasePage list_case_page(SQLite::Database& db, const CaseQuery& query);
-/// Case counts by status matching `q` ("" = all cases); every status is present.
-std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q);
+/// Case counts by status matching the query's search (status, sort and cursors ignored); every
+/// status is present.
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const CaseQuery& query);
 /// True when `sort` is one list_case_page knows.
 bool valid_case_sort(const std::string& sort);
 

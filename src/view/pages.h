@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/member.h"
 #include "domain/settings.h"
 #include "store/cases.h"
 #include "store/dashboard.h"
@@ -54,6 +55,10 @@ struct CaseModel {
   std::string confirm;  // "" or the action awaiting confirmation ("nudge", "cancel", ...)
   int64_t now = 0;
   int64_t window_ms = 14LL * 86400000;  // the attribution window in force
+  /// Name, email and card, decrypted from the stored payloads just for this page (empty once
+  /// retention removed them).
+  domain::MemberDetails member;
+  std::string whop_member_url;  // the member in the Whop dashboard ("" without a company id)
 };
 std::string case_page(const Chrome& c, const CaseModel& m);
 /// The case actions: key -> (button label, what it does).

@@ -1,12 +1,16 @@
 // The dashboard's pages, forms, export and JSON API against the real server with seeded data.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "http/dashboard_support.h"
 #include "store/connection.h"
 #include "store/dashboard.h"
 #include "store/jobs.h"
+#include "store/maintenance.h"
 #include "store/settings.h"
 #include "support/fake_whop.h"
 #include "support/webhook_client.h"
@@ -159,6 +163,177 @@ TEST_CASE("cases: status filter, search, sort, keyset pagination without duplica
   CHECK(html->body.find("120 matching") != std::string::npos);
 }
 
+namespace {
+
+/// The database file and its WAL, as one string of bytes.
+std::string db_bytes(const test::TestApp& t) {
+  std::string out;
+  for (const std::string& f : {t.db_path(), t.db_path() + "-wal"}) {
+    std::ifstream in(f, std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+/// The usernames of the cases a search finds, sorted, joined with ",".
+std::string found_usernames(test::WebClient& w, const std::string& q) {
+  httplib::Params p{{"q", q}};
+  auto res = w.get("/api/dashboard/cases?" + httplib::detail::params_to_query_str(p));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  std::vector<std::string> out;
+  for (const auto& c : json::parse(res->body)["cases"]) {
+    out.push_back(c["username"].get<std::string>());
+  }
+  std::sort(out.begin(), out.end());
+  std::string joined;
+  for (const auto& u : out) joined += (joined.empty() ? "" : ",") + u;
+  return joined;
+}
+
+}  // namespace
+
+TEST_CASE("cases: search by name, email and username fragments; email never stored in plaintext") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms();
+  test::FakeWhop::PaymentSpec alice;
+  alice.payment_id = "pay_Alice0000001";
+  alice.membership_id = "mem_Alice0000001";
+  alice.user_id = "user_Alice00001";
+  alice.username = "wonderland7";
+  alice.name = "Alice Martin";
+  alice.email = "alice.martin@mailbox.example";
+  alice.time_ms = now - 3600000;
+  test::FakeWhop::PaymentSpec bob = alice;
+  bob.payment_id = "pay_Bob000000001";
+  bob.membership_id = "mem_Bob000000001";
+  bob.user_id = "user_Bob0000001";
+  bob.username = "bobby_tables";
+  bob.name = "Robert Martinez";
+  bob.email = "rob@elsewhere.example";
+  for (const auto& s : {alice, bob}) {
+    REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", s), once()).status == 200);
+  }
+  t.drain();
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  CHECK(found_usernames(w, "Martin") == "bobby_tables,wonderland7");  // name fragment
+  CHECK(found_usernames(w, "martinez") == "bobby_tables");
+  CHECK(found_usernames(w, "ALICE.MARTIN@mailbox") == "wonderland7");  // email fragment
+  CHECK(found_usernames(w, "elsewhere") == "bobby_tables");
+  CHECK(found_usernames(w, "derla") == "wonderland7");  // username fragment
+  CHECK(found_usernames(w, "wo") == "wonderland7");     // short: username prefix
+  CHECK(found_usernames(w, "mem_Bob000000001") == "bobby_tables");
+  CHECK(found_usernames(w, "nobody@nowhere") == "");
+  // The list page counts what the search found.
+  auto page = w.get("/cases?q=mailbox");
+  REQUIRE(page);
+  CHECK(page->body.find("1–1 of 1") != std::string::npos);
+  CHECK(page->body.find(">wonderland7</a>") != std::string::npos);
+  CHECK(page->body.find("bobby_tables") == std::string::npos);
+
+  // Neither the email nor the name is anywhere in the database file in plaintext.
+  t.app().writer().run([](SQLite::Database& db) { db.exec("PRAGMA wal_checkpoint(FULL)"); });
+  const std::string bytes = db_bytes(t);
+  CHECK(bytes.find("alice.martin@mailbox.example") == std::string::npos);
+  CHECK(bytes.find("Alice Martin") == std::string::npos);
+  CHECK(bytes.find("mailbox") == std::string::npos);
+
+  // When retention strips the payloads, their search hashes go too.
+  REQUIRE(t.app().writer().run([](SQLite::Database& db) {
+    std::vector<int64_t> ids;
+    SQLite::Statement q(db, "SELECT id FROM events");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    store::strip_payloads(db, ids);
+  }));
+  CHECK(found_usernames(w, "mailbox") == "");
+  CHECK(found_usernames(w, "wonder") == "wonderland7");  // the username prefix stays
+}
+
+TEST_CASE("case page: the member's name, email and card from the payload; who acted") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  test::FakeWhop::PaymentSpec s;
+  s.name = "Alice Martin";
+  s.email = "alice.martin@mailbox.example";
+  s.username = "wonderland7";
+  s.time_ms = SystemClock().now_ms() - 3600000;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", s), once()).status == 200);
+  t.drain();
+  std::string id;
+  {
+    auto db = t.app().reads().lease();
+    auto all = store::cases_for_membership(*db, s.membership_id);
+    REQUIRE(all.size() == 1);
+    id = all[0].id;
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/cases/" + id);
+  REQUIRE(page);
+  const std::string& b = page->body;
+  CHECK(b.find("Alice Martin") != std::string::npos);
+  CHECK(b.find(">alice.martin@mailbox.example</a>") != std::string::npos);
+  CHECK(b.find("Visa ending in 4242") != std::string::npos);
+  CHECK(b.find("https://whop.com/dashboard/biz_") != std::string::npos);
+  CHECK(b.find("/users/" + s.user_id + "/") != std::string::npos);
+  INFO(b.substr(b.find("Timeline")));
+  CHECK(b.find("wonderland7&#39;s payment of $29.99 failed") != std::string::npos);
+  CHECK(b.find("Recovery started for wonderland7") != std::string::npos);
+  CHECK(b.find("intent") == std::string::npos);
+  CHECK(b.find("Intent") == std::string::npos);
+  CHECK(b.find("automatic") == std::string::npos);
+}
+
+TEST_CASE("cases list: previous page, the range shown, lost reason, no amount due when recovered") {
+  test::TestApp t;
+  test::set_admin(t);
+  const int64_t now = SystemClock().now_ms();
+  std::vector<store::CaseRow> rows;
+  for (int i = 1; i <= 54; ++i) {
+    rows.push_back(test::make_case(test::hex_id(i),
+                                   i == 1   ? "lost"
+                                   : i == 2 ? "recovered"
+                                            : "open",
+                                   now - i * 3600000LL));
+  }
+  rows[1].amount_due_cents = 123456;  // recovered: what was due is not shown
+  rows[1].recovered_cents = 4999;
+  test::seed_cases(t, rows);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto first = w.get("/cases");
+  REQUIRE(first);
+  CHECK(first->body.find("1–50 of 54") != std::string::npos);
+  CHECK(first->body.find("Previous page") == std::string::npos);
+  CHECK(first->body.find("Whop ended the membership") != std::string::npos);  // lost row
+  CHECK(first->body.find("$1,234.56") == std::string::npos);
+  CHECK(first->body.find("$49.99") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(first->body, m,
+                            std::regex(R"re(href="(/cases\?cursor=[^"]+)" rel="next")re")));
+  auto second = w.get(m[1].str());
+  REQUIRE(second);
+  CHECK(second->body.find("51–54 of 54") != std::string::npos);
+  CHECK(second->body.find("Next page") == std::string::npos);
+  REQUIRE(std::regex_search(second->body, m,
+                            std::regex(R"re(href="(/cases\?before=[^"]+)" rel="prev")re")));
+  auto back = w.get(m[1].str());
+  REQUIRE(back);
+  CHECK(back->body.find("1–50 of 54") != std::string::npos);
+  CHECK(back->body.find(test::hex_id(1)) != std::string::npos);
+  CHECK(back->body.find(test::hex_id(50)) != std::string::npos);
+  CHECK(back->body.find(test::hex_id(51)) == std::string::npos);
+  // Sorting applies on change (app.js) and, without script, with the form's one button.
+  CHECK(first->body.find("data-autosubmit") != std::string::npos);
+  CHECK(first->body.find(">Apply<") == std::string::npos);
+}
+
 TEST_CASE("case page: timeline, confirmation step, and the action's result after redirect") {
   test::TestApp t;
   test::set_admin(t);
@@ -184,7 +359,9 @@ TEST_CASE("case page: timeline, confirmation step, and the action's result after
   CHECK(after->body.find("Case cancelled") != std::string::npos);
   CHECK(after->body.find("badge-cancelled") != std::string::npos);
   CHECK(after->body.find("Case cancelled · ") == std::string::npos);
-  CHECK(after->body.find("by admin") != std::string::npos);  // timeline shows the action
+  // The timeline says who acted, in the creator's words.
+  CHECK(after->body.find("You cancelled the case") != std::string::npos);
+  CHECK(after->body.find("by admin") == std::string::npos);
   // Shown once (post/redirect/get).
   CHECK(w.get("/cases/" + c.id)->body.find("Case cancelled:") == std::string::npos);
   // An action that cannot apply says why.
