@@ -1,4 +1,5 @@
 // Small enhancements; every page works without this file.
+document.documentElement.classList.remove("no-js");
 // Live preview on the messages page: renders the copy with the sample values as you type,
 // exactly as the server does (src/domain/copy.cpp, src/view/format.cpp).
 (function () {
@@ -92,5 +93,17 @@
     sel.addEventListener("change", function () {
       if (sel.form) sel.form.submit();
     });
+  });
+})();
+
+// Phone: the navigation folds behind the Menu button (without this script it stays open).
+(function () {
+  "use strict";
+  var btn = document.querySelector(".nav-toggle");
+  var header = document.querySelector("header.top");
+  if (!btn || !header) return;
+  btn.addEventListener("click", function () {
+    var open = header.classList.toggle("nav-open");
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
   });
 })();

@@ -48,6 +48,7 @@ const std::vector<RouteDef> kRoutes = {
     {"POST", "/settings/recovery", "/settings/recovery", A::Form, kForm, R::Settings},
     {"POST", "/settings/connection", "/settings/connection", A::Form, kForm, R::Settings},
     {"POST", "/settings/check", "/settings/check", A::Form, kForm, R::Settings},
+    {"POST", "/settings/time-zone", "/settings/time-zone", A::Form, kForm, R::Settings},
     {"GET", "/messages", "/messages", A::Page, 0, R::None},
     {"POST", "/messages", "/messages", A::Form, kForm, R::Settings},
     {"GET", "/events", "/events", A::Page, 0, R::None},

@@ -109,28 +109,37 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
 
 }  // namespace
 
-Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
+Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
   Kpis k;
   // One range of the covering index cases_window per status.
   SQLite::Statement counts(db,
                            "SELECT count(*) FROM cases INDEXED BY cases_window "
-                           "WHERE status = ? AND first_failure_at >= ?");
+                           "WHERE status = ? AND first_failure_at >= ? AND first_failure_at < ?");
   for (auto [status, dst] : {std::pair<const char*, int64_t*>{"lost", &k.lost},
                              std::pair<const char*, int64_t*>{"cancelled", &k.cancelled}}) {
     counts.reset();
     counts.bind(1, status);
     counts.bind(2, since);
+    counts.bind(3, until);
     if (counts.executeStep()) *dst = counts.getColumn(0).getInt64();
   }
   {
+    // Still at risk (open) and lost: what those members owed, per currency.
     SQLite::Statement q(db,
                         "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
-                        "cases_window WHERE status = 'open' AND first_failure_at >= ? "
-                        "GROUP BY currency");
-    q.bind(1, since);
-    while (q.executeStep()) {
-      k.open += q.getColumn(1).getInt64();
-      add_money(k.at_risk, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+                        "cases_window WHERE status = ? AND first_failure_at >= ? AND "
+                        "first_failure_at < ? GROUP BY currency");
+    for (auto [status, money] :
+         {std::pair<const char*, MoneyByCurrency*>{"open", &k.at_risk},
+          std::pair<const char*, MoneyByCurrency*>{"lost", &k.lost_revenue}}) {
+      q.reset();
+      q.bind(1, status);
+      q.bind(2, since);
+      q.bind(3, until);
+      while (q.executeStep()) {
+        if (money == &k.at_risk) k.open += q.getColumn(1).getInt64();
+        add_money(*money, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+      }
     }
   }
   {
@@ -142,8 +151,9 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
         "sum(incentive_state = 'granted'), "
         "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND first_failure_at >= ? "
-        "GROUP BY currency");
+        "AND first_failure_at < ? GROUP BY currency");
     q.bind(1, since);
+    q.bind(2, until);
     while (q.executeStep()) {
       k.recovered += q.getColumn(1).getInt64();
       add_money(k.recovered_net, q.getColumn(0).getString(), q.getColumn(2).getInt64());
@@ -157,8 +167,9 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
     SQLite::Statement q(db,
                         "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
                         "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
-                        "AND incentive_state = 'granted'");
+                        "AND first_failure_at < ? AND incentive_state = 'granted'");
     q.bind(1, since);
+    q.bind(2, until);
     if (q.executeStep() && !q.getColumn(0).isNull()) {
       k.incentive_days_granted += q.getColumn(0).getInt64();
       k.incentive_cases += q.getColumn(1).getInt64();
@@ -167,7 +178,8 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
   {
     SQLite::Statement q(db,
                         "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
-                        "AND c.first_failure_at >= ?2 AND c.resolution IN (?3, ?4) AND ("
+                        "AND c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND c.resolution "
+                        "IN (?3, ?4) AND ("
                         // A payment of the same membership after the window ...
                         "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
                         "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
@@ -185,37 +197,44 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
     q.bind(3, domain::resolution_name(domain::Resolution::Expired));
     q.bind(4, domain::resolution_name(domain::Resolution::Deactivated));
     q.bind(5, window_ms);
+    q.bind(6, until);
     if (q.executeStep()) k.paid_after_window = q.getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);
   sort_money(k.at_risk);
+  sort_money(k.lost_revenue);
   return k;
 }
 
-ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
+ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const tz::Zone& zone) {
   ChartSeries s;
-  int64_t first_day = since - ((since % kDay) + kDay) % kDay;
-  int64_t last_day = now - ((now % kDay) + kDay) % kDay;
-  for (int64_t d = first_day; d <= last_day; d += kDay) s.days.push_back({d, 0, 0});
+  // Local days: 23 to 25 hours long; 36 hours after a day's start is always inside the next one.
+  for (int64_t d = zone.day_start(since); d <= now; d = zone.day_start(d + kDay + kDay / 2)) {
+    s.days.push_back({d, 0, 0});
+  }
   auto slot = [&](int64_t t) -> DayPoint* {
-    if (t < first_day) return nullptr;
-    size_t i = static_cast<size_t>((t - first_day) / kDay);
-    return i < s.days.size() ? &s.days[i] : nullptr;
+    auto it = std::upper_bound(s.days.begin(), s.days.end(), t,
+                               [](int64_t v, const DayPoint& p) { return v < p.day_start; });
+    if (it == s.days.begin()) return nullptr;
+    return &*(it - 1);
   };
+  // The SQL groups by quarter hour (every zone's offset is a whole number of quarter hours), so
+  // each group falls in one local day.
+  constexpr int64_t kQuarter = 900000;
   {
     SQLite::Statement q(db,
-                        "SELECT first_failure_at / 86400000, count(*) FROM cases INDEXED BY "
+                        "SELECT first_failure_at / 900000, count(*) FROM cases INDEXED BY "
                         "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
     q.bind(1, since);
     while (q.executeStep()) {
-      if (auto* p = slot(q.getColumn(0).getInt64() * kDay))
+      if (auto* p = slot(q.getColumn(0).getInt64() * kQuarter))
         p->failures += q.getColumn(1).getInt64();
     }
   }
   // Recoveries and net revenue per day, one revenue series per currency.
   {
     SQLite::Statement q(db,
-                        "SELECT currency, resolved_at / 86400000, count(*), "
+                        "SELECT currency, resolved_at / 900000, count(*), "
                         "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
                         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
                         "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
@@ -230,7 +249,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
         r.per_day.assign(s.days.size(), 0);
       }
       r.total += cents;
-      if (auto* p = slot(day * kDay)) {
+      if (auto* p = slot(day * kQuarter)) {
         p->recoveries += q.getColumn(2).getInt64();
         r.per_day[static_cast<size_t>(p - s.days.data())] += cents;
       }
@@ -420,19 +439,62 @@ std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::str
   return out;
 }
 
-std::vector<EventRow> list_events(SQLite::Database& db, const std::string& state, int64_t before_id,
+std::vector<EventRow> list_events(SQLite::Database& db, const EventFilter& f, int64_t before_id,
                                   int limit) {
+  // A member filter becomes the member's membership ids (through the cases), so the events are
+  // read through events_membership.
+  std::vector<std::string> memberships;
+  if (!f.member.empty()) {
+    std::set<std::string> ids = {f.member};
+    SQLite::Statement m(db,
+                        "SELECT DISTINCT membership_id FROM cases WHERE username = ?1 OR "
+                        "user_id = ?1 OR membership_id = ?1 LIMIT 100");
+    m.bind(1, f.member);
+    while (m.executeStep()) ids.insert(m.getColumn(0).getString());
+    memberships.assign(ids.begin(), ids.end());
+  }
   std::string sql = std::string("SELECT ") + kEventCols + " FROM events WHERE id < ?";
-  if (!state.empty()) sql += " AND process_state = ?";
+  if (!f.state.empty()) sql += " AND process_state = ?";
+  if (!f.type.empty()) sql += " AND type = ?";
+  if (!memberships.empty()) {
+    sql += " AND membership_id IN (";
+    for (size_t i = 0; i < memberships.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
   sql += " ORDER BY id DESC LIMIT ?";
   SQLite::Statement q(db, sql);
   int i = 1;
   q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
-  if (!state.empty()) q.bind(i++, state);
+  if (!f.state.empty()) q.bind(i++, f.state);
+  if (!f.type.empty()) q.bind(i++, f.type);
+  for (const auto& m : memberships) q.bind(i++, m);
   q.bind(i, limit);
   std::vector<EventRow> out;
   while (q.executeStep()) out.push_back(read_event(q));
   return out;
+}
+
+std::string case_for_event(SQLite::Database& db, const std::string& membership_id,
+                           int64_t event_time) {
+  if (membership_id.empty()) return "";
+  SQLite::Statement q(db,
+                      "SELECT id FROM cases WHERE membership_id = ?1 ORDER BY "
+                      "(first_failure_at <= ?2) DESC, "
+                      "CASE WHEN first_failure_at <= ?2 THEN -first_failure_at "
+                      "ELSE first_failure_at END LIMIT 1");
+  q.bind(1, membership_id);
+  q.bind(2, event_time);
+  return q.executeStep() ? q.getColumn(0).getString() : "";
+}
+
+std::string case_member_name(SQLite::Database& db, const std::string& case_id) {
+  SQLite::Statement q(db, "SELECT username, user_id, membership_id FROM cases WHERE id = ?");
+  q.bind(1, case_id);
+  if (!q.executeStep()) return "";
+  for (int i = 0; i < 3; ++i) {
+    if (!q.getColumn(i).getString().empty()) return q.getColumn(i).getString();
+  }
+  return "";
 }
 
 std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db) {

@@ -24,6 +24,7 @@ struct OverviewModel {
   int64_t now = 0;
   int64_t since = 0;
   store::Kpis kpis;
+  store::Kpis previous;  // the same length of time just before `since`
   store::ChartSeries charts;
   bool connected = false;   // API key and company id are set
   bool has_secret = false;  // a webhook secret is set
@@ -108,7 +109,9 @@ struct Rejection {
 };
 struct EventsModel {
   std::vector<store::EventRow> rows;
-  std::string state;  // filter
+  std::map<int64_t, std::string> case_of;  // event id -> its case ("" none)
+  store::EventFilter filter;
+  std::string state;  // filter (= filter.state)
   std::map<std::string, int64_t> unsettled;
   int64_t total = 0;
   std::vector<Rejection> rejections;
@@ -124,8 +127,16 @@ struct EventModel {
 };
 std::string event_page(const Chrome& c, const EventModel& m);
 
+struct JobLabel {
+  std::string name;     // "Push to alice", "Process payment.failed"
+  std::string case_id;  // the case it acts for ("" none)
+  std::string href;     // where the name links to ("" none)
+};
 struct JobsModel {
   std::vector<store::Job> rows;
+  std::vector<JobLabel> labels;  // parallel to rows
+  int64_t next_before = 0;       // 0 = last page
+  bool paged = false;            // not the first page
   std::string state;
   std::map<std::string, int64_t> counts;
   int64_t now = 0;
