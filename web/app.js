@@ -1,4 +1,5 @@
 // Small enhancements; every page works without this file.
+document.documentElement.classList.remove("no-js");
 // Live preview on the messages page: renders the copy with the sample values as you type,
 // exactly as the server does (src/domain/copy.cpp, src/view/format.cpp).
 (function () {
@@ -81,5 +82,28 @@
     area.addEventListener("input", function () {
       target.innerHTML = md ? markdown(render(area.value)) : esc(render(area.value));
     });
+  });
+})();
+
+// Lists: a select marked data-autosubmit applies on change (the form's button does the same
+// without this script).
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () {
+      if (sel.form) sel.form.submit();
+    });
+  });
+})();
+
+// Phone: the navigation folds behind the Menu button (without this script it stays open).
+(function () {
+  "use strict";
+  var btn = document.querySelector(".nav-toggle");
+  var header = document.querySelector("header.top");
+  if (!btn || !header) return;
+  btn.addEventListener("click", function () {
+    var open = header.classList.toggle("nav-open");
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
   });
 })();

@@ -207,6 +207,23 @@ Status App::start() {
   deps.keys = &keys_;
   deps.whop = whop_.get();
   deps.webhook_stats = &webhook_stats_;
+  // Rejection counts survive a restart: restored now, saved at most every 10 s and at stop.
+  {
+    auto db = reads_->lease();
+    if (auto saved = store::get_setting(*db, "webhook_rejections")) webhook_stats_.restore(*saved);
+  }
+  if (read_only_.empty()) {
+    webhook_stats_.persist_with(
+        [this](const std::string& json) {
+          const int64_t now = clock_.now_ms();
+          auto st = writer_->run([&](SQLite::Database& db) {
+            store::put_setting(db, "webhook_rejections", json, now);
+          });
+          if (!st)
+            log::warn("could not save the webhook rejection counts", {{"error", st.error()}});
+        },
+        10000);
+  }
   deps.env_processing_off = config_.disable_processing;
   deps.env_scheduler_off = config_.disable_scheduler;
   deps.env_notifications_off = config_.disable_notifications;
@@ -302,6 +319,7 @@ void App::stop() {
   if (reconciler_) reconciler_->stop();
   if (scheduler_) scheduler_->stop();
   if (runner_) runner_->stop();
+  webhook_stats_.flush();
   writer_.reset();  // drains queued writes
 }
 

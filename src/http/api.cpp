@@ -57,7 +57,7 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
 
   route(svr, d, "GET", "/api/dashboard/cases",
         [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
-          auto q = case_query(req);
+          auto q = case_query(req, d.deps.keys);
           std::string limit = req.get_param_value("limit");
           if (!limit.empty() && limit.size() < 5 &&
               limit.find_first_not_of("0123456789") == std::string::npos) {
@@ -68,7 +68,7 @@ void add_api_routes(httplib::Server& svr, Dashboard& d) {
           {
             auto db = d.deps.reads->lease();
             page = store::list_case_page(*db, q);
-            counts = store::count_cases(*db, q.q);
+            counts = store::count_cases(*db, q);
           }
           nlohmann::json rows = nlohmann::json::array();
           for (const auto& r : page.rows) {

@@ -8,11 +8,13 @@
 #include "service/settings.h"
 #include "store/engine.h"
 #include "store/events.h"
+#include "store/member_search.h"
+#include "util/json_limits.h"
 #include "view/pages.h"
 
 namespace cs::http {
 
-store::CaseQuery case_query(const httplib::Request& req) {
+store::CaseQuery case_query(const httplib::Request& req, const crypto::Keyring* keys) {
   store::CaseQuery q;
   q.status = domain::status_from_name(req.get_param_value("status"));
   q.q = req.get_param_value("q").substr(0, 200);
@@ -22,19 +24,59 @@ store::CaseQuery case_query(const httplib::Request& req) {
   std::string sort = req.get_param_value("sort");
   if (store::valid_case_sort(sort)) q.sort = sort;
   q.cursor = req.get_param_value("cursor").substr(0, 100);
+  q.before = req.get_param_value("before").substr(0, 100);
+  if (keys && !q.q.empty()) q.tokens = store::search_tokens(*keys, q.q);
   return q;
 }
+
+namespace {
+
+/// The member's name, email and card from the newest stored payloads of the membership that name
+/// them, decrypted for the case page only (never stored in plaintext, never logged).
+domain::MemberDetails member_details(SQLite::Database& db, const crypto::Keyring& keys,
+                                     const std::string& membership_id) {
+  domain::MemberDetails out;
+  for (const auto& e : store::events_with_payload(db, membership_id, 10)) {
+    auto body = store::open_event_payload(keys, store::event_payload(db, e.id), e.webhook_id);
+    if (!body) continue;
+    auto json = parse_json_limited(*body);
+    if (!json) continue;
+    auto m = domain::member_details(*json);
+    for (auto [dst, src] :
+         {std::pair{&out.name, &m.name}, std::pair{&out.email, &m.email},
+          std::pair{&out.username, &m.username}, std::pair{&out.card_brand, &m.card_brand},
+          std::pair{&out.card_last4, &m.card_last4}}) {
+      if (dst->empty()) *dst = *src;
+    }
+    if (!out.name.empty() && !out.email.empty() && !out.card_last4.empty()) break;
+  }
+  return out;
+}
+
+/// The member's page in the Whop dashboard.
+std::string whop_member_url(const std::string& company_id, const std::string& user_id) {
+  auto safe = [](const std::string& s) {
+    return !s.empty() && s.size() <= 64 &&
+           s.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+               std::string::npos;
+  };
+  if (!safe(company_id) || !safe(user_id)) return "";
+  return "https://whop.com/dashboard/" + company_id + "/users/" + user_id + "/";
+}
+
+}  // namespace
 
 void add_case_routes(httplib::Server& svr, Dashboard& d) {
   route(svr, d, "GET", "/cases",
         [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
           view::CasesModel m;
-          m.query = case_query(req);
+          m.query = case_query(req, d.deps.keys);
           m.now = d.now();
           {
             auto db = d.deps.reads->lease();
             m.page = store::list_case_page(*db, m.query);
-            m.counts = store::count_cases(*db, m.query.q);
+            m.counts = store::count_cases(*db, m.query);
           }
           send_html(res, 200, view::cases_page(d.chrome(s, "Cases", "cases"), m));
         });
@@ -77,7 +119,9 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
             });
             m.actions = store::actions_for_case(*db, id);
             m.sends = store::sends_for_case(*db, id);
+            if (d.deps.keys) m.member = member_details(*db, *d.deps.keys, row.membership_id);
           }
+          m.whop_member_url = whop_member_url(m.detail.company_id, m.detail.row.user_id);
           std::string confirm = req.get_param_value("confirm");
           for (const auto& a : view::case_actions()) {
             if (a.key == confirm) m.confirm = confirm;

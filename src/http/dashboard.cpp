@@ -2,6 +2,9 @@
 // limiting, and the route registry the route-table tests walk.
 #include "http/dashboard.h"
 
+#include "service/settings.h"
+#include "view/format.h"
+
 #include <memory>
 #include <stdexcept>
 
@@ -56,6 +59,11 @@ std::pair<std::string, std::string> Dashboard::take_flash(const Session& s) {
   auto f = it->second;
   flashes_.erase(it);
   return f;
+}
+
+std::shared_ptr<const tz::Zone> Dashboard::zone() {
+  auto z = tz::find(service::stored_time_zone(*deps.services));
+  return z ? *z : tz::utc();
 }
 
 view::Chrome Dashboard::chrome(const Session& s, const std::string& title,
@@ -164,6 +172,11 @@ void route(httplib::Server& svr, Dashboard& d, const std::string& method,
       h(req, res, s);
     };
   }
+  // Every time a page writes is in the creator's time zone (for this request's thread only).
+  limited = [&d, limited](const httplib::Request& req, httplib::Response& res, const Session& s) {
+    view::ZoneScope zone(d.zone());
+    limited(req, res, s);
+  };
   switch (def->access) {
     case Access::Page:
       install(svr, method, pattern, page(d, limited));

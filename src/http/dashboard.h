@@ -19,6 +19,7 @@
 #include "http/auth.h"
 #include "http/rate_limit.h"
 #include "http/server.h"
+#include "util/tz.h"
 #include "view/render.h"
 
 namespace cs::http {
@@ -45,6 +46,8 @@ class Dashboard {
                     const std::string& bucket, int limit, int64_t window_ms, bool json);
 
   int64_t now() const { return deps.clock->now_ms(); }
+  /// The creator's display time zone (settings), UTC when none is saved.
+  std::shared_ptr<const tz::Zone> zone();
 
  private:
   std::mutex flash_mu_;

@@ -3,8 +3,10 @@
 // (queues a process_event job again).
 #include <nlohmann/json.hpp>
 
+#include "domain/setting_rules.h"
 #include "http/dashboard.h"
 #include "service/queue.h"
+#include "store/dashboard.h"
 #include "store/events.h"
 #include "util/json_limits.h"
 #include "view/pages.h"
@@ -21,6 +23,16 @@ void add_event_routes(httplib::Server& svr, Dashboard& d) {
         if (state == "pending" || state == "processed" || state == "ignored" || state == "failed") {
           m.state = state;
         }
+        m.filter.state = m.state;
+        // Type: a Whop event type ("payment.failed"); member: an id or username. Anything else
+        // (too long, odd characters) is ignored rather than searched.
+        auto token = [](const std::string& v, const char* allowed) {
+          return v.size() <= 100 && v.find_first_not_of(allowed) == std::string::npos ? v : "";
+        };
+        m.filter.type = token(req.get_param_value("type"), "abcdefghijklmnopqrstuvwxyz._");
+        m.filter.member =
+            token(domain::trim(req.get_param_value("member")),
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
         int64_t before = 0;
         std::string b = req.get_param_value("before");
         if (!b.empty() && b.size() < 19 && b.find_first_not_of("0123456789") == std::string::npos) {
@@ -29,13 +41,19 @@ void add_event_routes(httplib::Server& svr, Dashboard& d) {
         const int kPage = 50;
         {
           auto db = d.deps.reads->lease();
-          m.rows = store::list_events(*db, m.state, before, kPage + 1);
+          m.rows = store::list_events(*db, m.filter, before, kPage + 1);
           m.unsettled = store::count_unsettled_events(*db);
           m.total = store::count_events(*db);
         }
         if (m.rows.size() > kPage) {
           m.rows.pop_back();
           m.next_before = m.rows.back().id;
+        }
+        {
+          auto db = d.deps.reads->lease();
+          for (const auto& e : m.rows) {
+            m.case_of[e.id] = store::case_for_event(*db, e.membership_id, e.event_time);
+          }
         }
         if (d.deps.webhook_stats) {
           for (const auto& [reason, r] : d.deps.webhook_stats->rejections()) {

@@ -79,8 +79,10 @@ void add_export_routes(httplib::Server& svr, Dashboard& d) {
   route(svr, d, "GET", "/cases/export.csv",
         [&d](const httplib::Request& req, httplib::Response& res, const Session&) {
           auto state = std::make_shared<ExportState>();
-          state->query = case_query(req);
+          state->query = case_query(req, d.deps.keys);
           state->query.cursor.clear();
+          state->query.before.clear();
+          state->query.want_offset = false;
           state->query.limit = 1000;
           std::string day = domain::format_iso8601_ms(d.now()).substr(0, 10);
           res.set_header("Content-Disposition",

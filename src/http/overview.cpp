@@ -2,6 +2,7 @@
 #include "http/dashboard.h"
 #include "http/page_data.h"
 #include "service/settings.h"
+#include "view/format.h"
 #include "view/pages.h"
 
 namespace cs::http {
@@ -24,7 +25,9 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
   {
     auto db = d.deps.reads->lease();
     m.kpis = store::load_kpis(*db, m.since, window_ms);
-    if (charts) m.charts = store::load_charts(*db, m.since, m.now);
+    m.previous = store::load_kpis(*db, m.since - static_cast<int64_t>(window_days) * 86400000,
+                                  window_ms, m.since);
+    if (charts) m.charts = store::load_charts(*db, m.since, m.now, view::display_zone());
     m.any_events = store::any_events(*db);
     auto done = store::load_milestones(*db);
     m.real_webhook = done.real_webhook;

@@ -11,7 +11,8 @@ namespace cs::http {
 int window_param(const httplib::Request& req);
 /// The overview's data; the chart series only when `charts` (the JSON API needs none).
 view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts = true);
-/// The cases list's filters from ?status=&q=&sort=&cursor= (unknown values ignored).
-store::CaseQuery case_query(const httplib::Request& req);
+/// The cases list's filters from ?status=&q=&sort=&cursor=&before= (unknown values ignored); the
+/// search's keyed fragments under every key of `keys` (none when null).
+store::CaseQuery case_query(const httplib::Request& req, const crypto::Keyring* keys);
 
 }  // namespace cs::http

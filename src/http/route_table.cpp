@@ -51,6 +51,7 @@ const std::vector<RouteDef> kRoutes = {
     {"POST", "/settings/connection", "/settings/connection", A::Form, kForm, R::Settings},
     {"POST", "/settings/check", "/settings/check", A::Form, kForm, R::Settings},
     {"POST", "/settings/test-webhook", "/settings/test-webhook", A::Form, kForm, R::Settings},
+    {"POST", "/settings/time-zone", "/settings/time-zone", A::Form, kForm, R::Settings},
     {"GET", "/messages", "/messages", A::Page, 0, R::None},
     {"POST", "/messages", "/messages", A::Form, kForm, R::Settings},
     {"GET", "/experiments", "/experiments", A::Page, 0, R::None},

@@ -67,6 +67,7 @@ view::SettingsModel load_model(Dashboard& d) {
               {"processing_enabled", s.processing_enabled},
               {"scheduler_enabled", s.scheduler_enabled},
               {"notifications_enabled", s.notifications_enabled}};
+  m.values["time_zone"] = service::stored_time_zone(*d.deps.services);
   m.env_processing_off = d.deps.env_processing_off;
   m.env_scheduler_off = d.deps.env_scheduler_off;
   m.env_notifications_off = d.deps.env_notifications_off;
@@ -148,6 +149,29 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
           }
           d.flash(s, "ok", "Whop connection saved and in use.");
           redirect(res, "/settings");
+        });
+
+  route(svr, d, "POST", "/settings/time-zone",
+        [&d](const httplib::Request& req, httplib::Response& res, const Session& s) {
+          auto m = load_model(d);
+          m.values["time_zone"] = domain::trim(req.get_param_value("time_zone")).substr(0, 100);
+          auto change = service::save_time_zone(*d.deps.services, m.values["time_zone"]);
+          if (!change.errors.empty()) {
+            m.errors = change.errors;
+            auto ch = d.chrome(s, "Settings", "settings");
+            ch.flash_kind = "error";
+            ch.flash_text = "The time zone needs a fix; nothing was saved.";
+            send_html(res, 400, view::settings_page(ch, m));
+            return;
+          }
+          if (!change.failure.empty()) {
+            d.flash(s, "error", change.failure);
+          } else {
+            d.flash(
+                s, "ok",
+                "Time zone saved: times and daily charts now use " + m.values["time_zone"] + ".");
+          }
+          redirect(res, "/settings#display");
         });
 
   route(svr, d, "POST", "/settings/check",

@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/event.h"
+#include "domain/member.h"
 #include "store/cases.h"
 #include "store/engine.h"
 #include "store/events.h"
 #include "store/experiments.h"
+#include "store/member_search.h"
 #include "util/json_limits.h"
 
 namespace cs::jobs {
@@ -186,15 +188,18 @@ int win_back(SQLite::Database& db, const store::EventRow& ev, domain::EventKind 
   return static_cast<int>(others.size());
 }
 
-/// Opens and maps the sealed payload of an event; nullopt if it cannot be read.
+/// Opens and maps the sealed payload of an event; nullopt if it cannot be read. `member` gets the
+/// member's personal details (for the keyed search index only).
 std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Keyring& keys,
-                                          const store::EventRow& ev) {
+                                          const store::EventRow& ev,
+                                          domain::MemberDetails& member) {
   std::string sealed = store::event_payload(db, ev.id);
   if (sealed.empty()) return std::nullopt;
   auto body = store::open_event_payload(keys, sealed, ev.webhook_id);
   if (!body) return std::nullopt;
   auto json = parse_json_limited(*body);
   if (!json) return std::nullopt;
+  member = domain::member_details(*json);
   auto mapped = domain::map_whop_event(*json, *body);
   if (!mapped) return std::nullopt;
   return *mapped;
@@ -229,7 +234,9 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
   } else if (ev->membership_id.empty()) {
     out = {"ignored", "event names no membership", 0};
   } else {
-    auto details = load_details(db, keys, *ev);
+    domain::MemberDetails member;
+    auto details = load_details(db, keys, *ev, member);
+    if (!member.empty()) store::index_member(db, keys, event_id, member);
     auto episodes =
         domain::fold_membership(membership_facts(db, ev->membership_id), policy_of(settings), now);
     auto applied = apply_episodes(db, ev->membership_id, episodes, details ? &*details : nullptr,

@@ -5,6 +5,7 @@
 #include "store/jobs.h"
 #include "store/settings.h"
 #include "util/log.h"
+#include "util/tz.h"
 
 namespace cs::service {
 namespace {
@@ -173,6 +174,31 @@ Change save_connection(Context& ctx, const domain::ConnectionInput& in) {
     }
   }
   return out;
+}
+
+std::string stored_time_zone(Context& ctx) {
+  std::optional<std::string> v;
+  {
+    auto db = ctx.reads->lease();
+    v = store::get_setting(*db, "time_zone");
+  }
+  if (!v || !tz::find(*v)) return "UTC";
+  return *v;
+}
+
+Change save_time_zone(Context& ctx, const std::string& name) {
+  Change out;
+  auto zone = tz::find(name);
+  if (!zone) {
+    out.errors["time_zone"] = zone.error();
+    return out;
+  }
+  const int64_t now = ctx.clock.now_ms();
+  return commit(ctx, [&](SQLite::Database& db) {
+    store::put_setting(db, "time_zone", name, now);
+    audit(db, now, "settings_changed", "display",
+          settings_changed("display", nlohmann::json::array({"time_zone"})));
+  });
 }
 
 }  // namespace cs::service

@@ -43,6 +43,13 @@ domain::FieldErrors message_errors(const domain::RecoverySettings& s);
 /// pieces that changed) together.
 Change save_messages(Context& ctx, const domain::MessageCopy& copy);
 
+/// The display time zone saved on the settings page (an IANA name; "UTC" when none is saved or
+/// the saved one is no longer on this system).
+std::string stored_time_zone(Context& ctx);
+/// Validates (the zone must exist in the system's tz database) and saves the display time zone,
+/// audited. The error is keyed "time_zone".
+Change save_time_zone(Context& ctx, const std::string& name);
+
 /// Checks, seals and stores the connection, audits it, then (once committed) applies it through
 /// ctx.connection_changed. Blank secret fields keep the stored secrets.
 Change save_connection(Context& ctx, const domain::ConnectionInput& in);

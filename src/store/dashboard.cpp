@@ -64,9 +64,14 @@ void sort_money(MoneyByCurrency& m) {
   });
 }
 
-/// The search condition on cases for `q` (binds ?1 = q, ?2 = q's prefix upper bound).
-constexpr const char* kSearch =
-    "(username = ?1 OR user_id = ?1 OR membership_id = ?1 OR (username >= ?1 AND username < ?2))";
+/// The search condition on cases for a query with a search (binds ?1 = q, ?2 = q's prefix upper
+/// bound): ids and usernames in plaintext, and the keyed index of names, emails and usernames.
+std::string search_condition(const CaseQuery& query) {
+  std::string c =
+      "(username = ?1 OR user_id = ?1 OR membership_id = ?1 OR (username >= ?1 AND username < ?2)";
+  if (!query.tokens.empty()) c += " OR " + member_search_condition(query.tokens);
+  return c + ")";
+}
 
 std::string prefix_bound(const std::string& q) {
   return q + "\xf4\x8f\xbf\xbf";  // U+10FFFF: after every username starting with q
@@ -104,28 +109,37 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
 
 }  // namespace
 
-Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
+Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
   Kpis k;
   // One range of the covering index cases_window per status.
   SQLite::Statement counts(db,
                            "SELECT count(*) FROM cases INDEXED BY cases_window "
-                           "WHERE status = ? AND first_failure_at >= ?");
+                           "WHERE status = ? AND first_failure_at >= ? AND first_failure_at < ?");
   for (auto [status, dst] : {std::pair<const char*, int64_t*>{"lost", &k.lost},
                              std::pair<const char*, int64_t*>{"cancelled", &k.cancelled}}) {
     counts.reset();
     counts.bind(1, status);
     counts.bind(2, since);
+    counts.bind(3, until);
     if (counts.executeStep()) *dst = counts.getColumn(0).getInt64();
   }
   {
+    // Still at risk (open) and lost: what those members owed, per currency.
     SQLite::Statement q(db,
                         "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
-                        "cases_window WHERE status = 'open' AND first_failure_at >= ? "
-                        "GROUP BY currency");
-    q.bind(1, since);
-    while (q.executeStep()) {
-      k.open += q.getColumn(1).getInt64();
-      add_money(k.at_risk, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+                        "cases_window WHERE status = ? AND first_failure_at >= ? AND "
+                        "first_failure_at < ? GROUP BY currency");
+    for (auto [status, money] :
+         {std::pair<const char*, MoneyByCurrency*>{"open", &k.at_risk},
+          std::pair<const char*, MoneyByCurrency*>{"lost", &k.lost_revenue}}) {
+      q.reset();
+      q.bind(1, status);
+      q.bind(2, since);
+      q.bind(3, until);
+      while (q.executeStep()) {
+        if (money == &k.at_risk) k.open += q.getColumn(1).getInt64();
+        add_money(*money, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+      }
     }
   }
   {
@@ -137,8 +151,9 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
         "sum(incentive_state = 'granted'), "
         "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND first_failure_at >= ? "
-        "GROUP BY currency");
+        "AND first_failure_at < ? GROUP BY currency");
     q.bind(1, since);
+    q.bind(2, until);
     while (q.executeStep()) {
       k.recovered += q.getColumn(1).getInt64();
       add_money(k.recovered_net, q.getColumn(0).getString(), q.getColumn(2).getInt64());
@@ -152,8 +167,9 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
     SQLite::Statement q(db,
                         "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
                         "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
-                        "AND incentive_state = 'granted'");
+                        "AND first_failure_at < ? AND incentive_state = 'granted'");
     q.bind(1, since);
+    q.bind(2, until);
     if (q.executeStep() && !q.getColumn(0).isNull()) {
       k.incentive_days_granted += q.getColumn(0).getInt64();
       k.incentive_cases += q.getColumn(1).getInt64();
@@ -162,7 +178,8 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
   {
     SQLite::Statement q(db,
                         "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
-                        "AND c.first_failure_at >= ?2 AND c.resolution IN (?3, ?4) AND ("
+                        "AND c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND c.resolution "
+                        "IN (?3, ?4) AND ("
                         // A payment of the same membership after the window ...
                         "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
                         "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
@@ -180,37 +197,44 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms) {
     q.bind(3, domain::resolution_name(domain::Resolution::Expired));
     q.bind(4, domain::resolution_name(domain::Resolution::Deactivated));
     q.bind(5, window_ms);
+    q.bind(6, until);
     if (q.executeStep()) k.paid_after_window = q.getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);
   sort_money(k.at_risk);
+  sort_money(k.lost_revenue);
   return k;
 }
 
-ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
+ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const tz::Zone& zone) {
   ChartSeries s;
-  int64_t first_day = since - ((since % kDay) + kDay) % kDay;
-  int64_t last_day = now - ((now % kDay) + kDay) % kDay;
-  for (int64_t d = first_day; d <= last_day; d += kDay) s.days.push_back({d, 0, 0});
+  // Local days: 23 to 25 hours long; 36 hours after a day's start is always inside the next one.
+  for (int64_t d = zone.day_start(since); d <= now; d = zone.day_start(d + kDay + kDay / 2)) {
+    s.days.push_back({d, 0, 0});
+  }
   auto slot = [&](int64_t t) -> DayPoint* {
-    if (t < first_day) return nullptr;
-    size_t i = static_cast<size_t>((t - first_day) / kDay);
-    return i < s.days.size() ? &s.days[i] : nullptr;
+    auto it = std::upper_bound(s.days.begin(), s.days.end(), t,
+                               [](int64_t v, const DayPoint& p) { return v < p.day_start; });
+    if (it == s.days.begin()) return nullptr;
+    return &*(it - 1);
   };
+  // The SQL groups by quarter hour (every zone's offset is a whole number of quarter hours), so
+  // each group falls in one local day.
+  constexpr int64_t kQuarter = 900000;
   {
     SQLite::Statement q(db,
-                        "SELECT first_failure_at / 86400000, count(*) FROM cases INDEXED BY "
+                        "SELECT first_failure_at / 900000, count(*) FROM cases INDEXED BY "
                         "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
     q.bind(1, since);
     while (q.executeStep()) {
-      if (auto* p = slot(q.getColumn(0).getInt64() * kDay))
+      if (auto* p = slot(q.getColumn(0).getInt64() * kQuarter))
         p->failures += q.getColumn(1).getInt64();
     }
   }
   // Recoveries and net revenue per day, one revenue series per currency.
   {
     SQLite::Statement q(db,
-                        "SELECT currency, resolved_at / 86400000, count(*), "
+                        "SELECT currency, resolved_at / 900000, count(*), "
                         "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
                         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
                         "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
@@ -225,7 +249,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now) {
         r.per_day.assign(s.days.size(), 0);
       }
       r.total += cents;
-      if (auto* p = slot(day * kDay)) {
+      if (auto* p = slot(day * kQuarter)) {
         p->recoveries += q.getColumn(2).getInt64();
         r.per_day[static_cast<size_t>(p - s.days.data())] += cents;
       }
@@ -306,23 +330,35 @@ bool valid_case_sort(const std::string& sort) {
 
 CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   SortSpec spec = sort_spec(query.sort).value_or(SortSpec{"first_failure_at", true});
-  std::string col = spec.column;
-  std::string dir = spec.desc ? " DESC" : " ASC";
-  std::string sql = std::string("SELECT ") + kListCols + " FROM cases WHERE 1";
-  if (!query.q.empty()) sql += std::string(" AND ") + kSearch;
-  if (query.status) sql += " AND status = ?3";
-  auto cursor = query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
-  if (cursor) sql += " AND (" + col + ", id) " + (spec.desc ? "<" : ">") + " (?4, ?5)";
+  const std::string col = spec.column;
+  const bool amount = col == "amount_due_cents";
+  auto key_of = [&](const CaseListRow& r) {
+    return std::to_string(amount ? r.amount_due_cents : r.first_failure_at) + "." + r.id;
+  };
+  std::string where = " WHERE 1";
+  if (!query.q.empty()) where += " AND " + search_condition(query);
+  if (query.status) where += " AND status = ?3";
+  auto bind_filter = [&](SQLite::Statement& q) {
+    if (!query.q.empty()) {
+      q.bind(1, query.q);
+      q.bind(2, prefix_bound(query.q));
+    }
+    if (query.status) q.bind(3, domain::status_name(*query.status));
+  };
+  // Going back reads the rows before `before` in the reverse order, then turns them around.
+  auto before = query.before.empty() ? std::nullopt : parse_cursor(query.before);
+  auto after = before || query.cursor.empty() ? std::nullopt : parse_cursor(query.cursor);
+  const bool back = before.has_value();
+  const bool desc = spec.desc != back;
+  const std::string dir = desc ? " DESC" : " ASC";
+  std::string sql = std::string("SELECT ") + kListCols + " FROM cases" + where;
+  if (before || after) sql += " AND (" + col + ", id) " + (desc ? "<" : ">") + " (?4, ?5)";
   sql += " ORDER BY " + col + dir + ", id" + dir + " LIMIT ?6";
   SQLite::Statement q(db, sql);
-  if (!query.q.empty()) {
-    q.bind(1, query.q);
-    q.bind(2, prefix_bound(query.q));
-  }
-  if (query.status) q.bind(3, domain::status_name(*query.status));
-  if (cursor) {
-    q.bind(4, cursor->first);
-    q.bind(5, cursor->second);
+  bind_filter(q);
+  if (const auto& c = before ? before : after) {
+    q.bind(4, c->first);
+    q.bind(5, c->second);
   }
   int limit = std::clamp(query.limit, 1, 1000);
   q.bind(6, limit + 1);
@@ -331,20 +367,39 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
     int i = 0;
     page.rows.push_back(read_list_row(q, i));
   }
-  if (page.rows.size() > static_cast<size_t>(limit)) {
-    page.rows.pop_back();
-    const auto& last = page.rows.back();
-    int64_t v = std::string(spec.column) == "first_failure_at" ? last.first_failure_at
-                                                               : last.amount_due_cents;
-    page.next_cursor = std::to_string(v) + "." + last.id;
+  const bool more = page.rows.size() > static_cast<size_t>(limit);
+  if (more) page.rows.pop_back();
+  if (back) {
+    // Back past the first page (more rows were deleted than a page): start from the first page.
+    if (page.rows.empty()) {
+      CaseQuery first = query;
+      first.before.clear();
+      first.cursor.clear();
+      return list_case_page(db, first);
+    }
+    std::reverse(page.rows.begin(), page.rows.end());
   }
+  if (page.rows.empty()) return page;
+  // Where the page starts: the matching rows before its first row, in the query's order.
+  if (query.want_offset) {
+    const auto& first = page.rows.front();
+    SQLite::Statement c(db, "SELECT count(*) FROM cases" + where + " AND (" + col + ", id) " +
+                                (spec.desc ? ">" : "<") + " (?4, ?5)");
+    bind_filter(c);
+    c.bind(4, amount ? first.amount_due_cents : first.first_failure_at);
+    c.bind(5, first.id);
+    if (c.executeStep()) page.offset = c.getColumn(0).getInt64();
+  }
+  if (page.offset > 0 || (!query.want_offset && (back || after)))
+    page.prev_cursor = key_of(page.rows.front());
+  if (back || more) page.next_cursor = key_of(page.rows.back());
   return page;
 }
 
-std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q) {
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const CaseQuery& query) {
   std::map<domain::CaseStatus, int64_t> out;
   for (auto s : domain::all_case_statuses()) out[s] = 0;
-  if (q.empty()) {
+  if (query.q.empty()) {
     // One index range count per status (cases_status_first_id) instead of a full GROUP BY scan.
     SQLite::Statement st(db, "SELECT count(*) FROM cases WHERE status = ?");
     for (auto& [status, n] : out) {
@@ -354,10 +409,10 @@ std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const st
     }
     return out;
   }
-  SQLite::Statement st(
-      db, std::string("SELECT status, count(*) FROM cases WHERE ") + kSearch + " GROUP BY status");
-  st.bind(1, q);
-  st.bind(2, prefix_bound(q));
+  SQLite::Statement st(db, "SELECT status, count(*) FROM cases WHERE " + search_condition(query) +
+                               " GROUP BY status");
+  st.bind(1, query.q);
+  st.bind(2, prefix_bound(query.q));
   while (st.executeStep()) out[read_status(st.getColumn(0))] = st.getColumn(1).getInt64();
   return out;
 }
@@ -400,19 +455,62 @@ std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::str
   return out;
 }
 
-std::vector<EventRow> list_events(SQLite::Database& db, const std::string& state, int64_t before_id,
+std::vector<EventRow> list_events(SQLite::Database& db, const EventFilter& f, int64_t before_id,
                                   int limit) {
+  // A member filter becomes the member's membership ids (through the cases), so the events are
+  // read through events_membership.
+  std::vector<std::string> memberships;
+  if (!f.member.empty()) {
+    std::set<std::string> ids = {f.member};
+    SQLite::Statement m(db,
+                        "SELECT DISTINCT membership_id FROM cases WHERE username = ?1 OR "
+                        "user_id = ?1 OR membership_id = ?1 LIMIT 100");
+    m.bind(1, f.member);
+    while (m.executeStep()) ids.insert(m.getColumn(0).getString());
+    memberships.assign(ids.begin(), ids.end());
+  }
   std::string sql = std::string("SELECT ") + kEventCols + " FROM events WHERE id < ?";
-  if (!state.empty()) sql += " AND process_state = ?";
+  if (!f.state.empty()) sql += " AND process_state = ?";
+  if (!f.type.empty()) sql += " AND type = ?";
+  if (!memberships.empty()) {
+    sql += " AND membership_id IN (";
+    for (size_t i = 0; i < memberships.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
   sql += " ORDER BY id DESC LIMIT ?";
   SQLite::Statement q(db, sql);
   int i = 1;
   q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
-  if (!state.empty()) q.bind(i++, state);
+  if (!f.state.empty()) q.bind(i++, f.state);
+  if (!f.type.empty()) q.bind(i++, f.type);
+  for (const auto& m : memberships) q.bind(i++, m);
   q.bind(i, limit);
   std::vector<EventRow> out;
   while (q.executeStep()) out.push_back(read_event(q));
   return out;
+}
+
+std::string case_for_event(SQLite::Database& db, const std::string& membership_id,
+                           int64_t event_time) {
+  if (membership_id.empty()) return "";
+  SQLite::Statement q(db,
+                      "SELECT id FROM cases WHERE membership_id = ?1 ORDER BY "
+                      "(first_failure_at <= ?2) DESC, "
+                      "CASE WHEN first_failure_at <= ?2 THEN -first_failure_at "
+                      "ELSE first_failure_at END LIMIT 1");
+  q.bind(1, membership_id);
+  q.bind(2, event_time);
+  return q.executeStep() ? q.getColumn(0).getString() : "";
+}
+
+std::string case_member_name(SQLite::Database& db, const std::string& case_id) {
+  SQLite::Statement q(db, "SELECT username, user_id, membership_id FROM cases WHERE id = ?");
+  q.bind(1, case_id);
+  if (!q.executeStep()) return "";
+  for (int i = 0; i < 3; ++i) {
+    if (!q.getColumn(i).getString().empty()) return q.getColumn(i).getString();
+  }
+  return "";
 }
 
 std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db) {

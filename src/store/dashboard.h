@@ -14,6 +14,8 @@
 
 #include "domain/case_state.h"
 #include "store/events.h"
+#include "store/member_search.h"
+#include "util/tz.h"
 
 namespace cs::store {
 
@@ -22,22 +24,23 @@ namespace cs::store {
 /// Money per currency, largest first.
 using MoneyByCurrency = std::vector<std::pair<std::string, int64_t>>;
 
-/// Counts over the cases whose first_failure_at is at or after `since`.
+/// Counts over the cases whose first_failure_at is in [since, until).
 struct Kpis {
   int64_t open = 0, recovered = 0, lost = 0, cancelled = 0;
   int64_t click_through = 0;           // recovered after a click on a nudge link
   MoneyByCurrency recovered_net;       // recovered_cents - refunded_cents of recovered cases
   MoneyByCurrency at_risk;             // amount_due_cents of open cases
+  MoneyByCurrency lost_revenue;        // amount_due_cents of lost cases
   int64_t incentive_days_granted = 0;  // free days granted (incentive_state 'granted')
   int64_t incentive_cases = 0;
   int64_t paid_after_window = 0;  // lost cases whose member paid (or bought again) after the window
 };
-/// KPIs of the cases whose first failure is at or after `since`. `window_ms` is the attribution
+/// KPIs of the cases whose first failure is in [since, until). `window_ms` is the attribution
 /// window, for "paid after the window".
-Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms);
+Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until = INT64_MAX);
 
 struct DayPoint {
-  int64_t day_start = 0;  // unix ms of 00:00 UTC
+  int64_t day_start = 0;  // unix ms of 00:00 in the display time zone
   int64_t failures = 0;   // cases whose first failure was that day
   int64_t recoveries = 0;
 };
@@ -63,7 +66,9 @@ struct ChartSeries {
   /// (and at or above the previous bound); [5] is 14 days or more.
   std::array<int64_t, kRecoveryBucketDays.size() + 1> time_to_recovery{};
 };
-ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now);
+/// The series from `since`'s day to `now`'s day, days as `zone` counts them.
+ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now,
+                        const tz::Zone& zone = *tz::utc());
 
 /// True when at least one event was ever stored.
 bool any_events(SQLite::Database& db);
@@ -100,19 +105,27 @@ struct CaseListRow {
 
 struct CaseQuery {
   std::optional<domain::CaseStatus> status;  // none = any
-  std::string q;                             // username (exact or prefix), user id or membership id
-  std::string sort = "newest";               // newest | oldest | amount | amount_asc
-  std::string cursor;                        // from a previous page's next_cursor ("" = first page)
+  /// Username (exact or prefix), user id or membership id; and, through `tokens`, a fragment (3
+  /// characters or more) of the member's name, email or username.
+  std::string q;
+  SearchTokens tokens;          // search_tokens(keys, q)
+  std::string sort = "newest";  // newest | oldest | amount | amount_asc
+  std::string cursor;           // from a page's next_cursor: the page after it ("" = first page)
+  std::string before;           // from a page's prev_cursor: the page before it (wins over cursor)
   int limit = 50;
+  bool want_offset = true;  // count the rows before the page (CasePage::offset, prev_cursor)
 };
 struct CasePage {
   std::vector<CaseListRow> rows;
   std::string next_cursor;  // "" on the last page
+  std::string prev_cursor;  // "" on the first page
+  int64_t offset = 0;       // matching cases before the first row (its position is offset + 1)
 };
 /// One page in the query's order. A malformed cursor is treated as "first page".
 CasePage list_case_page(SQLite::Database& db, const CaseQuery& query);
-/// Case counts by status matching `q` ("" = all cases); every status is present.
-std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const std::string& q);
+/// Case counts by status matching the query's search (status, sort and cursors ignored); every
+/// status is present.
+std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const CaseQuery& query);
 /// True when `sort` is one list_case_page knows.
 bool valid_case_sort(const std::string& sort);
 
@@ -131,9 +144,22 @@ std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::str
 // --- Events
 // ---------------------------------------------------------------------------------------
 
-/// Newest first; state "" = any; before_id 0 = from the newest.
-std::vector<EventRow> list_events(SQLite::Database& db, const std::string& state, int64_t before_id,
+/// The events page's filters ("" = any).
+struct EventFilter {
+  std::string state;   // processing state
+  std::string type;    // event type ("payment.failed")
+  std::string member;  // a membership id, user id or username
+};
+/// Newest first; before_id 0 = from the newest.
+std::vector<EventRow> list_events(SQLite::Database& db, const EventFilter& f, int64_t before_id,
                                   int limit);
+/// The case an event of `membership_id` at `event_time` belongs to: the newest case that started
+/// by then, else the first one after it; "" when the membership has none.
+std::string case_for_event(SQLite::Database& db, const std::string& membership_id,
+                           int64_t event_time);
+/// Who a case is about, for labels: the username, else the user id, else the membership id;
+/// "" for no such case.
+std::string case_member_name(SQLite::Database& db, const std::string& case_id);
 /// Number of events per processing state, for the small states (pending, failed, ignored).
 std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db);
 

@@ -157,12 +157,14 @@ std::optional<Job> find_job_by_key(SQLite::Database& db, const std::string& uniq
   return read_job(*q);
 }
 
-std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit) {
-  std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs";
-  if (!state.empty()) sql += " WHERE state = ?";
+std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit,
+                           int64_t before_id) {
+  std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs WHERE id < ?";
+  if (!state.empty()) sql += " AND state = ?";
   sql += " ORDER BY id DESC LIMIT ?";
   auto q = prepare(db, sql);
   int i = 1;
+  q->bind(i++, before_id > 0 ? before_id : INT64_MAX);
   if (!state.empty()) q->bind(i++, state);
   q->bind(i, limit);
   std::vector<Job> out;

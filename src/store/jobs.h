@@ -64,7 +64,9 @@ bool retry_job(SQLite::Database& db, int64_t id, int64_t now);
 std::optional<Job> find_job(SQLite::Database& db, int64_t id);
 std::optional<Job> find_job_by_key(SQLite::Database& db, const std::string& unique_key);
 /// Newest first; state "" = any.
-std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit);
+/// Newest first; state "" = any; `before_id` > 0: only jobs with a smaller id (the next page).
+std::vector<Job> list_jobs(SQLite::Database& db, const std::string& state, int limit,
+                           int64_t before_id = 0);
 std::map<std::string, int64_t> count_jobs_by_state(SQLite::Database& db);
 /// Deletes done jobs last updated before `before`. Returns how many.
 int64_t purge_done_jobs(SQLite::Database& db, int64_t before);

@@ -107,6 +107,8 @@ std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t be
 }
 
 int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
+  // The search hashes of the member's details go with the payload they were made from.
+  for_each_event(db, "DELETE FROM member_search WHERE event_id = ?", ids);
   return for_each_event(db, "UPDATE events SET payload = NULL WHERE id = ? AND payload IS NOT NULL",
                         ids);
 }

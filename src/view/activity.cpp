@@ -14,6 +14,14 @@ std::string events_page(const Chrome& c, const EventsModel& m) {
     set(r, "type", e.type);
     set(r, "received", datetime(e.received_at));
     set(r, "received_ago", relative(e.received_at, m.now));
+    set(r, "happened", datetime(e.event_time));
+    // Arrived well after it happened (a backlog, or reconciliation): say how late.
+    set(r, "late",
+        e.received_at - e.event_time > 10 * 60000
+            ? "arrived " + duration(e.received_at - e.event_time) + " later"
+            : "");
+    auto it = m.case_of.find(e.id);
+    if (it != m.case_of.end() && !it->second.empty()) set(r, "case_href", "/cases/" + it->second);
     set(r, "verified",
         e.source == "reconcile" ? "Reconciled from the API"
                                 : (e.sig_scheme == "legacy" ? "Verified (legacy)" : "Verified"));
@@ -33,10 +41,22 @@ std::string events_page(const Chrome& c, const EventsModel& m) {
                                                         {"pending", "Pending"},
                                                         {"ignored", "Ignored"},
                                                         {"failed", "Failed"}};
+  // Links keep the other filters.
+  auto events_href = [&](const std::string& state, int64_t before) {
+    std::string q;
+    auto add = [&](const char* k, const std::string& v) {
+      if (!v.empty()) q += (q.empty() ? "?" : "&") + std::string(k) + "=" + v;
+    };
+    add("state", state);
+    add("type", m.filter.type);
+    add("member", m.filter.member);
+    add("before", before > 0 ? std::to_string(before) : "");
+    return "/events" + q;
+  };
   for (const auto& [key, label] : states) {
     Data f;
     set(f, "label", label);
-    set(f, "href", std::string(key).empty() ? "/events" : "/events?state=" + std::string(key));
+    set(f, "href", events_href(key, 0));
     set(f, "current", m.state == key);
     auto it = m.unsettled.find(key);
     set(f, "count", it == m.unsettled.end() ? "" : count(it->second));
@@ -56,11 +76,22 @@ std::string events_page(const Chrome& c, const EventsModel& m) {
   }
   set(d, "rejections", rej);
   set(d, "has_rejections", rejected > 0);
-  if (m.next_before > 0) {
-    set(d, "next_href",
-        "/events?" + (m.state.empty() ? std::string() : "state=" + m.state + "&") +
-            "before=" + std::to_string(m.next_before));
+  if (m.next_before > 0) set(d, "next_href", events_href(m.state, m.next_before));
+  set(d, "state", m.state);
+  set(d, "member", m.filter.member);
+  set(d, "filtered", !m.filter.type.empty() || !m.filter.member.empty());
+  set(d, "clear_href", "/events" + (m.state.empty() ? std::string() : "?state=" + m.state));
+  Data types = list();
+  for (const char* t :
+       {"payment.failed", "payment.succeeded", "payment.pending", "membership.activated",
+        "membership.deactivated", "membership.cancel_at_period_end_changed", "refund.created",
+        "dispute.created"}) {
+    Data o;
+    set(o, "value", t);
+    set(o, "selected", m.filter.type == t);
+    types.push_back(o);
   }
+  set(d, "types", types);
   return page(templates::page_events, c, d);
 }
 
@@ -109,10 +140,17 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
   }
   set(d, "tabs", tabs);
   Data rows = list();
-  for (const auto& j : m.rows) {
+  for (size_t i = 0; i < m.rows.size(); ++i) {
+    const auto& j = m.rows[i];
     Data r;
     set(r, "id", std::to_string(j.id));
     set(r, "kind", j.kind);
+    if (i < m.labels.size()) {
+      set(r, "name", m.labels[i].name);
+      set(r, "href", m.labels[i].href);
+    } else {
+      set(r, "name", j.kind);
+    }
     set(r, "state", j.state);
     // A queued job that waits for the Whop API key says so (it is not failing).
     const bool waiting_for_key = j.state == "queued" && j.last_error == store::kWaitingForApiKey;
@@ -126,6 +164,13 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
   }
   set(d, "rows", rows);
   set(d, "has_rows", !m.rows.empty());
+  const std::string state_q = m.state.empty() ? "" : "state=" + m.state;
+  if (m.next_before > 0) {
+    set(d, "next_href",
+        "/jobs?" + (state_q.empty() ? "" : state_q + "&") +
+            "before=" + std::to_string(m.next_before));
+  }
+  if (m.paged) set(d, "first_href", "/jobs" + (state_q.empty() ? "" : "?" + state_q));
   return page(templates::page_jobs, c, d);
 }
 

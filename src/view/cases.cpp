@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "view/format.h"
 #include "view/pages.h"
 
@@ -25,7 +27,7 @@ std::string url_encode(const std::string& s) {
 }
 
 std::string query_string(const store::CaseQuery& q, std::optional<domain::CaseStatus> status,
-                         const std::string& cursor) {
+                         const std::string& cursor, const std::string& before = "") {
   std::string s;
   auto add = [&](const char* k, const std::string& v) {
     if (v.empty()) return;
@@ -36,6 +38,7 @@ std::string query_string(const store::CaseQuery& q, std::optional<domain::CaseSt
   add("q", q.q);
   if (q.sort != "newest") add("sort", q.sort);
   add("cursor", cursor);
+  add("before", before);
   return s;
 }
 
@@ -91,6 +94,33 @@ std::optional<std::string> late_payment_note(const store::CaseListRow& r, const 
          "-day window, not counted as recovered";
 }
 
+/// Why a case closed without a recovery, in the creator's words ("" for open and recovered cases).
+std::string close_reason(const store::CaseListRow& r) {
+  if (r.status == domain::CaseStatus::Lost) {
+    switch (r.resolution) {
+      case domain::Resolution::Deactivated:
+        return "Whop ended the membership";
+      case domain::Resolution::Expired:
+        return "No payment within the window";
+      case domain::Resolution::Stale:
+        return "Closed: no activity for too long";
+      default:
+        return "Lost";
+    }
+  }
+  if (r.status == domain::CaseStatus::Cancelled) {
+    switch (r.resolution) {
+      case domain::Resolution::PeriodEnd:
+        return "Membership ends at period end";
+      case domain::Resolution::Erased:
+        return "Member's data erased";
+      default:
+        return "Cancelled by you";
+    }
+  }
+  return "";
+}
+
 Data case_row(const store::CaseListRow& r, int64_t now) {
   Data d;
   set(d, "id", r.id);
@@ -103,6 +133,10 @@ Data case_row(const store::CaseListRow& r, int64_t now) {
   set(d, "first_failure", datetime(r.first_failure_at));
   set(d, "first_failure_ago", relative(r.first_failure_at, now));
   set(d, "amount", money(r.amount_due_cents, r.currency));
+  // A recovered case owes nothing: its row shows what came back instead.
+  set(d, "amount_due",
+      r.status == domain::CaseStatus::Recovered ? "" : money(r.amount_due_cents, r.currency));
+  set(d, "close_reason", close_reason(r));
   set(d, "recovered",
       r.status == domain::CaseStatus::Recovered
           ? money(domain::net_recovered_cents(r.status, r.recovered_cents, r.refunded_cents),
@@ -157,8 +191,20 @@ std::string cases_page(const Chrome& c, const CasesModel& m) {
                       : (m.counts.count(*m.query.status) ? m.counts.at(*m.query.status) : 0);
   set(d, "matching", count(matching));
   set(d, "filtered", !m.query.q.empty() || m.query.status.has_value());
-  set(d, "paged", !m.query.cursor.empty());
-  set(d, "first_href", "/cases" + query_string(m.query, m.query.status, ""));
+  if (!m.page.rows.empty()) {
+    // "51–54 of 54"
+    set(d, "range",
+        count(m.page.offset + 1) + "–" +
+            count(m.page.offset + static_cast<int64_t>(m.page.rows.size())) + " of " +
+            count(std::max<int64_t>(matching,
+                                    m.page.offset + static_cast<int64_t>(m.page.rows.size()))));
+  }
+  if (!m.page.prev_cursor.empty()) {
+    set(d, "prev_href", "/cases" + query_string(m.query, m.query.status, "", m.page.prev_cursor));
+    if (m.page.offset > static_cast<int64_t>(m.query.limit)) {
+      set(d, "first_href", "/cases" + query_string(m.query, m.query.status, ""));
+    }
+  }
   if (!m.page.next_cursor.empty()) {
     set(d, "next_href", "/cases" + query_string(m.query, m.query.status, m.page.next_cursor));
   }
@@ -214,6 +260,113 @@ std::string confirm_text(const std::string& key, const std::string& member,
          " loses access immediately; this cannot be undone from here.";
 }
 
+std::string channel_words(const std::string& ch) {
+  if (ch == "dm") return "a direct message";
+  if (ch == "push") return "a push notification";
+  return "a reminder";
+}
+
+int meta_days(const std::string& meta) {
+  auto j = nlohmann::json::parse(meta, nullptr, false);
+  if (j.is_object() && j.contains("days") && j["days"].is_number_integer()) {
+    return j["days"].get<int>();
+  }
+  return 0;
+}
+
+/// A stored event as the creator reads it: "alice's payment of $29.99 failed".
+std::string event_text(const store::EventRow& e, const std::string& who) {
+  const std::string amount = e.amount_cents ? " of " + money(*e.amount_cents, e.currency) : "";
+  const auto kind = domain::kind_from_type(e.type);
+  switch (kind) {
+    case domain::EventKind::PaymentFailed:
+      return who + "'s payment" + amount + " failed";
+    case domain::EventKind::PaymentSucceeded:
+      return who + " paid" + (e.amount_cents ? " " + money(*e.amount_cents, e.currency) : "");
+    case domain::EventKind::MembershipDeactivated:
+      return "Whop ended " + who + "'s membership";
+    case domain::EventKind::MembershipActivated:
+      return who + "'s membership became active";
+    case domain::EventKind::MembershipCancelAtPeriodEndChanged:
+      return who + "'s membership: cancel at period end changed";
+    case domain::EventKind::Refund:
+      return "Payment refunded" + amount;
+    case domain::EventKind::Dispute:
+      return "Payment disputed" + amount;
+    case domain::EventKind::PaymentPending:
+      return who + "'s payment" + amount + " is pending";
+    default:
+      return e.type;
+  }
+}
+
+struct ActionText {
+  std::string who, what, detail;
+};
+
+/// An audit row as the creator reads it: who acted ("You", "Churn Saver", the member, Whop) and
+/// what happened. Internal bookkeeping rows (the record made before asking Whop for free days)
+/// are left out ("" what).
+ActionText action_text(const store::Action& a, const std::string& member) {
+  const bool you = a.actor == "admin";
+  const std::string actor = you ? "You" : "Churn Saver";
+  const std::string n = a.attempt ? " (reminder " + std::to_string(*a.attempt + 1) + ")" : "";
+  const std::string by = you ? "you" : "Churn Saver";
+  const std::string& t = a.type;
+  if (t == "case_opened") return {"Churn Saver", "Recovery started for " + member, ""};
+  if (t == "case_extended") return {"Whop", "Another payment failed; the case stays open", ""};
+  if (t == "case_recovered") return {member, member + " paid: case recovered", ""};
+  if (t == "case_lost") {
+    return {"Churn Saver", "Case lost",
+            a.outcome == "stale" ? "closed after a long time without activity" : ""};
+  }
+  if (t == "case_cancelled") {
+    return {actor,
+            you ? "You cancelled the case"
+                : "Case cancelled: the membership ends at "
+                  "period end",
+            "no more reminders or free days"};
+  }
+  if (t == "nudge_requested") return {"You", "You asked to remind " + member + " now", ""};
+  if (t == "nudge_sent") {
+    return {actor,
+            (you ? "You sent " : "Churn Saver sent ") + member + " " + channel_words(a.channel) + n,
+            ""};
+  }
+  if (t == "nudge_skipped") {
+    return {"Churn Saver", "Skipped " + channel_words(a.channel) + n,
+            "a later reminder was due, or the member had already paid"};
+  }
+  if (t == "nudge_unknown") {
+    return {actor, channel_words(a.channel) + n + ": Whop did not confirm",
+            "not sent again, so " + member + " is never reminded twice"};
+  }
+  if (t == "nudge_failed") {
+    return {actor, capitalize(channel_words(a.channel)) + n + " could not be sent", ""};
+  }
+  if (t == "incentive_intent") return {"", "", ""};
+  if (t == "incentive_granted") {
+    const int d = meta_days(a.metadata);
+    return {
+        "Churn Saver",
+        "Churn Saver gave " + member + " " + (d > 0 ? std::to_string(d) + " " : "") + "free days",
+        ""};
+  }
+  if (t == "incentive_skipped") return {"Churn Saver", "No free days given", a.outcome};
+  if (t == "incentive_failed") return {"Churn Saver", "Free days could not be granted", ""};
+  if (t == "link_clicked") return {member, member + " opened the payment link", ""};
+  if (t == "membership_cancel_requested") {
+    return {"You", "You asked Whop to cancel " + member + "'s membership", ""};
+  }
+  if (t == "membership_cancelled") {
+    return {"Whop", "Whop cancelled " + member + "'s membership", "asked by " + by};
+  }
+  if (t == "membership_cancel_failed") {
+    return {"Whop", "Whop did not cancel " + member + "'s membership", "asked by " + by};
+  }
+  return {actor, capitalize(t), a.outcome};
+}
+
 }  // namespace
 
 std::string case_page(const Chrome& c, const CaseModel& m) {
@@ -222,6 +375,15 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
   set(d, "product_id", m.detail.product_id);
   set(d, "plan_id", m.detail.plan_id);
   set(d, "failure_message", m.detail.failure_message);
+  // The member's details, decrypted for this page only.
+  if (!m.member.name.empty()) set(d, "member_name", m.member.name);
+  set(d, "member_email", m.member.email);
+  if (!m.member.card_brand.empty() || !m.member.card_last4.empty()) {
+    set(d, "card",
+        (m.member.card_brand.empty() ? std::string("Card") : capitalize(m.member.card_brand)) +
+            (m.member.card_last4.empty() ? "" : " ending in " + m.member.card_last4));
+  }
+  set(d, "whop_member_url", m.whop_member_url);
   set(d, "last_failure", datetime(r.last_failure_at));
   set(d, "resolution", resolution_label(r.resolution));
   set(d, "resolved_at", datetime(r.resolved_at));
@@ -292,36 +454,37 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     Data data;
   };
   std::vector<Item> items;
+  const std::string who = member_name(r);
   for (const auto& e : m.events) {
     Data t;
     set(t, "at", datetime(e.event_time));
     set(t, "kind", "event");
-    set(t, "what", e.type);
-    std::string detail = e.amount_cents ? money(*e.amount_cents, e.currency) : "";
+    set(t, "what", event_text(e, who));
+    set(t, "who", "Whop");
+    std::string detail;
     if (e.membership_id != r.membership_id) {
-      detail += (detail.empty() ? "" : " · ") + std::string("new membership ") + e.membership_id;
+      detail += "new membership " + e.membership_id;
     }
     if (auto late = late_payment_note(r, e, m.window_ms)) {
       detail += (detail.empty() ? "" : " · ") + *late;
     }
-    if (!e.process_state.empty()) {
-      detail += (detail.empty() ? "" : " · ") + std::string("processing: ") + e.process_state;
+    if (e.process_state == "pending" || e.process_state == "failed") {
+      detail += (detail.empty() ? "" : " · ") + std::string("not processed yet (") +
+                e.process_state + ")";
     }
     set(t, "detail", detail);
     set(t, "href", "/events/" + std::to_string(e.id));
     items.push_back({e.event_time, t});
   }
   for (const auto& a : m.actions) {
+    auto text = action_text(a, who);
+    if (text.what.empty()) continue;
     Data t;
     set(t, "at", datetime(a.at));
     set(t, "kind", a.actor == "admin" ? "admin" : "action");
-    std::string what = capitalize(a.type);
-    if (!a.channel.empty()) what += " · " + a.channel;
-    if (a.attempt) what += " · attempt " + std::to_string(*a.attempt + 1);
-    set(t, "what", what);
-    set(t, "detail",
-        (a.actor == "admin" ? "by admin" : "automatic") +
-            (a.outcome.empty() ? std::string() : " · " + a.outcome));
+    set(t, "what", text.what);
+    set(t, "who", text.who);
+    set(t, "detail", text.detail);
     items.push_back({a.at, t});
   }
   std::stable_sort(items.begin(), items.end(),

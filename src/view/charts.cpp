@@ -56,8 +56,9 @@ std::string xml_escape(const std::string& s) {
 
 std::string day_chart(const std::string& id, const std::string& title,
                       const std::vector<std::string>& labels, const std::vector<DaySeries>& series,
-                      const std::function<std::string(int64_t)>& fmt) {
-  const double W = 720, H = 190, left = 64, right = 12, top = 12, bottom = 30;
+                      const std::function<std::string(int64_t)>& fmt, const std::string& y_title,
+                      const std::string& x_title) {
+  const double W = 720, H = 230, left = 92, right = 16, top = 14, bottom = 56;
   const double pw = W - left - right, ph = H - top - bottom;
   size_t n = labels.size();
   int64_t maxv = 0;
@@ -75,7 +76,7 @@ std::string day_chart(const std::string& id, const std::string& title,
     desc += series[s].name + ": " + fmt(totals[s]) + " in total";
   }
   desc += n ? " (" + labels.front() + " to " + labels.back() + ")." : ".";
-  std::string svg = "<svg class=\"chart\" viewBox=\"0 0 720 190\" role=\"img\" aria-labelledby=\"" +
+  std::string svg = "<svg class=\"chart\" viewBox=\"0 0 720 230\" role=\"img\" aria-labelledby=\"" +
                     id + "-t " + id + "-d\" xmlns=\"http://www.w3.org/2000/svg\">";
   svg += "<title id=\"" + id + "-t\">" + xml_escape(title) + "</title>";
   svg += "<desc id=\"" + id + "-d\">" + xml_escape(desc) + "</desc>";
@@ -104,18 +105,28 @@ std::string day_chart(const std::string& id, const std::string& title,
                "</title></rect>";
       }
     }
-    // First, middle and last day under the axis.
-    std::vector<size_t> marks = {0};
-    if (n > 2) marks.push_back(n / 2);
-    if (n > 1) marks.push_back(n - 1);
+    // About seven evenly spaced days under the axis, the last day always among them.
+    const size_t step = std::max<size_t>(1, (n + 6) / 7);
+    std::vector<size_t> marks;
+    for (size_t m = (n - 1) % step; m < n; m += step) marks.push_back(m);
     for (size_t m : marks) {
       double x = left + group * (static_cast<double>(m) + 0.5);
-      const char* anchor = m == 0 ? "start" : (m == n - 1 ? "end" : "middle");
-      if (m == 0) x = left;
-      if (m == n - 1 && n > 1) x = W - right;
-      svg += "<text class=\"axis\" x=\"" + num(x) + "\" y=\"" + num(H - 10) + "\" text-anchor=\"" +
-             anchor + "\">" + xml_escape(labels[m]) + "</text>";
+      svg += "<line class=\"tick\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" +
+             num(top + ph) + "\" y2=\"" + num(top + ph + 5) + "\"/>";
+      const char* anchor = "middle";
+      if (x < left + 30) anchor = "start";
+      if (x > W - right - 30) anchor = "end";
+      svg += "<text class=\"axis\" x=\"" + num(x) + "\" y=\"" + num(top + ph + 22) +
+             "\" text-anchor=\"" + anchor + "\">" + xml_escape(labels[m]) + "</text>";
     }
+  }
+  if (!x_title.empty()) {
+    svg += "<text class=\"axis-title\" x=\"" + num(left + pw / 2) + "\" y=\"" + num(H - 6) +
+           "\" text-anchor=\"middle\">" + xml_escape(x_title) + "</text>";
+  }
+  if (!y_title.empty()) {
+    svg += "<text class=\"axis-title\" transform=\"translate(16 " + num(top + ph / 2) +
+           ") rotate(-90)\" text-anchor=\"middle\">" + xml_escape(y_title) + "</text>";
   }
   svg += "<line class=\"baseline\" x1=\"" + num(left) + "\" x2=\"" + num(W - right) + "\" y1=\"" +
          num(top + ph) + "\" y2=\"" + num(top + ph) + "\"/>";

@@ -18,9 +18,12 @@ struct DaySeries {
 
 /// Vertical bars per day (series side by side). `labels[i]` names day i ("Nov 20"); `fmt`
 /// writes a value for axis and tooltips (e.g. money).
+/// `y_title` and `x_title` name the axes ("Cases", "Day (Europe/Paris)"). About seven day labels
+/// are written under the axis, evenly spaced.
 std::string day_chart(const std::string& id, const std::string& title,
                       const std::vector<std::string>& labels, const std::vector<DaySeries>& series,
-                      const std::function<std::string(int64_t)>& fmt);
+                      const std::function<std::string(int64_t)>& fmt,
+                      const std::string& y_title = "", const std::string& x_title = "");
 
 /// Horizontal bars, one per category, value written at the end of each bar.
 std::string bar_chart(const std::string& id, const std::string& title,

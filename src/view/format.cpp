@@ -11,8 +11,12 @@
 namespace cs::view {
 namespace {
 
-std::tm utc(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
+thread_local std::shared_ptr<const tz::Zone> t_zone;
+
+/// The calendar fields of `ms` in the display zone.
+std::tm local(int64_t ms) {
+  const int64_t l = ms + display_zone().offset_ms(ms);
+  std::time_t t = static_cast<std::time_t>((l - (((l % 1000) + 1000) % 1000)) / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return tm;
@@ -24,11 +28,24 @@ std::string plural(int64_t n, const char* unit) {
 
 }  // namespace
 
+const tz::Zone& display_zone() {
+  return t_zone ? *t_zone : *tz::utc();
+}
+
+ZoneScope::ZoneScope(std::shared_ptr<const tz::Zone> zone) : previous_(std::move(t_zone)) {
+  t_zone = std::move(zone);
+}
+
+ZoneScope::~ZoneScope() {
+  t_zone = std::move(previous_);
+}
+
 std::string datetime(int64_t ms) {
-  std::tm tm = utc(ms);
+  std::tm tm = local(ms);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  std::string abbr = display_zone().abbreviation(ms);
+  return std::string(buf) + " " + (abbr.empty() ? display_zone().name() : abbr);
 }
 
 std::string datetime(const std::optional<int64_t>& ms) {
@@ -36,7 +53,7 @@ std::string datetime(const std::optional<int64_t>& ms) {
 }
 
 std::string short_date(int64_t ms) {
-  std::tm tm = utc(ms);
+  std::tm tm = local(ms);
   char buf[16];
   std::strftime(buf, sizeof buf, "%b %d", &tm);
   return buf;

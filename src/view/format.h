@@ -1,12 +1,31 @@
 #pragma once
 // How the dashboard writes times, money and states for people.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "util/tz.h"
+
 namespace cs::view {
 
-/// "2026-11-20 23:09 UTC".
+/// The time zone every time below is written in, for the current thread (one request is served
+/// on one thread): UTC unless a ZoneScope is alive. Never a process-wide TZ.
+const tz::Zone& display_zone();
+/// Sets the display zone of this thread for its lifetime (the dashboard sets the creator's
+/// time zone around each request).
+class ZoneScope {
+ public:
+  explicit ZoneScope(std::shared_ptr<const tz::Zone> zone);
+  ~ZoneScope();
+  ZoneScope(const ZoneScope&) = delete;
+  ZoneScope& operator=(const ZoneScope&) = delete;
+
+ private:
+  std::shared_ptr<const tz::Zone> previous_;
+};
+
+/// "2026-11-20 23:09 UTC", "2026-11-20 18:09 EST" (display_zone()).
 std::string datetime(int64_t ms);
 /// "" for nullopt, else datetime().
 std::string datetime(const std::optional<int64_t>& ms);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/member.h"
 #include "domain/settings.h"
 #include "store/cases.h"
 #include "store/dashboard.h"
@@ -26,6 +27,7 @@ struct OverviewModel {
   int64_t now = 0;
   int64_t since = 0;
   store::Kpis kpis;
+  store::Kpis previous;  // the same length of time just before `since`
   store::ChartSeries charts;
   bool connected = false;   // API key and company id are set
   bool has_secret = false;  // a webhook secret is set
@@ -62,6 +64,10 @@ struct CaseModel {
   int64_t now = 0;
   int64_t window_ms = 14LL * 86400000;  // the attribution window in force
   std::optional<store::CaseArm> arm;    // its experiment arm (or the holdout), if any
+  /// Name, email and card, decrypted from the stored payloads just for this page (empty once
+  /// retention removed them).
+  domain::MemberDetails member;
+  std::string whop_member_url;  // the member in the Whop dashboard ("" without a company id)
 };
 std::string case_page(const Chrome& c, const CaseModel& m);
 /// The case actions: key -> (button label, what it does).
@@ -118,7 +124,9 @@ struct Rejection {
 };
 struct EventsModel {
   std::vector<store::EventRow> rows;
-  std::string state;  // filter
+  std::map<int64_t, std::string> case_of;  // event id -> its case ("" none)
+  store::EventFilter filter;
+  std::string state;  // filter (= filter.state)
   std::map<std::string, int64_t> unsettled;
   int64_t total = 0;
   std::vector<Rejection> rejections;
@@ -134,8 +142,16 @@ struct EventModel {
 };
 std::string event_page(const Chrome& c, const EventModel& m);
 
+struct JobLabel {
+  std::string name;     // "Push to alice", "Process payment.failed"
+  std::string case_id;  // the case it acts for ("" none)
+  std::string href;     // where the name links to ("" none)
+};
 struct JobsModel {
   std::vector<store::Job> rows;
+  std::vector<JobLabel> labels;  // parallel to rows
+  int64_t next_before = 0;       // 0 = last page
+  bool paged = false;            // not the first page
   std::string state;
   std::map<std::string, int64_t> counts;
   int64_t now = 0;

@@ -1,15 +1,21 @@
 // The dashboard's pages, forms, export and JSON API against the real server with seeded data.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "http/dashboard_support.h"
+#include "jobs/kinds.h"
 #include "store/connection.h"
 #include "store/dashboard.h"
 #include "store/jobs.h"
+#include "store/maintenance.h"
 #include "store/settings.h"
 #include "support/fake_whop.h"
 #include "support/webhook_client.h"
+#include "util/tz.h"
 
 using namespace cs;
 using nlohmann::json;
@@ -156,7 +162,178 @@ TEST_CASE("cases: status filter, search, sort, keyset pagination without duplica
   CHECK(page->body.find("aria-current=\"page\">Recovered") != std::string::npos);
   auto html = w.get("/cases");
   CHECK(html->body.find("Next page") != std::string::npos);
-  CHECK(html->body.find("120 matching") != std::string::npos);
+  CHECK(html->body.find("1–50 of 120") != std::string::npos);
+}
+
+namespace {
+
+/// The database file and its WAL, as one string of bytes.
+std::string db_bytes(const test::TestApp& t) {
+  std::string out;
+  for (const std::string& f : {t.db_path(), t.db_path() + "-wal"}) {
+    std::ifstream in(f, std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+/// The usernames of the cases a search finds, sorted, joined with ",".
+std::string found_usernames(test::WebClient& w, const std::string& q) {
+  httplib::Params p{{"q", q}};
+  auto res = w.get("/api/dashboard/cases?" + httplib::detail::params_to_query_str(p));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  std::vector<std::string> out;
+  const auto body = json::parse(res->body);  // kept alive while the loop reads it
+  for (const auto& c : body["cases"]) {
+    out.push_back(c["username"].get<std::string>());
+  }
+  std::sort(out.begin(), out.end());
+  std::string joined;
+  for (const auto& u : out) joined += (joined.empty() ? "" : ",") + u;
+  return joined;
+}
+
+}  // namespace
+
+TEST_CASE("cases: search by name, email and username fragments; email never stored in plaintext") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms();
+  test::FakeWhop::PaymentSpec alice;
+  alice.payment_id = "pay_Alice0000001";
+  alice.membership_id = "mem_Alice0000001";
+  alice.user_id = "user_Alice00001";
+  alice.username = "wonderland7";
+  alice.name = "Alice Martin";
+  alice.email = "alice.martin@mailbox.example";
+  alice.time_ms = now - 3600000;
+  test::FakeWhop::PaymentSpec bob = alice;
+  bob.payment_id = "pay_Bob000000001";
+  bob.membership_id = "mem_Bob000000001";
+  bob.user_id = "user_Bob0000001";
+  bob.username = "bobby_tables";
+  bob.name = "Robert Martinez";
+  bob.email = "rob@elsewhere.example";
+  for (const auto& s : {alice, bob}) {
+    REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", s), once()).status == 200);
+  }
+  t.drain();
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  CHECK(found_usernames(w, "Martin") == "bobby_tables,wonderland7");  // name fragment
+  CHECK(found_usernames(w, "martinez") == "bobby_tables");
+  CHECK(found_usernames(w, "ALICE.MARTIN@mailbox") == "wonderland7");  // email fragment
+  CHECK(found_usernames(w, "elsewhere") == "bobby_tables");
+  CHECK(found_usernames(w, "derla") == "wonderland7");  // username fragment
+  CHECK(found_usernames(w, "wo") == "wonderland7");     // short: username prefix
+  CHECK(found_usernames(w, "mem_Bob000000001") == "bobby_tables");
+  CHECK(found_usernames(w, "nobody@nowhere") == "");
+  // The list page counts what the search found.
+  auto page = w.get("/cases?q=mailbox");
+  REQUIRE(page);
+  CHECK(page->body.find("1–1 of 1") != std::string::npos);
+  CHECK(page->body.find(">wonderland7</a>") != std::string::npos);
+  CHECK(page->body.find("bobby_tables") == std::string::npos);
+
+  // Neither the email nor the name is anywhere in the database file in plaintext.
+  t.app().writer().run([](SQLite::Database& db) { db.exec("PRAGMA wal_checkpoint(FULL)"); });
+  const std::string bytes = db_bytes(t);
+  CHECK(bytes.find("alice.martin@mailbox.example") == std::string::npos);
+  CHECK(bytes.find("Alice Martin") == std::string::npos);
+  CHECK(bytes.find("mailbox") == std::string::npos);
+
+  // When retention strips the payloads, their search hashes go too.
+  REQUIRE(t.app().writer().run([](SQLite::Database& db) {
+    std::vector<int64_t> ids;
+    SQLite::Statement q(db, "SELECT id FROM events");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    store::strip_payloads(db, ids);
+  }));
+  CHECK(found_usernames(w, "mailbox") == "");
+  CHECK(found_usernames(w, "wonder") == "wonderland7");  // the username prefix stays
+}
+
+TEST_CASE("case page: the member's name, email and card from the payload; who acted") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  test::FakeWhop::PaymentSpec s;
+  s.name = "Alice Martin";
+  s.email = "alice.martin@mailbox.example";
+  s.username = "wonderland7";
+  s.time_ms = SystemClock().now_ms() - 3600000;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", s), once()).status == 200);
+  t.drain();
+  std::string id;
+  {
+    auto db = t.app().reads().lease();
+    auto all = store::cases_for_membership(*db, s.membership_id);
+    REQUIRE(all.size() == 1);
+    id = all[0].id;
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/cases/" + id);
+  REQUIRE(page);
+  const std::string& b = page->body;
+  CHECK(b.find("Alice Martin") != std::string::npos);
+  CHECK(b.find(">alice.martin@mailbox.example</a>") != std::string::npos);
+  CHECK(b.find("Visa ending in 4242") != std::string::npos);
+  CHECK(b.find("https://whop.com/dashboard/biz_") != std::string::npos);
+  CHECK(b.find("/users/" + s.user_id + "/") != std::string::npos);
+  CHECK(b.find("wonderland7&apos;s payment of $29.99 failed") != std::string::npos);
+  CHECK(b.find("Recovery started for wonderland7") != std::string::npos);
+  CHECK(b.find("intent") == std::string::npos);
+  CHECK(b.find("Intent") == std::string::npos);
+  CHECK(b.find("automatic") == std::string::npos);
+}
+
+TEST_CASE("cases list: previous page, the range shown, lost reason, no amount due when recovered") {
+  test::TestApp t;
+  test::set_admin(t);
+  const int64_t now = SystemClock().now_ms();
+  std::vector<store::CaseRow> rows;
+  for (int i = 1; i <= 54; ++i) {
+    rows.push_back(test::make_case(test::hex_id(i),
+                                   i == 1   ? "lost"
+                                   : i == 2 ? "recovered"
+                                            : "open",
+                                   now - i * 3600000LL));
+  }
+  rows[1].amount_due_cents = 123456;  // recovered: what was due is not shown
+  rows[1].recovered_cents = 4999;
+  test::seed_cases(t, rows);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto first = w.get("/cases");
+  REQUIRE(first);
+  CHECK(first->body.find("1–50 of 54") != std::string::npos);
+  CHECK(first->body.find("Previous page") == std::string::npos);
+  CHECK(first->body.find("Whop ended the membership") != std::string::npos);  // lost row
+  CHECK(first->body.find("$1,234.56") == std::string::npos);
+  CHECK(first->body.find("$49.99") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(first->body, m,
+                            std::regex(R"re(href="(/cases\?cursor=[^"]+)" rel="next")re")));
+  auto second = w.get(m[1].str());
+  REQUIRE(second);
+  CHECK(second->body.find("51–54 of 54") != std::string::npos);
+  CHECK(second->body.find("Next page") == std::string::npos);
+  REQUIRE(std::regex_search(second->body, m,
+                            std::regex(R"re(href="(/cases\?before=[^"]+)" rel="prev")re")));
+  auto back = w.get(m[1].str());
+  REQUIRE(back);
+  CHECK(back->body.find("1–50 of 54") != std::string::npos);
+  CHECK(back->body.find(test::hex_id(1)) != std::string::npos);
+  CHECK(back->body.find(test::hex_id(50)) != std::string::npos);
+  CHECK(back->body.find(test::hex_id(51)) == std::string::npos);
+  // Sorting applies on change (app.js) and, without script, with the form's one button.
+  CHECK(first->body.find("data-autosubmit") != std::string::npos);
+  CHECK(first->body.find(">Apply<") == std::string::npos);
 }
 
 TEST_CASE("case page: timeline, confirmation step, and the action's result after redirect") {
@@ -184,7 +361,9 @@ TEST_CASE("case page: timeline, confirmation step, and the action's result after
   CHECK(after->body.find("Case cancelled") != std::string::npos);
   CHECK(after->body.find("badge-cancelled") != std::string::npos);
   CHECK(after->body.find("Case cancelled · ") == std::string::npos);
-  CHECK(after->body.find("by admin") != std::string::npos);  // timeline shows the action
+  // The timeline says who acted, in the creator's words.
+  CHECK(after->body.find("You cancelled the case") != std::string::npos);
+  CHECK(after->body.find("by admin") == std::string::npos);
   // Shown once (post/redirect/get).
   CHECK(w.get("/cases/" + c.id)->body.find("Case cancelled:") == std::string::npos);
   // An action that cannot apply says why.
@@ -592,4 +771,169 @@ TEST_CASE("a member who buys the product again after the window counts as paid a
   auto at = overview->body.find("Paid after the window");
   REQUIRE(at != std::string::npos);
   CHECK(overview->body.find("data-kpi=\"paid-late\">1<", at) != std::string::npos);
+}
+
+TEST_CASE("overview: each KPI against the previous period; at risk and lost revenue; time zone") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  seed_window(t, now);  // 5 recovered 40 days ago: the previous 30 days
+  REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
+    db.exec("UPDATE cases SET amount_due_cents = 123456 WHERE id = '" + test::hex_id(1) + "'");
+  }));
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/?window=30");
+  REQUIRE(page);
+  const std::string& b = page->body;
+  CHECK(b.find("data-kpi=\"recoveries\">4<") != std::string::npos);
+  CHECK(b.find("data-kpi-change=\"recoveries\">Down 1 from 5 in the previous 30 days<") !=
+        std::string::npos);
+  CHECK(b.find("data-kpi-change=\"active\">Up 3 from 0 in the previous 30 days<") !=
+        std::string::npos);
+  CHECK(b.find("data-kpi-change=\"revenue\">Down $39.98 from $149.95 in the previous 30 days<") !=
+        std::string::npos);
+  // Still at risk (open: 1,234.56 + 2 x 29.99) and lost (2 x 29.99), with thousands separators.
+  CHECK(b.find("data-kpi=\"at-risk\">$1,294.54<") != std::string::npos);
+  CHECK(b.find("data-kpi=\"lost-revenue\">$59.98<") != std::string::npos);
+  // Charts name their axes and label about seven days.
+  CHECK(b.find(">Cases</text>") != std::string::npos);
+  CHECK(b.find(">Day (UTC)</text>") != std::string::npos);
+
+  // The time zone: refused when it is not one, then used for times and daily buckets.
+  auto bad =
+      w.post("/settings/time-zone", {{"csrf_token", w.csrf()}, {"time_zone", "Mars/Olympus"}});
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("There is no time zone called") != std::string::npos);
+  auto ok =
+      w.post("/settings/time-zone", {{"csrf_token", w.csrf()}, {"time_zone", "Asia/Kathmandu"}});
+  REQUIRE(ok);
+  CHECK(ok->status == 303);
+  auto zoned = w.get("/?window=30");
+  CHECK(zoned->body.find(">Day (Asia/Kathmandu)</text>") != std::string::npos);
+  auto c = w.get("/cases/" + test::hex_id(2));
+  REQUIRE(c);
+  CHECK(std::regex_search(c->body, std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d \+0545)")));
+  CHECK(c->body.find(" UTC<") == std::string::npos);
+  // Days start at local midnight (18:15 UTC in Kathmandu).
+  auto zone = tz::find("Asia/Kathmandu");
+  REQUIRE(zone);
+  auto db = t.app().reads().lease();
+  auto charts = store::load_charts(*db, now - 30 * 86400000LL, now, **zone);
+  REQUIRE(!charts.days.empty());
+  for (const auto& d : charts.days)
+    CHECK(((d.day_start % 86400000) + 86400000) % 86400000 == 65700000);
+  int64_t failures = 0;
+  for (const auto& d : charts.days) failures += d.failures;
+  CHECK(failures == 10);
+}
+
+TEST_CASE("events page: own time beside arrival, filters by type and member, link to the case") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms();
+  test::FakeWhop::PaymentSpec a;
+  a.payment_id = "pay_EvA000000001";
+  a.membership_id = "mem_EvA000000001";
+  a.user_id = "user_EvA0000001";
+  a.username = "anna_events";
+  a.time_ms = now - 3 * 3600000;  // arrives three hours late
+  test::FakeWhop::PaymentSpec b = a;
+  b.payment_id = "pay_EvB000000001";
+  b.membership_id = "mem_EvB000000001";
+  b.user_id = "user_EvB0000001";
+  b.username = "ben_events";
+  b.time_ms = now - 60000;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", a), once()).status == 200);
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", b), once()).status == 200);
+  test::FakeWhop::PaymentSpec paid = b;
+  paid.payment_id = "pay_EvB000000002";
+  paid.time_ms = now;
+  REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.succeeded", paid), once()).status ==
+          200);
+  t.drain();
+  std::string case_b;
+  {
+    auto db = t.app().reads().lease();
+    case_b = store::cases_for_membership(*db, b.membership_id).at(0).id;
+  }
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto all = w.get("/events");
+  REQUIRE(all);
+  CHECK(all->body.find("<th scope=\"col\">Happened</th>") != std::string::npos);
+  CHECK(all->body.find("arrived 3 hours later") != std::string::npos);
+  CHECK(all->body.find("href=\"/cases/" + case_b + "\">Open the case</a>") != std::string::npos);
+  auto by_type = w.get("/events?type=payment.succeeded");
+  REQUIRE(by_type);
+  CHECK(by_type->body.find(">payment.succeeded</a>") != std::string::npos);
+  CHECK(by_type->body.find(">payment.failed</a>") == std::string::npos);
+  auto by_member = w.get("/events?member=anna_events");
+  REQUIRE(by_member);
+  CHECK(by_member->body.find(a.membership_id) != std::string::npos);
+  CHECK(by_member->body.find(b.membership_id) == std::string::npos);
+  auto by_id = w.get("/events?member=" + b.membership_id + "&type=payment.failed");
+  CHECK(by_id->body.find(b.membership_id) != std::string::npos);
+  CHECK(by_id->body.find(">payment.succeeded</a>") == std::string::npos);
+  // Odd input is ignored, not searched.
+  CHECK(w.get("/events?member=%27%20OR%201%3D1&type=%3Cx%3E")->status == 200);
+}
+
+TEST_CASE("jobs page: human names linked to the case, paged") {
+  test::TestApp t;
+  test::set_admin(t);
+  const int64_t now = SystemClock().now_ms();
+  auto c = test::make_case(test::hex_id(77), "open", now - 3600000);
+  c.username = "alice";
+  test::seed_cases(t, {c});
+  REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
+    for (int i = 0; i < 60; ++i) {
+      store::enqueue_job(
+          db,
+          jobs::make_job(jobs::NudgeJob{c.id, std::to_string(i), i % 2 ? "dm" : "push", "system"},
+                         now, std::nullopt),
+          now);
+    }
+  }));
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/jobs");
+  REQUIRE(page);
+  CHECK(page->body.find("href=\"/cases/" + c.id + "\">Push to alice (reminder 59)</a>") !=
+        std::string::npos);
+  CHECK(page->body.find("Direct message to alice") != std::string::npos);
+  CHECK(page->body.find("(reminder 1)") == std::string::npos);  // on the next page
+  std::smatch m;
+  REQUIRE(
+      std::regex_search(page->body, m, std::regex(R"re(href="(/jobs\?before=\d+)" rel="next")re")));
+  auto older = w.get(m[1].str());
+  REQUIRE(older);
+  CHECK(older->body.find("Push to alice (reminder 1)</a>") != std::string::npos);
+  CHECK(older->body.find("Newest jobs") != std::string::npos);
+  CHECK(older->body.find("rel=\"next\"") == std::string::npos);
+}
+
+TEST_CASE("webhook rejection counts survive a restart") {
+  test::TempDir dir;
+  test::TestApp::Options o;
+  o.db_path = dir.file("cs.db");
+  {
+    test::TestApp t(o);
+    test::FakeWhop fake(test::kTestSecret);
+    fake.set_webhook_target(t.webhook_url());
+    auto ev = test::FakeWhop::payment_event("payment.failed", {});
+    for (int i = 0; i < 3; ++i) CHECK(fake.deliver(ev, once(true)).status == 401);
+  }
+  test::TestApp t(o);
+  CHECK(t.app().webhook_stats().total_rejected() == 3);
+  test::set_admin(t);
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/events");
+  REQUIRE(page);
+  CHECK(page->body.find("Bad signature") != std::string::npos);
+  CHECK(page->body.find(">3</td>") != std::string::npos);
 }

@@ -1,0 +1,2 @@
+DROP INDEX member_search_event;
+DROP TABLE member_search;
