@@ -107,7 +107,7 @@ std::string public_url_problem(const std::string& url) {
     host = host.substr(0, host.find(':'));
   }
   if (host.empty() ||
-      host.find('.') == std::string::npos && host != "localhost" && host[0] != '[') {
+      (host.find('.') == std::string::npos && host != "localhost" && host[0] != '[')) {
     return std::string("Give the full host name,") + example;
   }
   bool local = host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
