@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   o.configure = [](app::Config& c) { c.http_threads = 8; };
   test::TestApp t(o);
   std::string encoded = password::hash("benchmark password 123");
-  t.app().writer().run([&](SQLite::Database& db) { store::set_admin_password(db, encoded, now); });
+  t.app().writer().run([&](SQLite::Database& db) { store::save_admin_password(db, encoded, now); });
 
   // Sign in.
   auto c = t.client();

@@ -2,8 +2,8 @@
 // 1,000 are due costs at most 20 ms (it reads only what is due, through an index), and outbound
 // calls stay under Whop's 600/min per operation.
 //
-// Seeds a temp database through the store (migrations, upsert_case, set_nudge_schedule,
-// set_incentive in one transaction), then times jobs::tick() on the writer connection: each timed
+// Seeds a temp database through the store (migrations, save_case, save_nudge_schedule,
+// save_incentive in one transaction), then times jobs::tick() on the writer connection: each timed
 // run inside a transaction that is rolled back, so every run sees the same 1,000 due cases. Prints
 // the query plans of every statement a tick runs (captured with sqlite3_trace_v2), a full-scan
 // reference measured in the same run, and how the Whop client's limit (540/min per operation)
@@ -107,9 +107,9 @@ void seed(SQLite::Database& db, int total, int due, int64_t now, uint32_t seed_v
     }
     c.last_failure_at = c.first_failure_at;
     c.created_at = c.updated_at = c.first_failure_at;
-    store::upsert_case(db, c);
-    store::set_nudge_schedule(db, c.id, next_attempt, next_at);
-    store::set_incentive(db, c.id, {domain::IncentiveState::Granted, 3, std::nullopt});
+    store::save_case(db, c);
+    store::save_nudge_schedule(db, c.id, next_attempt, next_at);
+    store::save_incentive(db, c.id, {domain::IncentiveState::Granted, 3, std::nullopt});
   }
   tx.commit();
 }
@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
     }
     enqueue_ms.push_back(ms_since(t));
     t = Steady::now();
-    for (const auto& d : due_rows) store::set_nudge_schedule(*db, d.case_id, 2, now + 2 * kDay);
+    for (const auto& d : due_rows) store::save_nudge_schedule(*db, d.case_id, 2, now + 2 * kDay);
     schedule_ms.push_back(ms_since(t));
   }
 

@@ -36,7 +36,7 @@ domain::RecoverySettings App::settings() {
   domain::RecoverySettings s;
   {
     auto db = reads_->lease();
-    s = store::load_recovery_settings(*db, default_settings());
+    s = store::find_recovery_settings(*db, default_settings());
   }
   if (config_.disable_processing) s.processing_enabled = false;
   if (config_.disable_scheduler) s.scheduler_enabled = false;
@@ -58,12 +58,12 @@ store::ConnectionSettings App::config_connection() const {
           config_.whop_experience_id, config_.public_url};
 }
 
-void App::load_connection() {
+void App::find_connection() {
   store::ConnectionSettings base = config_connection();
   store::StoredConnection stored;
   {
     auto db = reads_->lease();
-    auto r = store::load_connection(*db, keys_);
+    auto r = store::find_connection(*db, keys_);
     if (r) {
       stored = *r;
     } else {
@@ -160,7 +160,7 @@ Status App::start() {
   reads_ = std::make_unique<store::ReadPool>(
       config_.db_path, 4,
       read_only_.empty() ? store::ConnectionRole::Reader : store::ConnectionRole::ReadOnly);
-  load_connection();  // dashboard-saved Whop connection over the configuration's
+  find_connection();  // dashboard-saved Whop connection over the configuration's
   whop::ClientConfig wc;
   wc.api_base = config_.whop_api_base;
   wc.api_key = connection().api_key;
@@ -210,14 +210,14 @@ Status App::start() {
   // Rejection counts survive a restart: restored now, saved at most every 10 s and at stop.
   {
     auto db = reads_->lease();
-    if (auto saved = store::get_setting(*db, "webhook_rejections")) webhook_stats_.restore(*saved);
+    if (auto saved = store::find_setting(*db, "webhook_rejections")) webhook_stats_.restore(*saved);
   }
   if (read_only_.empty()) {
     webhook_stats_.persist_with(
         [this](const std::string& json) {
           const int64_t now = clock_.now_ms();
           auto st = writer_->run([&](SQLite::Database& db) {
-            store::put_setting(db, "webhook_rejections", json, now);
+            store::save_setting(db, "webhook_rejections", json, now);
           });
           if (!st)
             log::warn("could not save the webhook rejection counts", {{"error", st.error()}});

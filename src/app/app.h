@@ -120,7 +120,7 @@ class App {
   /// The Whop connection as configured (environment / config file).
   store::ConnectionSettings config_connection() const;
   /// Reads the stored connection over the configuration's into conn_ (start()).
-  void load_connection();
+  void find_connection();
   /// Applies a changed Whop connection at once: Whop client key, engine config, reconciler
   /// company (and starts the reconciler when it becomes configured), webhook secrets.
   void apply_connection(const store::ConnectionSettings& c);

@@ -161,7 +161,7 @@ int cmd_cases(const Config& c, const std::string& status, bool as_json) {
 int cmd_events(const Config& c, int limit, bool as_json) {
   auto db = open_existing(c);
   if (!db) return fail(db.error());
-  auto rows = store::recent_events(**db, limit);
+  auto rows = store::list_recent_events(**db, limit);
   if (as_json) {
     for (const auto& r : rows) std::cout << event_json(r).dump() << "\n";
     return 0;
@@ -402,7 +402,7 @@ int cmd_set_password(const Config& c) {
     auto db = store::open_connection(c.db_path, store::ConnectionRole::Writer);
     if (auto mig = store::migrate_up(*db); !mig) return fail(mig.error());
     service::Standalone services(std::move(db));
-    st = service::set_admin_password(services.ctx(), pw);
+    st = service::save_admin_password(services.ctx(), pw);
   } catch (const std::exception& e) {
     st = Error{e.what()};
   }

@@ -86,7 +86,7 @@ void check_keyring(const Config& c) {
   }
   try {
     auto db = store::open_for_maintenance(c.db_path);
-    auto blob = store::newest_sealed_payload(*db);
+    auto blob = store::find_newest_sealed_payload(*db);
     if (!blob) return;
     auto id = crypto::sealed_key_id(*blob);
     if (id && !keys->find(*id)) {

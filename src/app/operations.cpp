@@ -106,16 +106,16 @@ http::OpsState& Operations::prepare() {
 void Operations::load_persisted() {
   try {
     auto db = app_.reads().lease();
-    if (auto v = store::get_engine_state(*db, "ops.alerts")) {
+    if (auto v = store::find_engine_state(*db, "ops.alerts")) {
       auto j = nlohmann::json::parse(*v, nullptr, false);
       std::lock_guard<std::mutex> lock(alerts_mu_);
       tracker_.from_json(j);
       state_.set_alerts(tracker_.active());
     }
-    if (auto v = store::get_engine_state(*db, "ops.retention_last_run")) {
+    if (auto v = store::find_engine_state(*db, "ops.retention_last_run")) {
       last_retention_ms_ = std::stoll(*v);
     }
-    if (auto v = store::get_engine_state(*db, "ops.backup")) {
+    if (auto v = store::find_engine_state(*db, "ops.backup")) {
       auto j = nlohmann::json::parse(*v, nullptr, false);
       auto b = state_.backup();
       if (j.is_object() && b.enabled && !j.value("ok", true) &&
@@ -297,7 +297,7 @@ http::BackupStatus Operations::backup_now() {
     backup_failed_persisted_ = !b.last_ok;
     nlohmann::json j = {{"ok", b.last_ok}, {"error", b.last_error}, {"at", now}};
     auto st = app_.writer().run(
-        [&](SQLite::Database& db) { store::put_engine_state(db, "ops.backup", j.dump(), now); });
+        [&](SQLite::Database& db) { store::save_engine_state(db, "ops.backup", j.dump(), now); });
     if (!st) log::warn("cannot save the backup status", {{"error", st.error()}});
   }
   return b;
@@ -309,7 +309,7 @@ http::RetentionStatus Operations::retention_now() {
   RetentionPolicy policy = retention_policy_;
   {
     auto db = app_.reads().lease();
-    auto saved = store::load_retention(*db, {policy.payload_days, policy.event_days});
+    auto saved = store::find_retention(*db, {policy.payload_days, policy.event_days});
     policy.payload_days = saved.payload_days;
     policy.event_days = saved.event_days;
   }
@@ -321,7 +321,7 @@ http::RetentionStatus Operations::retention_now() {
   if (r.last_error.empty()) {
     last_retention_ms_ = now;
     auto st = app_.writer().run([&](SQLite::Database& db) {
-      store::put_engine_state(db, "ops.retention_last_run", std::to_string(now), now);
+      store::save_engine_state(db, "ops.retention_last_run", std::to_string(now), now);
     });
     if (!st) log::warn("cannot save the retention time", {{"error", st.error()}});
   }
@@ -349,7 +349,7 @@ std::vector<http::Alert> Operations::evaluate_alerts_now() {
   {
     auto db = app_.reads().lease();
     in.open_cases = store::count_open_cases(*db);
-    in.last_webhook_at = store::webhook_facts(*db, in.now).last_received_at;
+    in.last_webhook_at = store::find_webhook_facts(*db, in.now).last_received_at;
     in.dead_jobs = store::count_dead_jobs(*db);
   }
   auto b = state_.backup();
@@ -395,7 +395,7 @@ void Operations::persist_alerts() {
   int64_t now = clock_.now_ms();
   std::string value = tracker_.to_json().dump();
   auto st = app_.writer().run(
-      [&](SQLite::Database& db) { store::put_engine_state(db, "ops.alerts", value, now); });
+      [&](SQLite::Database& db) { store::save_engine_state(db, "ops.alerts", value, now); });
   if (!st) log::warn("cannot save the alert state", {{"error", st.error()}});
 }
 

@@ -18,13 +18,13 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
     int64_t upto = 0;
     {
       auto db = reads.lease();
-      upto = store::last_event_id_before(*db, cutoff);
+      upto = store::find_last_event_id_before(*db, cutoff);
     }
     for (int64_t after = 0;;) {
       std::vector<int64_t> ids;
       {
         auto db = reads.lease();
-        ids = store::events_with_payload_before(*db, cutoff, after, upto, policy.batch);
+        ids = store::list_events_with_payload_before(*db, cutoff, after, upto, policy.batch);
       }
       if (ids.empty()) break;
       auto st = writer.run(
@@ -36,13 +36,13 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
     cutoff = now - policy.event_days * kDayMs;
     {
       auto db = reads.lease();
-      upto = store::last_event_id_before(*db, cutoff);
+      upto = store::find_last_event_id_before(*db, cutoff);
     }
     for (int64_t after = 0;;) {
       std::vector<int64_t> ids;
       {
         auto db = reads.lease();
-        ids = store::expired_events(*db, cutoff, after, upto, policy.batch);
+        ids = store::list_expired_events(*db, cutoff, after, upto, policy.batch);
       }
       if (ids.empty()) break;
       auto st = writer.run(
@@ -56,7 +56,7 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
       std::vector<std::string> ids;
       {
         auto db = reads.lease();
-        ids = store::stale_open_cases(*db, cutoff, policy.batch);
+        ids = store::list_stale_open_cases(*db, cutoff, policy.batch);
       }
       if (ids.empty()) break;
       int64_t closed = 0;

@@ -110,15 +110,16 @@ void add_case_routes(httplib::Server& svr, Dashboard& d) {
                              ? m.now
                              : row.resolved_at.value_or(m.now) + 86400000;
             const int64_t from = row.first_failure_at - 60000;
-            m.events = store::events_for_membership(*db, row.membership_id, from, to, 200);
+            m.events = store::list_events_for_membership(*db, row.membership_id, from, to, 200);
             // The member's events for the same product under a new membership (win-back).
-            auto other = store::rejoin_events_for_membership(*db, row.membership_id, from, to, 50);
+            auto other =
+                store::list_rejoin_events_for_membership(*db, row.membership_id, from, to, 50);
             m.events.insert(m.events.end(), other.begin(), other.end());
             std::stable_sort(m.events.begin(), m.events.end(), [](const auto& a, const auto& b) {
               return a.event_time < b.event_time;
             });
-            m.actions = store::actions_for_case(*db, id);
-            m.sends = store::sends_for_case(*db, id);
+            m.actions = store::list_actions_for_case(*db, id);
+            m.sends = store::list_sends_for_case(*db, id);
             if (d.deps.keys) m.member = member_details(*db, *d.deps.keys, row.membership_id);
           }
           m.whop_member_url = whop_member_url(m.detail.company_id, m.detail.row.user_id);

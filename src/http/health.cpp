@@ -126,7 +126,7 @@ json webhooks_json(const OpsState& ops, const Deps& deps) {
   store::WebhookFacts f;
   if (ops.reads) {
     auto db = ops.reads->lease();
-    f = store::webhook_facts(*db, now - 3600 * 1000LL);
+    f = store::find_webhook_facts(*db, now - 3600 * 1000LL);
   }
   json rejections = json::object();
   uint64_t rejected = 0;

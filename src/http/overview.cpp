@@ -24,10 +24,10 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
       86400000;
   {
     auto db = d.deps.reads->lease();
-    m.kpis = store::load_kpis(*db, m.since, window_ms);
-    m.previous = store::load_kpis(*db, m.since - static_cast<int64_t>(window_days) * 86400000,
+    m.kpis = store::find_kpis(*db, m.since, window_ms);
+    m.previous = store::find_kpis(*db, m.since - static_cast<int64_t>(window_days) * 86400000,
                                   window_ms, m.since);
-    if (charts) m.charts = store::load_charts(*db, m.since, m.now, view::display_zone());
+    if (charts) m.charts = store::list_chart_series(*db, m.since, m.now, view::display_zone());
     m.any_events = store::any_events(*db);
     auto done = store::load_milestones(*db);
     m.real_webhook = done.real_webhook;

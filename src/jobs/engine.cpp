@@ -94,7 +94,7 @@ void RecoveryEngine::audit(const std::string& case_id, const std::string& type,
                            const nlohmann::json& meta) {
   int64_t now = clock_.now_ms();
   auto st = writer_.run([&](SQLite::Database& db) {
-    store::record_action(db, {case_id, now, type, channel, attempt, actor, outcome, meta.dump()});
+    store::save_action(db, {case_id, now, type, channel, attempt, actor, outcome, meta.dump()});
   });
   if (!st) log::error("could not write audit row", {{"type", type}, {"error", st.error()}});
 }
@@ -104,7 +104,7 @@ whop::ApiResult<std::string> RecoveryEngine::manage_link(const std::string& case
   std::string manage_url;
   {
     auto db = reads_.lease();
-    manage_url = store::get_manage_url(*db, case_id);
+    manage_url = store::find_manage_url(*db, case_id);
   }
   if (manage_url.empty()) {
     auto m = whop_.get_membership(membership_id);
@@ -188,8 +188,8 @@ Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
     if (skip_reason.empty()) {
       start.contact = domain::may_contact(start.c->status, store::contact_group(db, n.case_id),
                                           start.c->first_failure_at,
-                                          store::contact_events(db, start.c->membership_id), now,
-                                          domain::contact_policy(n.actor != "system"));
+                                          store::list_contact_events(db, start.c->membership_id),
+                                          now, domain::contact_policy(n.actor != "system"));
       if (start.contact.verdict == domain::ContactVerdict::Wait) return;  // no intent recorded
       if (start.contact.verdict == domain::ContactVerdict::Stop) skip_reason = start.contact.reason;
     }
@@ -230,8 +230,8 @@ void RecoveryEngine::record_send(SQLite::Database& db, const NudgeJob& n, domain
                                  const std::string& type, const std::string& outcome,
                                  const nlohmann::json& meta, int64_t now) {
   store::finish_send(db, n.case_id, n.attempt, n.channel, state, now);
-  store::record_action(db, {n.case_id, now, type, n.channel, attempt_number(n.attempt), n.actor,
-                            outcome, meta.dump()});
+  store::save_action(db, {n.case_id, now, type, n.channel, attempt_number(n.attempt), n.actor,
+                          outcome, meta.dump()});
 }
 
 JobOutcome RecoveryEngine::settle_nudge(const NudgeJob& n, const std::optional<whop::ApiError>& err,
@@ -263,7 +263,7 @@ domain::ContactDecision RecoveryEngine::contact_check(const std::string& case_id
   auto c = store::find_case(*db, case_id);
   if (!c) return {domain::ContactVerdict::Stop, 0, "case_gone"};
   return domain::may_contact(c->status, store::contact_group(*db, case_id), c->first_failure_at,
-                             store::contact_events(*db, c->membership_id), now, policy);
+                             store::list_contact_events(*db, c->membership_id), now, policy);
 }
 
 JobOutcome RecoveryEngine::wait(const domain::ContactDecision& d) {
@@ -293,7 +293,7 @@ std::string RecoveryEngine::first_name(const store::CaseRow& c) {
   std::string name;
   {
     auto db = reads_.lease();
-    if (auto ev = store::latest_event_with_payload(*db, c.membership_id)) {
+    if (auto ev = store::find_latest_event_with_payload(*db, c.membership_id)) {
       auto body =
           store::open_event_payload(keys_, store::event_payload(*db, ev->id), ev->webhook_id);
       if (body) {
@@ -312,7 +312,7 @@ std::string RecoveryEngine::first_name(const store::CaseRow& c) {
 
 int RecoveryEngine::incentive_days_of(const std::string& case_id) {
   auto db = reads_.lease();
-  auto inc = store::get_incentive(*db, case_id);
+  auto inc = store::find_incentive(*db, case_id);
   return inc ? domain::offered_incentive_days(inc->state, inc->days) : 0;
 }
 
@@ -350,7 +350,7 @@ JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow
   std::string dm_channel;
   {
     auto db = reads_.lease();
-    dm_channel = store::get_dm_channel(*db, n.case_id);
+    dm_channel = store::find_dm_channel(*db, n.case_id);
   }
   if (dm_channel.empty()) {
     auto ch = whop_.open_dm_channel(c.user_id, cfg.company_id);
@@ -361,7 +361,7 @@ JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow
       return settle_nudge(n, e, true);
     }
     dm_channel = *ch;
-    writer_.run([&](SQLite::Database& db) { store::set_dm_channel(db, n.case_id, dm_channel); });
+    writer_.run([&](SQLite::Database& db) { store::save_dm_channel(db, n.case_id, dm_channel); });
     if (auto held = hold_nudge(n)) return *held;
   }
   auto r = whop_.send_dm(dm_channel, words.dm_content);
@@ -379,7 +379,7 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
   domain::ContactDecision decision;
   auto st = writer_.run([&](SQLite::Database& db) {
     c = store::find_case(db, case_id);
-    inc = store::get_incentive(db, case_id);
+    inc = store::find_incentive(db, case_id);
     if (!c || !inc) {
       done = true;
       return;
@@ -399,12 +399,12 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
     }
     decision =
         domain::may_contact(c->status, store::contact_group(db, case_id), c->first_failure_at,
-                            store::contact_events(db, c->membership_id), now);
+                            store::list_contact_events(db, c->membership_id), now);
     if (decision.verdict == domain::ContactVerdict::Stop) {
       inc->state = domain::IncentiveState::Off;
-      store::set_incentive(db, case_id, *inc);
-      store::record_action(db, {case_id, now, "incentive_skipped", "", std::nullopt, "system",
-                                "skipped", nlohmann::json{{"reason", decision.reason}}.dump()});
+      store::save_incentive(db, case_id, *inc);
+      store::save_action(db, {case_id, now, "incentive_skipped", "", std::nullopt, "system",
+                              "skipped", nlohmann::json{{"reason", decision.reason}}.dump()});
       done = true;
     }
   });
@@ -419,9 +419,8 @@ JobOutcome RecoveryEngine::run_incentive(const store::Job& job) {
     int64_t t = clock_.now_ms();
     inc->state = state;
     return writer_.run([&](SQLite::Database& db) {
-      store::set_incentive(db, case_id, *inc);
-      store::record_action(db,
-                           {case_id, t, type, "", std::nullopt, "system", outcome, meta.dump()});
+      store::save_incentive(db, case_id, *inc);
+      store::save_action(db, {case_id, t, type, "", std::nullopt, "system", outcome, meta.dump()});
     });
   };
 
@@ -549,8 +548,8 @@ Result<std::string> RecoveryEngine::nudge_now(const std::string& case_id) {
       store::begin_send(db, case_id, attempt, ch, "admin", now);
       store::finish_send(db, case_id, attempt, ch, domain::SendState::Failed, now);
     }
-    store::record_action(db, {case_id, now, "nudge_requested", "", std::nullopt, "admin", "queued",
-                              nlohmann::json{{"attempt", attempt}}.dump()});
+    store::save_action(db, {case_id, now, "nudge_requested", "", std::nullopt, "admin", "queued",
+                            nlohmann::json{{"attempt", attempt}}.dump()});
   });
   if (!st) return Error{st.error()};
   if (!problem.empty()) return Error{problem};
@@ -565,7 +564,7 @@ Status RecoveryEngine::cancel_case(const std::string& case_id) {
     cancelled = c && domain::allowed_actions(c->status, c->resolution).cancel &&
                 store::cancel_case(db, case_id, now);
     if (cancelled) {
-      store::record_action(
+      store::save_action(
           db, {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled", "{}"});
     }
   });
@@ -605,12 +604,12 @@ Status RecoveryEngine::enqueue_cancel(const std::string& case_id, const std::str
     // The membership ends at period end: recovery stops now (no nudge, no incentive).
     if (mode == "at_period_end" && c->status == domain::CaseStatus::Open &&
         store::cancel_case(db, case_id, now, domain::Resolution::PeriodEnd)) {
-      store::record_action(db,
-                           {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled",
-                            nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
+      store::save_action(db,
+                         {case_id, now, "case_cancelled", "", std::nullopt, "admin", "cancelled",
+                          nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
     }
-    store::record_action(db, {case_id, now, "membership_cancel_requested", "", std::nullopt,
-                              "admin", "queued", nlohmann::json{{"mode", mode}}.dump()});
+    store::save_action(db, {case_id, now, "membership_cancel_requested", "", std::nullopt, "admin",
+                            "queued", nlohmann::json{{"mode", mode}}.dump()});
   });
   if (!st) return Error{st.error()};
   if (!problem.empty()) return Error{problem};
@@ -626,8 +625,8 @@ std::optional<std::string> RecoveryEngine::follow_link(const std::string& token)
   auto st = writer_.run([&](SQLite::Database& db) {
     target = store::find_link(db, token);
     if (target && !target->manage_url.empty()) {
-      store::record_click(db, target->case_id, now);
-      store::record_action(
+      store::save_click(db, target->case_id, now);
+      store::save_action(
           db, {target->case_id, now, "link_clicked", "", std::nullopt, "system", "clicked", "{}"});
     }
   });

@@ -97,7 +97,7 @@ Result<WhopCancelJob> read_payload<WhopCancelJob>(const std::string& json) {
 
 std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const store::NewEvent& e,
                                                    int64_t now) {
-  auto id = store::insert_event(db, e);
+  auto id = store::save_event(db, e);
   if (id) store::enqueue_job(db, make_job(ProcessEventJob{*id}, now, std::nullopt), now);
   return id;
 }

@@ -49,8 +49,8 @@ std::pair<std::optional<domain::Experiment>, std::string> assign_new_case(
   if (!e || e->arms.empty()) return {std::nullopt, ""};
   std::string arm = domain::assign_arm(*e, case_id);
   if (store::assign_case(db, case_id, e->id, arm, now)) {
-    store::record_action(db, {case_id, now, "experiment_assigned", "", std::nullopt, "system", arm,
-                              nlohmann::json{{"experiment_id", e->id}, {"arm", arm}}.dump()});
+    store::save_action(db, {case_id, now, "experiment_assigned", "", std::nullopt, "system", arm,
+                            nlohmann::json{{"experiment_id", e->id}, {"arm", arm}}.dump()});
   }
   return {std::move(e), arm};
 }
@@ -62,17 +62,17 @@ void start_engine(SQLite::Database& db, const std::string& case_id, int64_t firs
   store::IncentiveState inc;
   if (playbook.holdout) {
     inc.state = domain::IncentiveState::Off;
-    store::set_incentive(db, case_id, inc);
+    store::save_incentive(db, case_id, inc);
     return;
   }
   const auto& offsets = settings.reminder_offsets_days;
   if (!offsets.empty()) {
-    store::set_nudge_schedule(db, case_id, 0, first_failure_at + offsets[0] * 86400000LL);
+    store::save_nudge_schedule(db, case_id, 0, first_failure_at + offsets[0] * 86400000LL);
   }
   inc.state =
       playbook.incentive_days > 0 ? domain::IncentiveState::Pending : domain::IncentiveState::Off;
   inc.days = playbook.incentive_days;
-  store::set_incentive(db, case_id, inc);
+  store::save_incentive(db, case_id, inc);
 }
 
 struct Applied {
@@ -84,7 +84,7 @@ struct Applied {
 Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
                        const std::vector<domain::Episode>& episodes, const domain::Event* details,
                        const domain::RecoverySettings& settings, int64_t now) {
-  auto rows = store::cases_for_membership(db, membership_id);
+  auto rows = store::list_cases_for_membership(db, membership_id);
   std::vector<domain::ExistingCase> existing;
   for (const auto& r : rows) existing.push_back({r.id, r.first_failure_at});
   auto ids = domain::assign_cases(episodes, existing);
@@ -117,7 +117,7 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
     row.recovery_payment_id = ep.recovery_payment_id;
     row.refunded_cents = ep.refunded_cents;
     row.updated_at = now;
-    store::upsert_case(db, row);
+    store::save_case(db, row);
 
     const std::string status = domain::status_name(row.status);
     nlohmann::json meta = {{"status", status}};
@@ -125,7 +125,7 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
       meta["resolution"] = domain::resolution_name(row.resolution);
     }
     if (is_new) {
-      store::record_action(
+      store::save_action(
           db, {row.id, now, "case_opened", "", std::nullopt, "system", status, meta.dump()});
       ++applied.changed;
       // Every new case joins the running experiment, whatever its status: leaving out the
@@ -138,16 +138,16 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
       }
     } else if (old_status != row.status) {
       meta["from"] = domain::status_name(old_status);
-      store::record_action(
+      store::save_action(
           db, {row.id, now, "case_" + status, "", std::nullopt, "system", status, meta.dump()});
       ++applied.changed;
       // Nudges stop the moment a case is no longer open.
       if (row.status != domain::CaseStatus::Open) {
-        store::set_nudge_schedule(db, row.id, 0, std::nullopt);
+        store::save_nudge_schedule(db, row.id, 0, std::nullopt);
       }
     } else if (row.failures > old_failures) {
       meta["failures"] = row.failures;
-      store::record_action(
+      store::save_action(
           db, {row.id, now, "case_extended", "", std::nullopt, "system", status, meta.dump()});
     }
   }
@@ -157,12 +157,11 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
 /// The member chose to cancel at the end of the period: the membership's open cases stop (no
 /// nudge, no incentive); a payment inside the window still recovers them.
 void stop_for_period_end(SQLite::Database& db, const std::string& membership_id, int64_t now) {
-  for (const auto& c : store::cases_for_membership(db, membership_id)) {
+  for (const auto& c : store::list_cases_for_membership(db, membership_id)) {
     if (c.status != domain::CaseStatus::Open) continue;
     if (store::cancel_case(db, c.id, now, domain::Resolution::PeriodEnd)) {
-      store::record_action(db,
-                           {c.id, now, "case_cancelled", "", std::nullopt, "system", "cancelled",
-                            nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
+      store::save_action(db, {c.id, now, "case_cancelled", "", std::nullopt, "system", "cancelled",
+                              nlohmann::json{{"reason", "cancel_at_period_end"}}.dump()});
     }
   }
 }
@@ -179,10 +178,10 @@ int win_back(SQLite::Database& db, const store::EventRow& ev, domain::EventKind 
     std::string product = ev.product_id;
     if (product.empty() && details) product = details->product_id;
     const int64_t window = policy_of(settings).attribution_window_ms;
-    others = store::memberships_to_win_back(db, ev.user_id, product, ev.membership_id,
-                                            ev.event_time - window, ev.event_time);
+    others = store::list_memberships_to_win_back(db, ev.user_id, product, ev.membership_id,
+                                                 ev.event_time - window, ev.event_time);
   } else if (kind == domain::EventKind::Refund || kind == domain::EventKind::Dispute) {
-    others = store::memberships_recovered_by(db, ev.payment_id, ev.membership_id);
+    others = store::list_memberships_recovered_by(db, ev.payment_id, ev.membership_id);
   }
   for (const auto& m : others) refold_membership(db, m, settings, now);
   return static_cast<int>(others.size());
@@ -208,8 +207,8 @@ std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Ke
 /// Every fact the fold of one membership reads: its own events and the win-back facts of other
 /// memberships of the same user and product.
 std::vector<domain::Fact> membership_facts(SQLite::Database& db, const std::string& membership_id) {
-  auto facts = store::facts_for_membership(db, membership_id);
-  auto rejoin = store::rejoin_facts_for_membership(db, membership_id);
+  auto facts = store::list_facts_for_membership(db, membership_id);
+  auto rejoin = store::list_rejoin_facts_for_membership(db, membership_id);
   facts.insert(facts.end(), std::make_move_iterator(rejoin.begin()),
                std::make_move_iterator(rejoin.end()));
   return facts;

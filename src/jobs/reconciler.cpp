@@ -110,7 +110,8 @@ ReconcileResult Reconciler::run_once() {
     return r;
   }
   std::optional<std::string> cursor;
-  writer_.run([&](SQLite::Database& db) { cursor = store::get_engine_state(db, kPaymentsCursor); });
+  writer_.run(
+      [&](SQLite::Database& db) { cursor = store::find_engine_state(db, kPaymentsCursor); });
   std::string newest = cursor.value_or("");
   auto pages = whop::for_each_page(
       [&](const std::optional<std::string>& after) {
@@ -138,7 +139,7 @@ ReconcileResult Reconciler::run_once() {
     r.error = pages.error().message;
   } else if (!newest.empty()) {
     writer_.run(
-        [&](SQLite::Database& db) { store::put_engine_state(db, kPaymentsCursor, newest, now); });
+        [&](SQLite::Database& db) { store::save_engine_state(db, kPaymentsCursor, newest, now); });
   }
   // Memberships Whop says are past due but that have no open case: a failure we never heard of.
   auto members = whop::for_each_page(

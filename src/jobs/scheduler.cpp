@@ -41,9 +41,9 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
                                now);
           }
         }
-        store::record_action(db,
-                             {due.case_id, now, "nudge_skipped", "", k, "system", "skipped",
-                              nlohmann::json{{"reason", "superseded by a later reminder"}}.dump()});
+        store::save_action(db,
+                           {due.case_id, now, "nudge_skipped", "", k, "system", "skipped",
+                            nlohmann::json{{"reason", "superseded by a later reminder"}}.dump()});
         ++r.nudges_skipped;
       }
       if (plan.send_attempt >= 0) {
@@ -54,21 +54,21 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
           if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
         }
       }
-      store::set_nudge_schedule(db, due.case_id, plan.next_attempt, plan.next_at);
+      store::save_nudge_schedule(db, due.case_id, plan.next_attempt, plan.next_at);
     }
   }
   for (const auto& case_id : store::find_pending_incentives(db, limit)) {
     auto job = make_job(IncentiveJob{case_id}, now, "incentive:" + case_id, 8);
     store::enqueue_job(db, job, now);
-    auto inc = store::get_incentive(db, case_id);
+    auto inc = store::find_incentive(db, case_id);
     if (inc) {
       inc->state = domain::IncentiveState::Queued;
-      store::set_incentive(db, case_id, *inc);
+      store::save_incentive(db, case_id, *inc);
     }
     ++r.incentives_enqueued;
   }
   int64_t window_ms = static_cast<int64_t>(s.attribution_window_days) * 86400000LL;
-  for (const auto& m : store::memberships_with_expired_cases(db, now, window_ms, limit)) {
+  for (const auto& m : store::list_memberships_with_expired_cases(db, now, window_ms, limit)) {
     r.cases_expired += refold_membership(db, m, s, now);
   }
   return r;

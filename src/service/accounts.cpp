@@ -23,11 +23,11 @@ Result<std::string> create_setup_token(Context& ctx) {
   bool has_admin = false;
   if (ctx.reads) {  // the usual case (an admin exists) needs no write transaction
     auto db = ctx.reads->lease();
-    if (store::admin_password_hash(*db)) return std::string();
+    if (store::find_admin_password_hash(*db)) return std::string();
   }
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    has_admin = store::admin_password_hash(db).has_value();
-    if (!has_admin) store::insert_setup_token(db, token_hash(token), now, now + kSetupLinkMs);
+    has_admin = store::find_admin_password_hash(db).has_value();
+    if (!has_admin) store::save_setup_token(db, token_hash(token), now, now + kSetupLinkMs);
   });
   if (!st) return Error{"cannot store the setup link: " + st.error()};
   return has_admin ? std::string() : token;
@@ -35,13 +35,13 @@ Result<std::string> create_setup_token(Context& ctx) {
 
 bool admin_exists(Context& ctx) {
   auto db = ctx.reads->lease();
-  return store::admin_password_hash(*db).has_value();
+  return store::find_admin_password_hash(*db).has_value();
 }
 
 bool setup_token_usable(Context& ctx, const std::string& token) {
   if (!valid_token_shape(token)) return false;
   auto db = ctx.reads->lease();
-  return !store::admin_password_hash(*db) &&
+  return !store::find_admin_password_hash(*db) &&
          store::setup_token_valid(*db, token_hash(token), ctx.clock.now_ms());
 }
 
@@ -56,10 +56,10 @@ SetupOutcome complete_setup(Context& ctx, const std::string& token, const std::s
   std::string encoded = password::hash(password);
   int64_t now = ctx.clock.now_ms();
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    if (!valid_token_shape(token) || store::admin_password_hash(db)) return;
+    if (!valid_token_shape(token) || store::find_admin_password_hash(db)) return;
     out.used = store::use_setup_token(db, token_hash(token), now);
     if (out.used) {
-      store::set_admin_password(db, encoded, now);
+      store::save_admin_password(db, encoded, now);
       audit(db, now, "admin_password_set", "setup_link");
     }
   });
@@ -67,12 +67,12 @@ SetupOutcome complete_setup(Context& ctx, const std::string& token, const std::s
   return out;
 }
 
-Status set_admin_password(Context& ctx, const std::string& pw) {
+Status save_admin_password(Context& ctx, const std::string& pw) {
   if (auto problem = password::check_strength(pw); !problem.empty()) return Error{problem};
   std::string encoded = password::hash(pw);
   int64_t now = ctx.clock.now_ms();
   return ctx.writer.run([&](SQLite::Database& db) {
-    store::set_admin_password(db, encoded, now);
+    store::save_admin_password(db, encoded, now);
     audit(db, now, "admin_password_set", "cli");
   });
 }
@@ -81,7 +81,7 @@ bool password_matches(Context& ctx, const std::string& pw) {
   std::optional<std::string> hash;
   {
     auto db = ctx.reads->lease();
-    hash = store::admin_password_hash(*db);
+    hash = store::find_admin_password_hash(*db);
   }
   return hash && pw.size() <= password::kMaxLength && password::verify(pw, *hash);
 }
@@ -157,7 +157,7 @@ SessionInfo start_session(Context& ctx, const std::optional<std::string>& replac
   auto st = ctx.writer.run([&](SQLite::Database& db) {
     if (replaces) store::delete_session(db, *replaces);
     store::delete_expired_sessions(db, now, now - kSessionIdleMs);
-    store::insert_session(db, row);
+    store::save_session(db, row);
   });
   if (!st) throw std::runtime_error("cannot store the session: " + st.error());
   return SessionInfo{id, row.id_hash, row.csrf_token};

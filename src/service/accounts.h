@@ -54,7 +54,7 @@ struct SetupOutcome {
 SetupOutcome complete_setup(Context& ctx, const std::string& token, const std::string& password,
                             const std::string& confirm);
 /// Sets the admin password from the command line (strength checked), audited as "cli".
-Status set_admin_password(Context& ctx, const std::string& password);
+Status save_admin_password(Context& ctx, const std::string& password);
 
 /// True when an admin exists and `password` is theirs (slow on purpose: PBKDF2).
 bool password_matches(Context& ctx, const std::string& password);

@@ -36,7 +36,7 @@ std::string channel_outcome(SQLite::Database& db, const std::string& case_id,
   const bool waiting = job->state == "queued" && job->run_at > now;
   if (job->state == "running" || (job->state == "queued" && !waiting)) return "";
   std::optional<domain::SendState> state;
-  for (const auto& s : store::sends_for_case(db, case_id)) {
+  for (const auto& s : store::list_sends_for_case(db, case_id)) {
     if (s.attempt == attempt && s.channel == channel) state = s.state;
   }
   if (state == domain::SendState::Sent) {
@@ -45,7 +45,7 @@ std::string channel_outcome(SQLite::Database& db, const std::string& case_id,
   }
   if (state == domain::SendState::Skipped) {
     std::string reason;
-    for (const auto& a : store::actions_for_case(db, case_id)) {
+    for (const auto& a : store::list_actions_for_case(db, case_id)) {
       if (a.type == "nudge_skipped" && a.channel == channel && a.at >= requested_at) {
         auto m = nlohmann::json::parse(a.metadata, nullptr, false);
         if (m.is_object() && m.contains("reason") && m["reason"].is_string()) reason = m["reason"];

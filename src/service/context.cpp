@@ -6,7 +6,7 @@ namespace cs::service {
 
 void audit(SQLite::Database& db, int64_t now, const std::string& type, const std::string& outcome,
            const std::string& metadata) {
-  store::record_action(db, {"", now, type, "", std::nullopt, kActorAdmin, outcome, metadata});
+  store::save_action(db, {"", now, type, "", std::nullopt, kActorAdmin, outcome, metadata});
 }
 
 }  // namespace cs::service

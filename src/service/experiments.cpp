@@ -124,7 +124,7 @@ Status promote_arm(Context& ctx, int64_t id, const std::string& arm) {
         }
         const domain::Arm* a = e.arm(arm);
         if (!a) return std::string("This experiment has no such arm.");
-        auto settings = store::load_recovery_settings(db, ctx.recovery_defaults);
+        auto settings = store::find_recovery_settings(db, ctx.recovery_defaults);
         settings.copy = a->copy;
         if (a->incentive_days) settings.incentive_days = *a->incentive_days;
         if (!domain::validate(settings).empty()) {

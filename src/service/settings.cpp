@@ -30,12 +30,12 @@ Change commit(Context& ctx, const std::function<void(SQLite::Database&)>& write)
 
 domain::RecoverySettings stored_settings(Context& ctx) {
   auto db = ctx.reads->lease();
-  return store::load_recovery_settings(*db, ctx.recovery_defaults);
+  return store::find_recovery_settings(*db, ctx.recovery_defaults);
 }
 
 store::RetentionSettings stored_retention(Context& ctx) {
   auto db = ctx.reads->lease();
-  return store::load_retention(*db, ctx.retention_defaults);
+  return store::find_retention(*db, ctx.retention_defaults);
 }
 
 Change save_recovery_settings(Context& ctx, const RecoveryInput& in) {
@@ -139,7 +139,7 @@ Change save_connection(Context& ctx, const domain::ConnectionInput& in) {
   store::ConnectionSettings merged;
   std::string unreadable;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    auto stored = store::load_connection(db, ctx.keys);
+    auto stored = store::find_connection(db, ctx.keys);
     if (!stored) {
       unreadable = stored.error();
       return;
@@ -180,7 +180,7 @@ std::string stored_time_zone(Context& ctx) {
   std::optional<std::string> v;
   {
     auto db = ctx.reads->lease();
-    v = store::get_setting(*db, "time_zone");
+    v = store::find_setting(*db, "time_zone");
   }
   if (!v || !tz::find(*v)) return "UTC";
   return *v;
@@ -195,7 +195,7 @@ Change save_time_zone(Context& ctx, const std::string& name) {
   }
   const int64_t now = ctx.clock.now_ms();
   return commit(ctx, [&](SQLite::Database& db) {
-    store::put_setting(db, "time_zone", name, now);
+    store::save_setting(db, "time_zone", name, now);
     audit(db, now, "settings_changed", "display",
           settings_changed("display", nlohmann::json::array({"time_zone"})));
   });

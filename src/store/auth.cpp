@@ -6,13 +6,13 @@
 
 namespace cs::store {
 
-std::optional<std::string> admin_password_hash(SQLite::Database& db) {
+std::optional<std::string> find_admin_password_hash(SQLite::Database& db) {
   auto q = prepare(db, "SELECT password_hash FROM admin_user WHERE id = 1");
   if (!q->executeStep()) return std::nullopt;
   return q->getColumn(0).getString();
 }
 
-void set_admin_password(SQLite::Database& db, const std::string& encoded_hash, int64_t now) {
+void save_admin_password(SQLite::Database& db, const std::string& encoded_hash, int64_t now) {
   auto q = prepare(db,
                    "INSERT INTO admin_user (id, password_hash, created_at, updated_at) "
                    "VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -27,7 +27,7 @@ void set_admin_password(SQLite::Database& db, const std::string& encoded_hash, i
   prepare(db, "DELETE FROM sessions")->exec();
 }
 
-void insert_session(SQLite::Database& db, const SessionRow& s) {
+void save_session(SQLite::Database& db, const SessionRow& s) {
   auto q = prepare(db,
                    "INSERT INTO sessions (id_hash, csrf_token, created_at, last_seen_at, "
                    "expires_at) VALUES (?,?,?,?,?)");
@@ -70,8 +70,8 @@ int64_t delete_expired_sessions(SQLite::Database& db, int64_t now, int64_t idle_
   return q->exec();
 }
 
-void insert_setup_token(SQLite::Database& db, const std::string& token_hash, int64_t now,
-                        int64_t expires_at) {
+void save_setup_token(SQLite::Database& db, const std::string& token_hash, int64_t now,
+                      int64_t expires_at) {
   auto q =
       prepare(db, "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?,?,?)");
   q->bind(1, token_hash);

@@ -74,7 +74,8 @@ void bind_opt(SQLite::Statement& q, int idx, const std::optional<int64_t>& v) {
 
 }  // namespace
 
-std::vector<CaseRow> cases_for_membership(SQLite::Database& db, const std::string& membership_id) {
+std::vector<CaseRow> list_cases_for_membership(SQLite::Database& db,
+                                               const std::string& membership_id) {
   auto q = prepare(db, std::string("SELECT ") + kCaseCols +
                            " FROM cases WHERE membership_id = ? ORDER BY first_failure_at, id");
   q->bind(1, membership_id);
@@ -90,7 +91,7 @@ std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id) {
   return read_case(*q);
 }
 
-void upsert_case(SQLite::Database& db, const CaseRow& c) {
+void save_case(SQLite::Database& db, const CaseRow& c) {
   auto q = prepare(
       db,
       std::string("INSERT INTO cases (") + kCaseCols +
@@ -147,8 +148,8 @@ std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f) {
   return out;
 }
 
-std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
-                                                        int64_t window_ms, int limit) {
+std::vector<std::string> list_memberships_with_expired_cases(SQLite::Database& db, int64_t now,
+                                                             int64_t window_ms, int limit) {
   auto q = prepare(db,
                    "SELECT DISTINCT membership_id FROM cases INDEXED BY cases_status_first_id "
                    "WHERE status = 'open' AND first_failure_at < ? LIMIT ?");
@@ -159,9 +160,9 @@ std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, in
   return out;
 }
 
-std::vector<std::string> memberships_recovered_by(SQLite::Database& db,
-                                                  const std::string& payment_id,
-                                                  const std::string& exclude_membership) {
+std::vector<std::string> list_memberships_recovered_by(SQLite::Database& db,
+                                                       const std::string& payment_id,
+                                                       const std::string& exclude_membership) {
   std::vector<std::string> out;
   if (payment_id.empty()) return out;
   auto q = prepare(db,
@@ -174,7 +175,7 @@ std::vector<std::string> memberships_recovered_by(SQLite::Database& db,
   return out;
 }
 
-void record_action(SQLite::Database& db, const Action& a) {
+void save_action(SQLite::Database& db, const Action& a) {
   auto q = prepare(db,
                    "INSERT INTO recovery_actions (case_id, at, type, channel, attempt, actor, "
                    "outcome, metadata) VALUES (?,?,?,?,?,?,?,?)");
@@ -197,7 +198,7 @@ void record_action(SQLite::Database& db, const Action& a) {
   q->exec();
 }
 
-std::vector<Action> actions_for_case(SQLite::Database& db, const std::string& case_id) {
+std::vector<Action> list_actions_for_case(SQLite::Database& db, const std::string& case_id) {
   auto q = prepare(db,
                    "SELECT case_id, at, type, channel, attempt, actor, outcome, metadata "
                    "FROM recovery_actions WHERE case_id = ? ORDER BY at, id");

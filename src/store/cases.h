@@ -34,10 +34,11 @@ domain::CaseStatus read_status(const SQLite::Column& c);
 domain::Resolution read_resolution(const SQLite::Column& c);
 domain::IncentiveState read_incentive_state(const SQLite::Column& c);
 
-std::vector<CaseRow> cases_for_membership(SQLite::Database& db, const std::string& membership_id);
+std::vector<CaseRow> list_cases_for_membership(SQLite::Database& db,
+                                               const std::string& membership_id);
 std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id);
 /// Inserts or updates by id (every column).
-void upsert_case(SQLite::Database& db, const CaseRow& c);
+void save_case(SQLite::Database& db, const CaseRow& c);
 
 struct CaseFilter {
   std::optional<domain::CaseStatus> status;  // nullopt = any
@@ -47,14 +48,14 @@ struct CaseFilter {
 std::vector<CaseRow> list_cases(SQLite::Database& db, const CaseFilter& f);
 
 /// Memberships with an open case whose attribution window ended before `now`.
-std::vector<std::string> memberships_with_expired_cases(SQLite::Database& db, int64_t now,
-                                                        int64_t window_ms, int limit);
+std::vector<std::string> list_memberships_with_expired_cases(SQLite::Database& db, int64_t now,
+                                                             int64_t window_ms, int limit);
 
 /// Memberships other than `exclude_membership` with a case recovered by payment `payment_id`
 /// (a refund or dispute of a win-back payment changes their net revenue).
-std::vector<std::string> memberships_recovered_by(SQLite::Database& db,
-                                                  const std::string& payment_id,
-                                                  const std::string& exclude_membership);
+std::vector<std::string> list_memberships_recovered_by(SQLite::Database& db,
+                                                       const std::string& payment_id,
+                                                       const std::string& exclude_membership);
 
 struct Action {
   std::string case_id;  // "" for actions not tied to a case
@@ -66,7 +67,7 @@ struct Action {
   std::string outcome;
   std::string metadata = "{}";  // JSON; never message text or personal data
 };
-void record_action(SQLite::Database& db, const Action& a);
-std::vector<Action> actions_for_case(SQLite::Database& db, const std::string& case_id);
+void save_action(SQLite::Database& db, const Action& a);
+std::vector<Action> list_actions_for_case(SQLite::Database& db, const std::string& case_id);
 
 }  // namespace cs::store

@@ -12,9 +12,9 @@ constexpr const char* kAad = "settings.value:whop_connection";
 
 }  // namespace
 
-Result<StoredConnection> load_connection(SQLite::Database& db, const crypto::Keyring& keys) {
+Result<StoredConnection> find_connection(SQLite::Database& db, const crypto::Keyring& keys) {
   StoredConnection c;
-  auto row = get_setting(db, kKey);
+  auto row = find_setting(db, kKey);
   if (!row) return c;
   auto blob = crypto::base64_decode(*row);
   if (!blob) return Error{"the stored Whop connection is not readable"};
@@ -47,7 +47,7 @@ void save_connection(SQLite::Database& db, const crypto::Keyring& keys, const St
   if (c.company_id) j["company_id"] = *c.company_id;
   if (c.experience_id) j["experience_id"] = *c.experience_id;
   if (c.public_url) j["public_url"] = *c.public_url;
-  put_setting(db, kKey, crypto::base64_encode(crypto::seal(keys.current(), j.dump(), kAad)), now);
+  save_setting(db, kKey, crypto::base64_encode(crypto::seal(keys.current(), j.dump(), kAad)), now);
 }
 
 ConnectionSettings merge_connection(const ConnectionSettings& base, const StoredConnection& c) {

@@ -34,7 +34,7 @@ struct StoredConnection {
 
 /// Reads and opens the stored connection. Error when the row cannot be opened with `keys`
 /// (keyring lost or replaced); no row gives an empty StoredConnection.
-Result<StoredConnection> load_connection(SQLite::Database& db, const crypto::Keyring& keys);
+Result<StoredConnection> find_connection(SQLite::Database& db, const crypto::Keyring& keys);
 /// Seals and stores `c` (fields left nullopt are not stored).
 void save_connection(SQLite::Database& db, const crypto::Keyring& keys, const StoredConnection& c,
                      int64_t now);

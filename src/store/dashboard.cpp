@@ -1,6 +1,5 @@
 #include "store/dashboard.h"
 
-#include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include "store/cases.h"
 #include "store/settings.h"
+#include "store/statements.h"
 
 namespace cs::store {
 namespace {
@@ -109,41 +109,41 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
 
 }  // namespace
 
-Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
+Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
   Kpis k;
   // One range of the covering index cases_window per status.
-  SQLite::Statement counts(db,
-                           "SELECT count(*) FROM cases INDEXED BY cases_window "
-                           "WHERE status = ? AND first_failure_at >= ? AND first_failure_at < ?");
+  auto counts = prepare(db,
+                        "SELECT count(*) FROM cases INDEXED BY cases_window "
+                        "WHERE status = ? AND first_failure_at >= ? AND first_failure_at < ?");
   for (auto [status, dst] : {std::pair<const char*, int64_t*>{"lost", &k.lost},
                              std::pair<const char*, int64_t*>{"cancelled", &k.cancelled}}) {
-    counts.reset();
-    counts.bind(1, status);
-    counts.bind(2, since);
-    counts.bind(3, until);
-    if (counts.executeStep()) *dst = counts.getColumn(0).getInt64();
+    counts->reset();
+    counts->bind(1, status);
+    counts->bind(2, since);
+    counts->bind(3, until);
+    if (counts->executeStep()) *dst = counts->getColumn(0).getInt64();
   }
   {
     // Still at risk (open) and lost: what those members owed, per currency.
-    SQLite::Statement q(db,
-                        "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
-                        "cases_window WHERE status = ? AND first_failure_at >= ? AND "
-                        "first_failure_at < ? GROUP BY currency");
+    auto q = prepare(db,
+                     "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
+                     "cases_window WHERE status = ? AND first_failure_at >= ? AND "
+                     "first_failure_at < ? GROUP BY currency");
     for (auto [status, money] :
          {std::pair<const char*, MoneyByCurrency*>{"open", &k.at_risk},
           std::pair<const char*, MoneyByCurrency*>{"lost", &k.lost_revenue}}) {
-      q.reset();
-      q.bind(1, status);
-      q.bind(2, since);
-      q.bind(3, until);
-      while (q.executeStep()) {
-        if (money == &k.at_risk) k.open += q.getColumn(1).getInt64();
-        add_money(*money, q.getColumn(0).getString(), q.getColumn(2).getInt64());
+      q->reset();
+      q->bind(1, status);
+      q->bind(2, since);
+      q->bind(3, until);
+      while (q->executeStep()) {
+        if (money == &k.at_risk) k.open += q->getColumn(1).getInt64();
+        add_money(*money, q->getColumn(0).getString(), q->getColumn(2).getInt64());
       }
     }
   }
   {
-    SQLite::Statement q(
+    auto q = prepare(
         db,
         "SELECT currency, count(*), sum(net_recovered_cents(status, recovered_cents, "
         "refunded_cents)), "
@@ -152,53 +152,53 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t u
         "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
         "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND first_failure_at >= ? "
         "AND first_failure_at < ? GROUP BY currency");
-    q.bind(1, since);
-    q.bind(2, until);
-    while (q.executeStep()) {
-      k.recovered += q.getColumn(1).getInt64();
-      add_money(k.recovered_net, q.getColumn(0).getString(), q.getColumn(2).getInt64());
-      k.incentive_days_granted += q.getColumn(3).getInt64();
-      k.incentive_cases += q.getColumn(4).getInt64();
-      k.click_through += q.getColumn(5).getInt64();
+    q->bind(1, since);
+    q->bind(2, until);
+    while (q->executeStep()) {
+      k.recovered += q->getColumn(1).getInt64();
+      add_money(k.recovered_net, q->getColumn(0).getString(), q->getColumn(2).getInt64());
+      k.incentive_days_granted += q->getColumn(3).getInt64();
+      k.incentive_cases += q->getColumn(4).getInt64();
+      k.click_through += q->getColumn(5).getInt64();
     }
   }
   // Free days granted on cases that are still open or were lost count too.
   {
-    SQLite::Statement q(db,
-                        "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
-                        "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
-                        "AND first_failure_at < ? AND incentive_state = 'granted'");
-    q.bind(1, since);
-    q.bind(2, until);
-    if (q.executeStep() && !q.getColumn(0).isNull()) {
-      k.incentive_days_granted += q.getColumn(0).getInt64();
-      k.incentive_cases += q.getColumn(1).getInt64();
+    auto q = prepare(db,
+                     "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
+                     "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
+                     "AND first_failure_at < ? AND incentive_state = 'granted'");
+    q->bind(1, since);
+    q->bind(2, until);
+    if (q->executeStep() && !q->getColumn(0).isNull()) {
+      k.incentive_days_granted += q->getColumn(0).getInt64();
+      k.incentive_cases += q->getColumn(1).getInt64();
     }
   }
   {
-    SQLite::Statement q(db,
-                        "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
-                        "AND c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND c.resolution "
-                        "IN (?3, ?4) AND ("
-                        // A payment of the same membership after the window ...
-                        "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
-                        "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
-                        "+ ?5) OR "
-                        // ... or a purchase of the same product by the same member (a new
-                        // membership after Whop cancelled the old one) after the window.
-                        "(c.user_id != '' AND c.product_id != '' AND EXISTS (SELECT 1 FROM events "
-                        "e INDEXED BY events_user_product WHERE e.user_id = c.user_id AND "
-                        // Spelled out so the partial index (user and product not empty) applies.
-                        "e.user_id != '' AND e.product_id != '' AND "
-                        "e.product_id = c.product_id AND e.event_time > c.first_failure_at + ?5 "
-                        "AND e.type = 'payment.succeeded')))");
-    q.bind(1, domain::status_name(domain::CaseStatus::Lost));
-    q.bind(2, since);
-    q.bind(3, domain::resolution_name(domain::Resolution::Expired));
-    q.bind(4, domain::resolution_name(domain::Resolution::Deactivated));
-    q.bind(5, window_ms);
-    q.bind(6, until);
-    if (q.executeStep()) k.paid_after_window = q.getColumn(0).getInt64();
+    auto q = prepare(db,
+                     "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
+                     "AND c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND c.resolution "
+                     "IN (?3, ?4) AND ("
+                     // A payment of the same membership after the window ...
+                     "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
+                     "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
+                     "+ ?5) OR "
+                     // ... or a purchase of the same product by the same member (a new
+                     // membership after Whop cancelled the old one) after the window.
+                     "(c.user_id != '' AND c.product_id != '' AND EXISTS (SELECT 1 FROM events "
+                     "e INDEXED BY events_user_product WHERE e.user_id = c.user_id AND "
+                     // Spelled out so the partial index (user and product not empty) applies.
+                     "e.user_id != '' AND e.product_id != '' AND "
+                     "e.product_id = c.product_id AND e.event_time > c.first_failure_at + ?5 "
+                     "AND e.type = 'payment.succeeded')))");
+    q->bind(1, domain::status_name(domain::CaseStatus::Lost));
+    q->bind(2, since);
+    q->bind(3, domain::resolution_name(domain::Resolution::Expired));
+    q->bind(4, domain::resolution_name(domain::Resolution::Deactivated));
+    q->bind(5, window_ms);
+    q->bind(6, until);
+    if (q->executeStep()) k.paid_after_window = q->getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);
   sort_money(k.at_risk);
@@ -206,7 +206,8 @@ Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t u
   return k;
 }
 
-ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const tz::Zone& zone) {
+ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
+                              const tz::Zone& zone) {
   ChartSeries s;
   // Local days: 23 to 25 hours long; 36 hours after a day's start is always inside the next one.
   for (int64_t d = zone.day_start(since); d <= now; d = zone.day_start(d + kDay + kDay / 2)) {
@@ -222,27 +223,27 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const 
   // each group falls in one local day.
   constexpr int64_t kQuarter = 900000;
   {
-    SQLite::Statement q(db,
-                        "SELECT first_failure_at / 900000, count(*) FROM cases INDEXED BY "
-                        "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
-    q.bind(1, since);
-    while (q.executeStep()) {
-      if (auto* p = slot(q.getColumn(0).getInt64() * kQuarter))
-        p->failures += q.getColumn(1).getInt64();
+    auto q = prepare(db,
+                     "SELECT first_failure_at / 900000, count(*) FROM cases INDEXED BY "
+                     "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
+    q->bind(1, since);
+    while (q->executeStep()) {
+      if (auto* p = slot(q->getColumn(0).getInt64() * kQuarter))
+        p->failures += q->getColumn(1).getInt64();
     }
   }
   // Recoveries and net revenue per day, one revenue series per currency.
   {
-    SQLite::Statement q(db,
-                        "SELECT currency, resolved_at / 900000, count(*), "
-                        "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
-                        "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
-                        "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
-    q.bind(1, since);
+    auto q = prepare(db,
+                     "SELECT currency, resolved_at / 900000, count(*), "
+                     "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
+                     "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
+                     "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
+    q->bind(1, since);
     std::map<std::string, RevenueSeries> by_currency;
-    while (q.executeStep()) {
-      const std::string currency = q.getColumn(0).getString();
-      const int64_t day = q.getColumn(1).getInt64(), cents = q.getColumn(3).getInt64();
+    while (q->executeStep()) {
+      const std::string currency = q->getColumn(0).getString();
+      const int64_t day = q->getColumn(1).getInt64(), cents = q->getColumn(3).getInt64();
       RevenueSeries& r = by_currency[currency];
       if (r.per_day.empty()) {
         r.currency = currency;
@@ -250,7 +251,7 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const 
       }
       r.total += cents;
       if (auto* p = slot(day * kQuarter)) {
-        p->recoveries += q.getColumn(2).getInt64();
+        p->recoveries += q->getColumn(2).getInt64();
         r.per_day[static_cast<size_t>(p - s.days.data())] += cents;
       }
     }
@@ -262,13 +263,13 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const 
     // Nudges sent (any channel, any attempt) before the recovery, and on which channels.
     // One pass over the recovered cases (covering index), each joined to the nudges sent before
     // it paid; rows of one case are adjacent, so the grouping happens here.
-    SQLite::Statement q(db,
-                        "SELECT c.id, c.resolved_at - c.first_failure_at, n.attempt, n.channel "
-                        "FROM cases c INDEXED BY cases_window LEFT JOIN nudge_sends n INDEXED BY "
-                        "nudge_sends_case_sent ON n.case_id = c.id AND n.state = 'sent' AND "
-                        "n.created_at <= c.resolved_at "
-                        "WHERE c.status = 'recovered' AND c.first_failure_at >= ?");
-    q.bind(1, since);
+    auto q = prepare(db,
+                     "SELECT c.id, c.resolved_at - c.first_failure_at, n.attempt, n.channel "
+                     "FROM cases c INDEXED BY cases_window LEFT JOIN nudge_sends n INDEXED BY "
+                     "nudge_sends_case_sent ON n.case_id = c.id AND n.state = 'sent' AND "
+                     "n.created_at <= c.resolved_at "
+                     "WHERE c.status = 'recovered' AND c.first_failure_at >= ?");
+    q->bind(1, since);
     std::string current;
     std::set<std::string> sent;
     int mask = 0;
@@ -281,18 +282,18 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const 
       while (b < kRecoveryBucketDays.size() && ms >= kRecoveryBucketDays[b] * kDay) ++b;
       s.time_to_recovery[b] += 1;
     };
-    while (q.executeStep()) {
-      std::string id = q.getColumn(0).getString();
+    while (q->executeStep()) {
+      std::string id = q->getColumn(0).getString();
       if (id != current) {
         flush();
         current = id;
         sent.clear();
         mask = 0;
-        ms = q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64();
+        ms = q->getColumn(1).isNull() ? 0 : q->getColumn(1).getInt64();
       }
-      if (!q.getColumn(2).isNull()) {
-        sent.insert(q.getColumn(2).getString());
-        std::string ch = q.getColumn(3).getString();
+      if (!q->getColumn(2).isNull()) {
+        sent.insert(q->getColumn(2).getString());
+        std::string ch = q->getColumn(3).getString();
         mask |= static_cast<int>(ch == "push" ? NudgeChannels::Push
                                  : ch == "dm" ? NudgeChannels::Dm
                                               : NudgeChannels::None);
@@ -304,22 +305,21 @@ ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now, const 
 }
 
 bool any_events(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT EXISTS (SELECT 1 FROM events)");
-  return q.executeStep() && q.getColumn(0).getInt() != 0;
+  auto q = prepare(db, "SELECT EXISTS (SELECT 1 FROM events)");
+  return q->executeStep() && q->getColumn(0).getInt() != 0;
 }
 
 Milestones load_milestones(SQLite::Database& db) {
-  SQLite::Statement q(
-      db,
-      "SELECT EXISTS (SELECT 1 FROM events WHERE source = 'webhook' AND type <> ?1), "
-      "EXISTS (SELECT 1 FROM events WHERE type = ?1), "
-      "EXISTS (SELECT 1 FROM nudge_sends WHERE state = 'sent')");
-  q.bind(1, kTestWebhookType);
+  auto q = prepare(db,
+                   "SELECT EXISTS (SELECT 1 FROM events WHERE source = 'webhook' AND type <> ?1), "
+                   "EXISTS (SELECT 1 FROM events WHERE type = ?1), "
+                   "EXISTS (SELECT 1 FROM nudge_sends WHERE state = 'sent')");
+  q->bind(1, kTestWebhookType);
   Milestones m;
-  if (q.executeStep()) {
-    m.real_webhook = q.getColumn(0).getInt() != 0;
-    m.test_webhook = q.getColumn(1).getInt() != 0;
-    m.nudge_sent = q.getColumn(2).getInt() != 0;
+  if (q->executeStep()) {
+    m.real_webhook = q->getColumn(0).getInt() != 0;
+    m.test_webhook = q->getColumn(1).getInt() != 0;
+    m.nudge_sent = q->getColumn(2).getInt() != 0;
   }
   return m;
 }
@@ -354,18 +354,18 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   std::string sql = std::string("SELECT ") + kListCols + " FROM cases" + where;
   if (before || after) sql += " AND (" + col + ", id) " + (desc ? "<" : ">") + " (?4, ?5)";
   sql += " ORDER BY " + col + dir + ", id" + dir + " LIMIT ?6";
-  SQLite::Statement q(db, sql);
-  bind_filter(q);
+  auto q = prepare(db, sql);
+  bind_filter(*q);
   if (const auto& c = before ? before : after) {
-    q.bind(4, c->first);
-    q.bind(5, c->second);
+    q->bind(4, c->first);
+    q->bind(5, c->second);
   }
   int limit = std::clamp(query.limit, 1, 1000);
-  q.bind(6, limit + 1);
+  q->bind(6, limit + 1);
   CasePage page;
-  while (q.executeStep()) {
+  while (q->executeStep()) {
     int i = 0;
-    page.rows.push_back(read_list_row(q, i));
+    page.rows.push_back(read_list_row(*q, i));
   }
   const bool more = page.rows.size() > static_cast<size_t>(limit);
   if (more) page.rows.pop_back();
@@ -383,12 +383,12 @@ CasePage list_case_page(SQLite::Database& db, const CaseQuery& query) {
   // Where the page starts: the matching rows before its first row, in the query's order.
   if (query.want_offset) {
     const auto& first = page.rows.front();
-    SQLite::Statement c(db, "SELECT count(*) FROM cases" + where + " AND (" + col + ", id) " +
-                                (spec.desc ? ">" : "<") + " (?4, ?5)");
-    bind_filter(c);
-    c.bind(4, amount ? first.amount_due_cents : first.first_failure_at);
-    c.bind(5, first.id);
-    if (c.executeStep()) page.offset = c.getColumn(0).getInt64();
+    auto c = prepare(db, "SELECT count(*) FROM cases" + where + " AND (" + col + ", id) " +
+                             (spec.desc ? ">" : "<") + " (?4, ?5)");
+    bind_filter(*c);
+    c->bind(4, amount ? first.amount_due_cents : first.first_failure_at);
+    c->bind(5, first.id);
+    if (c->executeStep()) page.offset = c->getColumn(0).getInt64();
   }
   if (page.offset > 0 || (!query.want_offset && (back || after)))
     page.prev_cursor = key_of(page.rows.front());
@@ -401,57 +401,58 @@ std::map<domain::CaseStatus, int64_t> count_cases(SQLite::Database& db, const Ca
   for (auto s : domain::all_case_statuses()) out[s] = 0;
   if (query.q.empty()) {
     // One index range count per status (cases_status_first_id) instead of a full GROUP BY scan.
-    SQLite::Statement st(db, "SELECT count(*) FROM cases WHERE status = ?");
+    auto st = prepare(db, "SELECT count(*) FROM cases WHERE status = ?");
     for (auto& [status, n] : out) {
-      st.reset();
-      st.bind(1, domain::status_name(status));
-      if (st.executeStep()) n = st.getColumn(0).getInt64();
+      st->reset();
+      st->bind(1, domain::status_name(status));
+      if (st->executeStep()) n = st->getColumn(0).getInt64();
     }
     return out;
   }
-  SQLite::Statement st(db, "SELECT status, count(*) FROM cases WHERE " + search_condition(query) +
-                               " GROUP BY status");
-  st.bind(1, query.q);
-  st.bind(2, prefix_bound(query.q));
-  while (st.executeStep()) out[read_status(st.getColumn(0))] = st.getColumn(1).getInt64();
+  auto st = prepare(db, "SELECT status, count(*) FROM cases WHERE " + search_condition(query) +
+                            " GROUP BY status");
+  st->bind(1, query.q);
+  st->bind(2, prefix_bound(query.q));
+  while (st->executeStep()) out[read_status(st->getColumn(0))] = st->getColumn(1).getInt64();
   return out;
 }
 
 std::optional<CaseDetail> find_case_detail(SQLite::Database& db, const std::string& id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kListCols +
-                              ", company_id, product_id, plan_id, failure_message, "
-                              "recovery_payment_id, cancelled_at, next_nudge_at, first_click_at, "
-                              "next_nudge_attempt, created_at, updated_at FROM cases WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep()) return std::nullopt;
+  auto q = prepare(db, std::string("SELECT ") + kListCols +
+                           ", company_id, product_id, plan_id, failure_message, "
+                           "recovery_payment_id, cancelled_at, next_nudge_at, first_click_at, "
+                           "next_nudge_attempt, created_at, updated_at FROM cases WHERE id = ?");
+  q->bind(1, id);
+  if (!q->executeStep()) return std::nullopt;
   CaseDetail d;
   int i = 0;
-  d.row = read_list_row(q, i);
-  d.company_id = q.getColumn(i++).getString();
-  d.product_id = q.getColumn(i++).getString();
-  d.plan_id = q.getColumn(i++).getString();
-  d.failure_message = q.getColumn(i++).getString();
-  d.recovery_payment_id = q.getColumn(i++).getString();
-  d.cancelled_at = opt_int(q.getColumn(i++));
-  d.next_nudge_at = opt_int(q.getColumn(i++));
-  d.first_click_at = opt_int(q.getColumn(i++));
-  d.next_nudge_attempt = q.getColumn(i++).getInt();
-  d.created_at = q.getColumn(i++).getInt64();
-  d.updated_at = q.getColumn(i++).getInt64();
+  d.row = read_list_row(*q, i);
+  d.company_id = q->getColumn(i++).getString();
+  d.product_id = q->getColumn(i++).getString();
+  d.plan_id = q->getColumn(i++).getString();
+  d.failure_message = q->getColumn(i++).getString();
+  d.recovery_payment_id = q->getColumn(i++).getString();
+  d.cancelled_at = opt_int(q->getColumn(i++));
+  d.next_nudge_at = opt_int(q->getColumn(i++));
+  d.first_click_at = opt_int(q->getColumn(i++));
+  d.next_nudge_attempt = q->getColumn(i++).getInt();
+  d.created_at = q->getColumn(i++).getInt64();
+  d.updated_at = q->getColumn(i++).getInt64();
   return d;
 }
 
-std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::string& membership_id,
-                                            int64_t from, int64_t to, int limit) {
-  SQLite::Statement q(db, std::string("SELECT ") + kEventCols +
-                              " FROM events WHERE membership_id = ? AND event_time >= ? AND "
-                              "event_time <= ? ORDER BY event_time, id LIMIT ?");
-  q.bind(1, membership_id);
-  q.bind(2, from);
-  q.bind(3, to);
-  q.bind(4, limit);
+std::vector<EventRow> list_events_for_membership(SQLite::Database& db,
+                                                 const std::string& membership_id, int64_t from,
+                                                 int64_t to, int limit) {
+  auto q = prepare(db, std::string("SELECT ") + kEventCols +
+                           " FROM events WHERE membership_id = ? AND event_time >= ? AND "
+                           "event_time <= ? ORDER BY event_time, id LIMIT ?");
+  q->bind(1, membership_id);
+  q->bind(2, from);
+  q->bind(3, to);
+  q->bind(4, limit);
   std::vector<EventRow> out;
-  while (q.executeStep()) out.push_back(read_event(q));
+  while (q->executeStep()) out.push_back(read_event(*q));
   return out;
 }
 
@@ -462,11 +463,11 @@ std::vector<EventRow> list_events(SQLite::Database& db, const EventFilter& f, in
   std::vector<std::string> memberships;
   if (!f.member.empty()) {
     std::set<std::string> ids = {f.member};
-    SQLite::Statement m(db,
-                        "SELECT DISTINCT membership_id FROM cases WHERE username = ?1 OR "
-                        "user_id = ?1 OR membership_id = ?1 LIMIT 100");
-    m.bind(1, f.member);
-    while (m.executeStep()) ids.insert(m.getColumn(0).getString());
+    auto m = prepare(db,
+                     "SELECT DISTINCT membership_id FROM cases WHERE username = ?1 OR "
+                     "user_id = ?1 OR membership_id = ?1 LIMIT 100");
+    m->bind(1, f.member);
+    while (m->executeStep()) ids.insert(m->getColumn(0).getString());
     memberships.assign(ids.begin(), ids.end());
   }
   std::string sql = std::string("SELECT ") + kEventCols + " FROM events WHERE id < ?";
@@ -478,55 +479,55 @@ std::vector<EventRow> list_events(SQLite::Database& db, const EventFilter& f, in
     sql += ")";
   }
   sql += " ORDER BY id DESC LIMIT ?";
-  SQLite::Statement q(db, sql);
+  auto q = prepare(db, sql);
   int i = 1;
-  q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
-  if (!f.state.empty()) q.bind(i++, f.state);
-  if (!f.type.empty()) q.bind(i++, f.type);
-  for (const auto& m : memberships) q.bind(i++, m);
-  q.bind(i, limit);
+  q->bind(i++, before_id > 0 ? before_id : INT64_MAX);
+  if (!f.state.empty()) q->bind(i++, f.state);
+  if (!f.type.empty()) q->bind(i++, f.type);
+  for (const auto& m : memberships) q->bind(i++, m);
+  q->bind(i, limit);
   std::vector<EventRow> out;
-  while (q.executeStep()) out.push_back(read_event(q));
+  while (q->executeStep()) out.push_back(read_event(*q));
   return out;
 }
 
 std::string case_for_event(SQLite::Database& db, const std::string& membership_id,
                            int64_t event_time) {
   if (membership_id.empty()) return "";
-  SQLite::Statement q(db,
-                      "SELECT id FROM cases WHERE membership_id = ?1 ORDER BY "
-                      "(first_failure_at <= ?2) DESC, "
-                      "CASE WHEN first_failure_at <= ?2 THEN -first_failure_at "
-                      "ELSE first_failure_at END LIMIT 1");
-  q.bind(1, membership_id);
-  q.bind(2, event_time);
-  return q.executeStep() ? q.getColumn(0).getString() : "";
+  auto q = prepare(db,
+                   "SELECT id FROM cases WHERE membership_id = ?1 ORDER BY "
+                   "(first_failure_at <= ?2) DESC, "
+                   "CASE WHEN first_failure_at <= ?2 THEN -first_failure_at "
+                   "ELSE first_failure_at END LIMIT 1");
+  q->bind(1, membership_id);
+  q->bind(2, event_time);
+  return q->executeStep() ? q->getColumn(0).getString() : "";
 }
 
 std::string case_member_name(SQLite::Database& db, const std::string& case_id) {
-  SQLite::Statement q(db, "SELECT username, user_id, membership_id FROM cases WHERE id = ?");
-  q.bind(1, case_id);
-  if (!q.executeStep()) return "";
+  auto q = prepare(db, "SELECT username, user_id, membership_id FROM cases WHERE id = ?");
+  q->bind(1, case_id);
+  if (!q->executeStep()) return "";
   for (int i = 0; i < 3; ++i) {
-    if (!q.getColumn(i).getString().empty()) return q.getColumn(i).getString();
+    if (!q->getColumn(i).getString().empty()) return q->getColumn(i).getString();
   }
   return "";
 }
 
 std::map<std::string, int64_t> count_unsettled_events(SQLite::Database& db) {
   std::map<std::string, int64_t> out = {{"pending", 0}, {"failed", 0}, {"ignored", 0}};
-  SQLite::Statement q(db, "SELECT count(*) FROM events WHERE process_state = ?");
+  auto q = prepare(db, "SELECT count(*) FROM events WHERE process_state = ?");
   for (auto& [state, n] : out) {
-    q.reset();
-    q.bind(1, state);
-    if (q.executeStep()) n = q.getColumn(0).getInt64();
+    q->reset();
+    q->bind(1, state);
+    if (q->executeStep()) n = q->getColumn(0).getInt64();
   }
   return out;
 }
 
-RetentionSettings load_retention(SQLite::Database& db, const RetentionSettings& defaults) {
+RetentionSettings find_retention(SQLite::Database& db, const RetentionSettings& defaults) {
   RetentionSettings r = defaults;
-  auto v = get_setting(db, "retention");
+  auto v = find_setting(db, "retention");
   if (!v) return r;
   auto j = nlohmann::json::parse(*v, nullptr, false);
   if (!j.is_object()) return r;
@@ -540,9 +541,9 @@ RetentionSettings load_retention(SQLite::Database& db, const RetentionSettings& 
 }
 
 void save_retention(SQLite::Database& db, const RetentionSettings& r, int64_t now) {
-  put_setting(db, "retention",
-              nlohmann::json{{"payload_days", r.payload_days}, {"event_days", r.event_days}}.dump(),
-              now);
+  save_setting(
+      db, "retention",
+      nlohmann::json{{"payload_days", r.payload_days}, {"event_days", r.event_days}}.dump(), now);
 }
 
 }  // namespace cs::store

@@ -37,7 +37,7 @@ struct Kpis {
 };
 /// KPIs of the cases whose first failure is in [since, until). `window_ms` is the attribution
 /// window, for "paid after the window".
-Kpis load_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until = INT64_MAX);
+Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until = INT64_MAX);
 
 struct DayPoint {
   int64_t day_start = 0;  // unix ms of 00:00 in the display time zone
@@ -67,8 +67,8 @@ struct ChartSeries {
   std::array<int64_t, kRecoveryBucketDays.size() + 1> time_to_recovery{};
 };
 /// The series from `since`'s day to `now`'s day, days as `zone` counts them.
-ChartSeries load_charts(SQLite::Database& db, int64_t since, int64_t now,
-                        const tz::Zone& zone = *tz::utc());
+ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
+                              const tz::Zone& zone = *tz::utc());
 
 /// True when at least one event was ever stored.
 bool any_events(SQLite::Database& db);
@@ -138,8 +138,9 @@ struct CaseDetail {
 };
 std::optional<CaseDetail> find_case_detail(SQLite::Database& db, const std::string& id);
 /// Events of a membership with event_time in [from, to], oldest first, at most `limit`.
-std::vector<EventRow> events_for_membership(SQLite::Database& db, const std::string& membership_id,
-                                            int64_t from, int64_t to, int limit);
+std::vector<EventRow> list_events_for_membership(SQLite::Database& db,
+                                                 const std::string& membership_id, int64_t from,
+                                                 int64_t to, int limit);
 
 // --- Events
 // ---------------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ struct RetentionSettings {
 };
 /// The retention saved on the settings page (settings key "retention") over `defaults` (the
 /// configuration's CHURN_SAVER_RETENTION_* values).
-RetentionSettings load_retention(SQLite::Database& db, const RetentionSettings& defaults = {});
+RetentionSettings find_retention(SQLite::Database& db, const RetentionSettings& defaults = {});
 void save_retention(SQLite::Database& db, const RetentionSettings& r, int64_t now);
 
 }  // namespace cs::store

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
 #include "domain/case_state.h"
@@ -53,7 +52,7 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path) {
   auto setup = [](SQLite::Database& db) {
     db.exec("PRAGMA busy_timeout = 5000");
     db.exec("PRAGMA query_only = ON");
-    SQLite::Statement(db, "SELECT count(*) FROM sqlite_master").executeStep();  // opens the file
+    prepare(db, "SELECT count(*) FROM sqlite_master")->executeStep();  // opens the file
   };
   try {
     auto db =
@@ -122,10 +121,10 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, Conne
 }
 
 Status quick_check(SQLite::Database& db) {
-  SQLite::Statement q(db, "PRAGMA quick_check");
+  auto q = prepare(db, "PRAGMA quick_check");
   std::string first;
-  while (q.executeStep()) {
-    std::string row = q.getColumn(0).getString();
+  while (q->executeStep()) {
+    std::string row = q->getColumn(0).getString();
     if (row == "ok") return Ok{};
     if (first.empty()) first = row;
   }

@@ -27,8 +27,8 @@ std::vector<DueNudge> find_due_nudges(SQLite::Database& db, int64_t now, int lim
   return out;
 }
 
-void set_nudge_schedule(SQLite::Database& db, const std::string& case_id, int next_attempt,
-                        std::optional<int64_t> next_at) {
+void save_nudge_schedule(SQLite::Database& db, const std::string& case_id, int next_attempt,
+                         std::optional<int64_t> next_at) {
   auto q = prepare(db, "UPDATE cases SET next_nudge_attempt = ?, next_nudge_at = ? WHERE id = ?");
   q->bind(1, next_attempt);
   if (next_at) {
@@ -50,7 +50,7 @@ std::vector<std::string> find_pending_incentives(SQLite::Database& db, int limit
   return out;
 }
 
-std::optional<IncentiveState> get_incentive(SQLite::Database& db, const std::string& case_id) {
+std::optional<IncentiveState> find_incentive(SQLite::Database& db, const std::string& case_id) {
   auto q = prepare(db,
                    "SELECT incentive_state, incentive_days, incentive_baseline FROM cases "
                    "WHERE id = ?");
@@ -63,7 +63,7 @@ std::optional<IncentiveState> get_incentive(SQLite::Database& db, const std::str
   return s;
 }
 
-void set_incentive(SQLite::Database& db, const std::string& case_id, const IncentiveState& s) {
+void save_incentive(SQLite::Database& db, const std::string& case_id, const IncentiveState& s) {
   auto q = prepare(db,
                    "UPDATE cases SET incentive_state = ?, incentive_days = ?, "
                    "incentive_baseline = ? WHERE id = ?");
@@ -124,7 +124,7 @@ void finish_send(SQLite::Database& db, const std::string& case_id, const std::st
   q->exec();
 }
 
-std::vector<SendRow> sends_for_case(SQLite::Database& db, const std::string& case_id) {
+std::vector<SendRow> list_sends_for_case(SQLite::Database& db, const std::string& case_id) {
   auto q = prepare(db,
                    "SELECT attempt, channel, state, actor, created_at FROM nudge_sends "
                    "WHERE case_id = ? ORDER BY created_at, id");
@@ -166,7 +166,7 @@ std::optional<LinkTarget> find_link(SQLite::Database& db, const std::string& tok
   return LinkTarget{q->getColumn(0).getString(), q->getColumn(1).getString()};
 }
 
-void record_click(SQLite::Database& db, const std::string& case_id, int64_t now) {
+void save_click(SQLite::Database& db, const std::string& case_id, int64_t now) {
   auto q = prepare(db,
                    "UPDATE cases SET clicks = clicks + 1, "
                    "first_click_at = coalesce(first_click_at, ?) WHERE id = ?");
@@ -175,20 +175,20 @@ void record_click(SQLite::Database& db, const std::string& case_id, int64_t now)
   q->exec();
 }
 
-void set_dm_channel(SQLite::Database& db, const std::string& case_id, const std::string& channel) {
+void save_dm_channel(SQLite::Database& db, const std::string& case_id, const std::string& channel) {
   auto q = prepare(db, "UPDATE cases SET dm_channel_id = ? WHERE id = ?");
   q->bind(1, channel);
   q->bind(2, case_id);
   q->exec();
 }
 
-std::string get_dm_channel(SQLite::Database& db, const std::string& case_id) {
+std::string find_dm_channel(SQLite::Database& db, const std::string& case_id) {
   auto q = prepare(db, "SELECT dm_channel_id FROM cases WHERE id = ?");
   q->bind(1, case_id);
   return q->executeStep() ? q->getColumn(0).getString() : "";
 }
 
-std::string get_manage_url(SQLite::Database& db, const std::string& case_id) {
+std::string find_manage_url(SQLite::Database& db, const std::string& case_id) {
   auto q = prepare(db, "SELECT manage_url FROM cases WHERE id = ?");
   q->bind(1, case_id);
   return q->executeStep() ? q->getColumn(0).getString() : "";
@@ -208,13 +208,13 @@ bool cancel_case(SQLite::Database& db, const std::string& case_id, int64_t now,
   return q->exec() > 0;
 }
 
-std::optional<std::string> get_engine_state(SQLite::Database& db, const std::string& key) {
-  return get_kv(db, "engine_state", key);
+std::optional<std::string> find_engine_state(SQLite::Database& db, const std::string& key) {
+  return find_kv(db, "engine_state", key);
 }
 
-void put_engine_state(SQLite::Database& db, const std::string& key, const std::string& value,
-                      int64_t now) {
-  put_kv(db, "engine_state", key, value, now);
+void save_engine_state(SQLite::Database& db, const std::string& key, const std::string& value,
+                       int64_t now) {
+  save_kv(db, "engine_state", key, value, now);
 }
 
 bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
@@ -228,8 +228,8 @@ bool payment_event_exists(SQLite::Database& db, const std::string& payment_id,
   return q->executeStep();
 }
 
-std::vector<domain::StoredEvent> contact_events(SQLite::Database& db,
-                                                const std::string& membership_id) {
+std::vector<domain::StoredEvent> list_contact_events(SQLite::Database& db,
+                                                     const std::string& membership_id) {
   auto q = prepare(db,
                    "SELECT type, event_time, received_at, process_state FROM events "
                    "WHERE membership_id = ? AND membership_id != ''");

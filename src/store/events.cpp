@@ -71,7 +71,7 @@ Result<std::string> open_event_payload(const crypto::Keyring& keys, std::string_
   return compress::inflate(std::string_view(*plain).substr(1));
 }
 
-std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e) {
+std::optional<int64_t> save_event(SQLite::Database& db, const NewEvent& e) {
   auto q = prepare(db,
                    "INSERT INTO events (webhook_id, source, type, api_version, sig_scheme, "
                    "event_time, received_at, membership_id, payment_id, user_id, amount_cents, "
@@ -112,7 +112,7 @@ std::optional<EventRow> find_event(SQLite::Database& db, int64_t id) {
   return read_event(*q);
 }
 
-std::optional<std::string> newest_sealed_payload(SQLite::Database& db) {
+std::optional<std::string> find_newest_sealed_payload(SQLite::Database& db) {
   auto q =
       prepare(db, "SELECT payload FROM events WHERE payload IS NOT NULL ORDER BY id DESC LIMIT 1");
   if (!q->executeStep()) return std::nullopt;
@@ -127,7 +127,7 @@ std::string event_payload(SQLite::Database& db, int64_t id) {
   return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
 }
 
-std::vector<EventRow> recent_events(SQLite::Database& db, int limit) {
+std::vector<EventRow> list_recent_events(SQLite::Database& db, int limit) {
   auto q =
       prepare(db, std::string("SELECT ") + kEventCols + " FROM events ORDER BY id DESC LIMIT ?");
   q->bind(1, limit);
@@ -166,8 +166,8 @@ constexpr const char* kRejoinEvents =
 
 }  // namespace
 
-std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
-                                               const std::string& membership_id) {
+std::vector<domain::Fact> list_facts_for_membership(SQLite::Database& db,
+                                                    const std::string& membership_id) {
   auto q = prepare(db,
                    "SELECT webhook_id, type, event_time, payment_id, amount_cents, currency, "
                    "failure_message "
@@ -176,8 +176,8 @@ std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
   return read_facts(&*q);
 }
 
-std::vector<domain::Fact> rejoin_facts_for_membership(SQLite::Database& db,
-                                                      const std::string& membership_id) {
+std::vector<domain::Fact> list_rejoin_facts_for_membership(SQLite::Database& db,
+                                                           const std::string& membership_id) {
   // The other memberships' payments and activations, and reversals of those payments (a refund
   // may name no product).
   auto q = prepare(
@@ -202,9 +202,9 @@ std::vector<domain::Fact> rejoin_facts_for_membership(SQLite::Database& db,
   return out;
 }
 
-std::vector<EventRow> rejoin_events_for_membership(SQLite::Database& db,
-                                                   const std::string& membership_id, int64_t from,
-                                                   int64_t to, int limit) {
+std::vector<EventRow> list_rejoin_events_for_membership(SQLite::Database& db,
+                                                        const std::string& membership_id,
+                                                        int64_t from, int64_t to, int limit) {
   auto q = prepare(db, std::string("SELECT ") + kEventCols +
                            " FROM events WHERE id IN (SELECT o.id " + kRejoinEvents +
                            ") AND event_time >= ?2 AND event_time <= ?3 ORDER BY event_time, id "
@@ -218,10 +218,11 @@ std::vector<EventRow> rejoin_events_for_membership(SQLite::Database& db,
   return out;
 }
 
-std::vector<std::string> memberships_to_win_back(SQLite::Database& db, const std::string& user_id,
-                                                 const std::string& product_id,
-                                                 const std::string& exclude_membership,
-                                                 int64_t from, int64_t to) {
+std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
+                                                      const std::string& user_id,
+                                                      const std::string& product_id,
+                                                      const std::string& exclude_membership,
+                                                      int64_t from, int64_t to) {
   std::vector<std::string> out;
   if (user_id.empty() || product_id.empty()) return out;
   auto q = prepare(db,
@@ -254,8 +255,8 @@ int64_t count_events(SQLite::Database& db) {
   return db.execAndGet("SELECT count(*) FROM events").getInt64();
 }
 
-std::optional<EventRow> latest_event_with_payload(SQLite::Database& db,
-                                                  const std::string& membership_id) {
+std::optional<EventRow> find_latest_event_with_payload(SQLite::Database& db,
+                                                       const std::string& membership_id) {
   auto q = prepare(db, std::string("SELECT ") + kEventCols +
                            " FROM events WHERE membership_id = ? AND payload IS NOT NULL "
                            "ORDER BY event_time DESC, id DESC LIMIT 1");

@@ -66,40 +66,41 @@ EventRow read_event(SQLite::Statement& q);
 NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, int64_t now);
 /// Inserts the event unless its webhook_id is already stored. Returns its row id, or nullopt for
 /// a duplicate (nothing written).
-std::optional<int64_t> insert_event(SQLite::Database& db, const NewEvent& e);
+std::optional<int64_t> save_event(SQLite::Database& db, const NewEvent& e);
 std::optional<EventRow> find_event(SQLite::Database& db, int64_t id);
 /// The sealed payload of one event ("" when stripped or absent).
 std::string event_payload(SQLite::Database& db, int64_t id);
 /// The sealed payload of the newest event that still has one (which key sealed the data).
-std::optional<std::string> newest_sealed_payload(SQLite::Database& db);
+std::optional<std::string> find_newest_sealed_payload(SQLite::Database& db);
 /// Newest first by id, at most `limit`.
-std::vector<EventRow> recent_events(SQLite::Database& db, int limit);
+std::vector<EventRow> list_recent_events(SQLite::Database& db, int limit);
 /// Every recovery-relevant fact of one membership (kind mapped from type).
-std::vector<domain::Fact> facts_for_membership(SQLite::Database& db,
-                                               const std::string& membership_id);
+std::vector<domain::Fact> list_facts_for_membership(SQLite::Database& db,
+                                                    const std::string& membership_id);
 /// Win-back facts for one membership: the payments and activations (and the refunds and disputes
 /// of those payments) of OTHER memberships of the same user for the same product, (user, product)
 /// taken from the membership's own events. Marked `other_membership`.
-std::vector<domain::Fact> rejoin_facts_for_membership(SQLite::Database& db,
-                                                      const std::string& membership_id);
+std::vector<domain::Fact> list_rejoin_facts_for_membership(SQLite::Database& db,
+                                                           const std::string& membership_id);
 /// Events of other memberships of the same user and product as `membership_id`'s events, with
 /// event_time in [from, to], oldest first (the case page's timeline shows a rejoin or a late
 /// purchase of a new membership).
-std::vector<EventRow> rejoin_events_for_membership(SQLite::Database& db,
-                                                   const std::string& membership_id, int64_t from,
-                                                   int64_t to, int limit);
+std::vector<EventRow> list_rejoin_events_for_membership(SQLite::Database& db,
+                                                        const std::string& membership_id,
+                                                        int64_t from, int64_t to, int limit);
 /// Memberships other than `exclude_membership` with an event of user `user_id` about product
 /// `product_id` whose time is in [from, to]: the memberships whose case a purchase of a new
 /// membership at `to` may win back (`from` = `to` - window). Reads events_user_product.
-std::vector<std::string> memberships_to_win_back(SQLite::Database& db, const std::string& user_id,
-                                                 const std::string& product_id,
-                                                 const std::string& exclude_membership,
-                                                 int64_t from, int64_t to);
+std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
+                                                      const std::string& user_id,
+                                                      const std::string& product_id,
+                                                      const std::string& exclude_membership,
+                                                      int64_t from, int64_t to);
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
                 int64_t now);
 int64_t count_events(SQLite::Database& db);
 /// The newest event (by event time) of a membership that has a sealed payload, if any.
-std::optional<EventRow> latest_event_with_payload(SQLite::Database& db,
-                                                  const std::string& membership_id);
+std::optional<EventRow> find_latest_event_with_payload(SQLite::Database& db,
+                                                       const std::string& membership_id);
 
 }  // namespace cs::store

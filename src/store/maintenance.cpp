@@ -4,11 +4,11 @@
 #include <set>
 #include <thread>
 
-#include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <nlohmann/json.hpp>
 
 #include "store/cases.h"
+#include "store/statements.h"
 
 namespace cs::store {
 
@@ -21,28 +21,28 @@ std::unique_ptr<SQLite::Database> open_for_maintenance(const std::string& path) 
 }
 
 void vacuum_into(SQLite::Database& db, const std::string& dest) {
-  SQLite::Statement q(db, "VACUUM INTO ?");
-  q.bind(1, dest);
-  q.exec();
+  auto q = prepare(db, "VACUUM INTO ?");
+  q->bind(1, dest);
+  q->exec();
 }
 
 CheckReport check_database(SQLite::Database& db, bool quick) {
   CheckReport r;
   {
-    SQLite::Statement q(db, quick ? "PRAGMA quick_check(20)" : "PRAGMA integrity_check(20)");
-    while (q.executeStep()) {
-      std::string row = q.getColumn(0).getString();
+    auto q = prepare(db, quick ? "PRAGMA quick_check(20)" : "PRAGMA integrity_check(20)");
+    while (q->executeStep()) {
+      std::string row = q->getColumn(0).getString();
       if (row != "ok") r.problems.push_back(row);
     }
   }
   {
-    SQLite::Statement q(db, "PRAGMA foreign_key_check");
+    auto q = prepare(db, "PRAGMA foreign_key_check");
     int n = 0;
-    while (q.executeStep()) {
+    while (q->executeStep()) {
       if (++n <= 20) {
-        r.problems.push_back("foreign key violation: " + q.getColumn(0).getString() + " row " +
-                             std::to_string(q.getColumn(1).getInt64()) + " -> " +
-                             q.getColumn(2).getString());
+        r.problems.push_back("foreign key violation: " + q->getColumn(0).getString() + " row " +
+                             std::to_string(q->getColumn(1).getInt64()) + " -> " +
+                             q->getColumn(2).getString());
       }
     }
   }
@@ -52,20 +52,20 @@ CheckReport check_database(SQLite::Database& db, bool quick) {
 
 bool checkpoint_truncate(SQLite::Database& db, int tries) {
   for (int i = 0; i < tries; ++i) {
-    SQLite::Statement q(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-    if (q.executeStep() && q.getColumn(0).getInt() == 0) return true;
+    auto q = prepare(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    if (q->executeStep() && q->getColumn(0).getInt() == 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
 }
 
-int64_t last_event_id_before(SQLite::Database& db, int64_t before) {
+int64_t find_last_event_id_before(SQLite::Database& db, int64_t before) {
   // Ids follow arrival order closely (group commit); the newest 1000 old events bound it.
-  SQLite::Statement q(db,
-                      "SELECT max(id) FROM (SELECT id FROM events WHERE received_at < ? "
-                      "ORDER BY received_at DESC LIMIT 1000)");
-  q.bind(1, before);
-  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getInt64();
+  auto q = prepare(db,
+                   "SELECT max(id) FROM (SELECT id FROM events WHERE received_at < ? "
+                   "ORDER BY received_at DESC LIMIT 1000)");
+  q->bind(1, before);
+  if (q->executeStep() && !q->getColumn(0).isNull()) return q->getColumn(0).getInt64();
   return 0;
 }
 
@@ -75,34 +75,34 @@ namespace {
 /// first, at most `limit`.
 std::vector<int64_t> event_ids_before(SQLite::Database& db, const char* condition, int64_t before,
                                       int64_t after, int64_t upto, int limit) {
-  SQLite::Statement q(db, std::string("SELECT id FROM events WHERE id > ? AND id <= ? AND "
-                                      "received_at < ? AND ") +
-                              condition + " ORDER BY id LIMIT ?");
-  q.bind(1, after);
-  q.bind(2, upto);
-  q.bind(3, before);
-  q.bind(4, limit);
+  auto q = prepare(db, std::string("SELECT id FROM events WHERE id > ? AND id <= ? AND "
+                                   "received_at < ? AND ") +
+                           condition + " ORDER BY id LIMIT ?");
+  q->bind(1, after);
+  q->bind(2, upto);
+  q->bind(3, before);
+  q->bind(4, limit);
   std::vector<int64_t> out;
-  while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+  while (q->executeStep()) out.push_back(q->getColumn(0).getInt64());
   return out;
 }
 
 /// Runs `sql` (one `?` = an event id) for each id; the number of rows changed.
 int64_t for_each_event(SQLite::Database& db, const char* sql, const std::vector<int64_t>& ids) {
-  SQLite::Statement q(db, sql);
+  auto q = prepare(db, sql);
   int64_t n = 0;
   for (int64_t id : ids) {
-    q.bind(1, id);
-    n += q.exec();
-    q.reset();
+    q->bind(1, id);
+    n += q->exec();
+    q->reset();
   }
   return n;
 }
 
 }  // namespace
 
-std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t before, int64_t after,
-                                                int64_t upto, int limit) {
+std::vector<int64_t> list_events_with_payload_before(SQLite::Database& db, int64_t before,
+                                                     int64_t after, int64_t upto, int limit) {
   return event_ids_before(db, "payload IS NOT NULL", before, after, upto, limit);
 }
 
@@ -113,8 +113,8 @@ int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
                         ids);
 }
 
-std::vector<int64_t> expired_events(SQLite::Database& db, int64_t before, int64_t after,
-                                    int64_t upto, int limit) {
+std::vector<int64_t> list_expired_events(SQLite::Database& db, int64_t before, int64_t after,
+                                         int64_t upto, int limit) {
   return event_ids_before(db,
                           "process_state != 'pending' AND membership_id NOT IN "
                           "(SELECT membership_id FROM cases WHERE status = 'open')",
@@ -125,34 +125,34 @@ int64_t delete_events(SQLite::Database& db, const std::vector<int64_t>& ids) {
   return for_each_event(db, "DELETE FROM events WHERE id = ?", ids);
 }
 
-std::vector<std::string> stale_open_cases(SQLite::Database& db, int64_t before, int limit) {
-  SQLite::Statement q(db,
-                      "SELECT id FROM cases WHERE status = 'open' AND first_failure_at < ? "
-                      "ORDER BY first_failure_at LIMIT ?");
-  q.bind(1, before);
-  q.bind(2, limit);
+std::vector<std::string> list_stale_open_cases(SQLite::Database& db, int64_t before, int limit) {
+  auto q = prepare(db,
+                   "SELECT id FROM cases WHERE status = 'open' AND first_failure_at < ? "
+                   "ORDER BY first_failure_at LIMIT ?");
+  q->bind(1, before);
+  q->bind(2, limit);
   std::vector<std::string> out;
-  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  while (q->executeStep()) out.push_back(q->getColumn(0).getString());
   return out;
 }
 
 bool close_stale_case(SQLite::Database& db, const std::string& case_id, int64_t now) {
-  SQLite::Statement q(db,
-                      "UPDATE cases SET status = ?3, resolution = ?4, resolved_at = ?1, "
-                      "next_nudge_at = NULL, updated_at = ?1 WHERE id = ?2 AND status = 'open'");
-  q.bind(1, now);
-  q.bind(2, case_id);
-  q.bind(3, domain::status_name(domain::CaseStatus::Lost));
-  q.bind(4, domain::resolution_name(domain::Resolution::Stale));
-  if (q.exec() == 0) return false;
-  record_action(db, {case_id, now, "case_lost", "", std::nullopt, "system", "stale", "{}"});
+  auto q = prepare(db,
+                   "UPDATE cases SET status = ?3, resolution = ?4, resolved_at = ?1, "
+                   "next_nudge_at = NULL, updated_at = ?1 WHERE id = ?2 AND status = 'open'");
+  q->bind(1, now);
+  q->bind(2, case_id);
+  q->bind(3, domain::status_name(domain::CaseStatus::Lost));
+  q->bind(4, domain::resolution_name(domain::Resolution::Stale));
+  if (q->exec() == 0) return false;
+  save_action(db, {case_id, now, "case_lost", "", std::nullopt, "system", "stale", "{}"});
   return true;
 }
 
 int64_t purge_dead_jobs(SQLite::Database& db, int64_t before) {
-  SQLite::Statement q(db, "DELETE FROM jobs WHERE state = 'dead' AND updated_at < ?");
-  q.bind(1, before);
-  return q.exec();
+  auto q = prepare(db, "DELETE FROM jobs WHERE state = 'dead' AND updated_at < ?");
+  q->bind(1, before);
+  return q->exec();
 }
 
 ErasureReport erase_member(SQLite::Database& db, const std::string& user_id, int64_t now) {
@@ -164,36 +164,36 @@ ErasureReport erase_member(SQLite::Database& db, const std::string& user_id, int
   std::set<std::string> memberships;
   std::set<std::string> case_ids;
   {
-    SQLite::Statement q(db,
-                        "SELECT DISTINCT membership_id FROM events WHERE user_id = ? "
-                        "AND membership_id != ''");
-    q.bind(1, user_id);
-    while (q.executeStep()) memberships.insert(q.getColumn(0).getString());
+    auto q = prepare(db,
+                     "SELECT DISTINCT membership_id FROM events WHERE user_id = ? "
+                     "AND membership_id != ''");
+    q->bind(1, user_id);
+    while (q->executeStep()) memberships.insert(q->getColumn(0).getString());
   }
   {
-    SQLite::Statement q(db, "SELECT id, membership_id FROM cases WHERE user_id = ?");
-    q.bind(1, user_id);
-    while (q.executeStep()) {
-      case_ids.insert(q.getColumn(0).getString());
-      if (!q.getColumn(1).getString().empty()) memberships.insert(q.getColumn(1).getString());
+    auto q = prepare(db, "SELECT id, membership_id FROM cases WHERE user_id = ?");
+    q->bind(1, user_id);
+    while (q->executeStep()) {
+      case_ids.insert(q->getColumn(0).getString());
+      if (!q->getColumn(1).getString().empty()) memberships.insert(q->getColumn(1).getString());
     }
   }
   for (const auto& m : memberships) {
-    SQLite::Statement q(db, "SELECT id FROM cases WHERE membership_id = ?");
-    q.bind(1, m);
-    while (q.executeStep()) case_ids.insert(q.getColumn(0).getString());
+    auto q = prepare(db, "SELECT id FROM cases WHERE membership_id = ?");
+    q->bind(1, m);
+    while (q->executeStep()) case_ids.insert(q->getColumn(0).getString());
   }
 
   // Events (and their encrypted bodies).
   {
-    SQLite::Statement q(db, "DELETE FROM events WHERE user_id = ?");
-    q.bind(1, user_id);
-    r.events_deleted += q.exec();
+    auto q = prepare(db, "DELETE FROM events WHERE user_id = ?");
+    q->bind(1, user_id);
+    r.events_deleted += q->exec();
   }
   for (const auto& m : memberships) {
-    SQLite::Statement q(db, "DELETE FROM events WHERE membership_id = ?");
-    q.bind(1, m);
-    r.events_deleted += q.exec();
+    auto q = prepare(db, "DELETE FROM events WHERE membership_id = ?");
+    q->bind(1, m);
+    r.events_deleted += q->exec();
   }
 
   // Jobs that name the member, their memberships or their cases (a running one finishes).
@@ -201,45 +201,45 @@ ErasureReport erase_member(SQLite::Database& db, const std::string& user_id, int
   needles.insert(needles.end(), memberships.begin(), memberships.end());
   needles.insert(needles.end(), case_ids.begin(), case_ids.end());
   for (const auto& n : needles) {
-    SQLite::Statement q(db,
-                        "DELETE FROM jobs WHERE state != 'running' AND "
-                        "(instr(payload, ?1) > 0 OR instr(coalesce(unique_key, ''), ?1) > 0)");
-    q.bind(1, n);
-    r.jobs_deleted += q.exec();
+    auto q = prepare(db,
+                     "DELETE FROM jobs WHERE state != 'running' AND "
+                     "(instr(payload, ?1) > 0 OR instr(coalesce(unique_key, ''), ?1) > 0)");
+    q->bind(1, n);
+    r.jobs_deleted += q->exec();
   }
 
   // Cases: keep amounts, times and states for the creator's figures; blank everything personal.
   for (const auto& id : case_ids) {
     {
-      SQLite::Statement q(db,
-                          "UPDATE cases SET status = ?3, resolution = ?4, "
-                          "cancelled_at = ?1, resolved_at = coalesce(resolved_at, ?1), "
-                          "updated_at = ?1 WHERE id = ?2 AND status = 'open'");
-      q.bind(1, now);
-      q.bind(2, id);
-      q.bind(3, domain::status_name(domain::CaseStatus::Cancelled));
-      q.bind(4, domain::resolution_name(domain::Resolution::Erased));
-      r.cases_cancelled += q.exec();
+      auto q = prepare(db,
+                       "UPDATE cases SET status = ?3, resolution = ?4, "
+                       "cancelled_at = ?1, resolved_at = coalesce(resolved_at, ?1), "
+                       "updated_at = ?1 WHERE id = ?2 AND status = 'open'");
+      q->bind(1, now);
+      q->bind(2, id);
+      q->bind(3, domain::status_name(domain::CaseStatus::Cancelled));
+      q->bind(4, domain::resolution_name(domain::Resolution::Erased));
+      r.cases_cancelled += q->exec();
     }
-    SQLite::Statement q(db,
-                        "UPDATE cases SET membership_id = 'erased:' || id, user_id = '', "
-                        "username = '', failure_message = '', recovery_payment_id = '', "
-                        "manage_url = '', link_token = NULL, dm_channel_id = '', "
-                        "next_nudge_at = NULL, updated_at = ?1 WHERE id = ?2");
-    q.bind(1, now);
-    q.bind(2, id);
-    r.cases_anonymised += q.exec();
-    SQLite::Statement a(db,
-                        "UPDATE recovery_actions SET metadata = '{}' WHERE case_id = ? "
-                        "AND metadata != '{}'");
-    a.bind(1, id);
-    r.actions_scrubbed += a.exec();
+    auto q = prepare(db,
+                     "UPDATE cases SET membership_id = 'erased:' || id, user_id = '', "
+                     "username = '', failure_message = '', recovery_payment_id = '', "
+                     "manage_url = '', link_token = NULL, dm_channel_id = '', "
+                     "next_nudge_at = NULL, updated_at = ?1 WHERE id = ?2");
+    q->bind(1, now);
+    q->bind(2, id);
+    r.cases_anonymised += q->exec();
+    auto a = prepare(db,
+                     "UPDATE recovery_actions SET metadata = '{}' WHERE case_id = ? "
+                     "AND metadata != '{}'");
+    a->bind(1, id);
+    r.actions_scrubbed += a->exec();
   }
-  record_action(db, {"", now, "member_erased", "", std::nullopt, "admin", "erased",
-                     nlohmann::json{{"events", r.events_deleted},
-                                    {"cases", r.cases_anonymised},
-                                    {"jobs", r.jobs_deleted}}
-                         .dump()});
+  save_action(db, {"", now, "member_erased", "", std::nullopt, "admin", "erased",
+                   nlohmann::json{{"events", r.events_deleted},
+                                  {"cases", r.cases_anonymised},
+                                  {"jobs", r.jobs_deleted}}
+                       .dump()});
   tx.commit();
   return r;
 }

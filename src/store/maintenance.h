@@ -38,20 +38,20 @@ bool checkpoint_truncate(SQLite::Database& db, int tries = 20);
 
 /// The highest event id among the newest events received before `before` (0 when none): the
 /// retention scans below stop there instead of reading the whole table.
-int64_t last_event_id_before(SQLite::Database& db, int64_t before);
+int64_t find_last_event_id_before(SQLite::Database& db, int64_t before);
 /// Ids of events received before `before` that still carry an encrypted payload, with
 /// `after` < id <= `upto`, ascending.
-std::vector<int64_t> events_with_payload_before(SQLite::Database& db, int64_t before, int64_t after,
-                                                int64_t upto, int limit);
+std::vector<int64_t> list_events_with_payload_before(SQLite::Database& db, int64_t before,
+                                                     int64_t after, int64_t upto, int limit);
 /// Drops the payload of these events. Returns how many changed.
 int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids);
 /// Ids of events received before `before`, `after` < id <= `upto`, that are no longer needed:
 /// processed (not pending) and not part of a membership that still has an open case.
-std::vector<int64_t> expired_events(SQLite::Database& db, int64_t before, int64_t after,
-                                    int64_t upto, int limit);
+std::vector<int64_t> list_expired_events(SQLite::Database& db, int64_t before, int64_t after,
+                                         int64_t upto, int limit);
 int64_t delete_events(SQLite::Database& db, const std::vector<int64_t>& ids);
 /// Open cases whose first failure is older than `before`.
-std::vector<std::string> stale_open_cases(SQLite::Database& db, int64_t before, int limit);
+std::vector<std::string> list_stale_open_cases(SQLite::Database& db, int64_t before, int limit);
 /// Closes an open case as lost (resolution "stale"), stops its nudges, records the action.
 /// False when the case is no longer open.
 bool close_stale_case(SQLite::Database& db, const std::string& case_id, int64_t now);

@@ -4,9 +4,9 @@
 #include <map>
 #include <regex>
 
-#include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include "store/statements.h"
 #include "util/embedded.h"
 
 namespace cs::store {
@@ -37,12 +37,12 @@ void set_user_version(SQLite::Database& db, int v) {
 /// name -> normalised SQL of every table and index (not sqlite internals).
 std::map<std::string, std::string> schema_objects(SQLite::Database& db) {
   std::map<std::string, std::string> out;
-  SQLite::Statement q(db,
-                      "SELECT type || ' ' || name, sql FROM sqlite_master "
-                      "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'");
+  auto q = prepare(db,
+                   "SELECT type || ' ' || name, sql FROM sqlite_master "
+                   "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'");
   static const std::regex ws(R"(\s+)");
-  while (q.executeStep()) {
-    out[q.getColumn(0).getString()] = std::regex_replace(q.getColumn(1).getString(), ws, " ");
+  while (q->executeStep()) {
+    out[q->getColumn(0).getString()] = std::regex_replace(q->getColumn(1).getString(), ws, " ");
   }
   return out;
 }

@@ -5,7 +5,7 @@
 
 namespace cs::store {
 
-WebhookFacts webhook_facts(SQLite::Database& db, int64_t since) {
+WebhookFacts find_webhook_facts(SQLite::Database& db, int64_t since) {
   WebhookFacts f;
   {
     // Newest first through events_received; stops at the first webhook (reconciled events and

@@ -21,7 +21,7 @@ struct WebhookFacts {
   int64_t process_jobs_waiting = 0;         // process_event jobs queued, failed or running
 };
 /// Webhook facts; `since` bounds received_since.
-WebhookFacts webhook_facts(SQLite::Database& db, int64_t since);
+WebhookFacts find_webhook_facts(SQLite::Database& db, int64_t since);
 
 /// Stored events by process_state (every state present, zero when none).
 std::map<std::string, int64_t> count_events_by_state(SQLite::Database& db);

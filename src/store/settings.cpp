@@ -7,15 +7,16 @@
 
 namespace cs::store {
 
-std::optional<std::string> get_kv(SQLite::Database& db, const char* table, const std::string& key) {
+std::optional<std::string> find_kv(SQLite::Database& db, const char* table,
+                                   const std::string& key) {
   auto q = prepare(db, std::string("SELECT value FROM ") + table + " WHERE key = ?");
   q->bind(1, key);
   if (!q->executeStep()) return std::nullopt;
   return q->getColumn(0).getString();
 }
 
-void put_kv(SQLite::Database& db, const char* table, const std::string& key,
-            const std::string& value, int64_t now) {
+void save_kv(SQLite::Database& db, const char* table, const std::string& key,
+             const std::string& value, int64_t now) {
   auto q = prepare(db, std::string("INSERT INTO ") + table +
                            " (key, value, updated_at) VALUES (?,?,?) "
                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
@@ -26,25 +27,25 @@ void put_kv(SQLite::Database& db, const char* table, const std::string& key,
   q->exec();
 }
 
-std::optional<std::string> get_setting(SQLite::Database& db, const std::string& key) {
-  return get_kv(db, "settings", key);
+std::optional<std::string> find_setting(SQLite::Database& db, const std::string& key) {
+  return find_kv(db, "settings", key);
 }
 
-void put_setting(SQLite::Database& db, const std::string& key, const std::string& value,
-                 int64_t now) {
-  put_kv(db, "settings", key, value, now);
+void save_setting(SQLite::Database& db, const std::string& key, const std::string& value,
+                  int64_t now) {
+  save_kv(db, "settings", key, value, now);
 }
 
-std::map<std::string, std::string> all_settings(SQLite::Database& db) {
+std::map<std::string, std::string> list_settings(SQLite::Database& db) {
   std::map<std::string, std::string> out;
   auto q = prepare(db, "SELECT key, value FROM settings");
   while (q->executeStep()) out[q->getColumn(0).getString()] = q->getColumn(1).getString();
   return out;
 }
 
-domain::RecoverySettings load_recovery_settings(SQLite::Database& db,
+domain::RecoverySettings find_recovery_settings(SQLite::Database& db,
                                                 const domain::RecoverySettings& defaults) {
-  auto stored = get_setting(db, "recovery");
+  auto stored = find_setting(db, "recovery");
   nlohmann::json merged = domain::to_json(defaults);
   if (stored) {
     auto j = nlohmann::json::parse(*stored, nullptr, false);
@@ -57,7 +58,7 @@ domain::RecoverySettings load_recovery_settings(SQLite::Database& db,
 }
 
 void save_recovery_settings(SQLite::Database& db, const domain::RecoverySettings& s, int64_t now) {
-  put_setting(db, "recovery", domain::to_json(s).dump(), now);
+  save_setting(db, "recovery", domain::to_json(s).dump(), now);
 }
 
 }  // namespace cs::store

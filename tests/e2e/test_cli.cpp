@@ -333,7 +333,7 @@ TEST_CASE("admin setup-link: a new one-time link while no password is set, kept 
   // Once a password is set there is no link to give.
   {
     auto conn = store::open_connection(db, store::ConnectionRole::Writer);
-    store::set_admin_password(*conn, "pbkdf2-placeholder", 1);
+    store::save_admin_password(*conn, "pbkdf2-placeholder", 1);
   }
   auto after = test::run_binary({"admin", "setup-link", "--db", db});
   CHECK(after.exit_code == 1);

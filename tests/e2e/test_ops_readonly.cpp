@@ -101,7 +101,7 @@ TEST_CASE("serve on a read-only database: read-only mode, not an exit") {
   }
   {
     auto db = store::open_connection(ro.db, store::ConnectionRole::Writer);
-    store::set_admin_password(*db, password::hash(kPassword), 1);
+    store::save_admin_password(*db, password::hash(kPassword), 1);
   }
   ro.apply();
   struct Undo {

@@ -135,7 +135,7 @@ struct Rig {
     whop.set_webhook_target(server.webhook_url());
     {
       auto w = store::open_connection(db, store::ConnectionRole::Writer);
-      store::set_admin_password(*w, password::hash(kPassword), now_ms());
+      store::save_admin_password(*w, password::hash(kPassword), now_ms());
     }
     REQUIRE(web.sign_in());
   }

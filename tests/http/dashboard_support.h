@@ -22,7 +22,8 @@ constexpr const char* kAdminPassword = "correct horse battery staple";
 inline void set_admin(TestApp& t, const std::string& pw = kAdminPassword) {
   static const std::string encoded = password::hash(kAdminPassword);
   std::string h = pw == kAdminPassword ? encoded : password::hash(pw);
-  REQUIRE(t.app().writer().run([&](SQLite::Database& db) { store::set_admin_password(db, h, 1); }));
+  REQUIRE(
+      t.app().writer().run([&](SQLite::Database& db) { store::save_admin_password(db, h, 1); }));
 }
 
 /// A browser-like client: remembers cookies set by the server and the page's CSRF token.
@@ -129,7 +130,7 @@ inline store::CaseRow make_case(const std::string& id, const std::string& status
 
 inline void seed_cases(TestApp& t, const std::vector<store::CaseRow>& rows) {
   REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
-    for (const auto& r : rows) store::upsert_case(db, r);
+    for (const auto& r : rows) store::save_case(db, r);
   }));
 }
 

@@ -39,7 +39,7 @@ void fail_then_pay(test::FakeWhop& whop, const std::string& n, const std::string
 std::optional<store::CaseRow> case_of(test::TestApp& t, const std::string& membership_id) {
   std::optional<store::CaseRow> found;
   REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
-    auto rows = store::cases_for_membership(db, membership_id);
+    auto rows = store::list_cases_for_membership(db, membership_id);
     if (!rows.empty()) found = rows.back();
   }));
   return found;

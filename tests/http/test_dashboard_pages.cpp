@@ -271,7 +271,7 @@ TEST_CASE("case page: the member's name, email and card from the payload; who ac
   std::string id;
   {
     auto db = t.app().reads().lease();
-    auto all = store::cases_for_membership(*db, s.membership_id);
+    auto all = store::list_cases_for_membership(*db, s.membership_id);
     REQUIRE(all.size() == 1);
     id = all[0].id;
   }
@@ -417,7 +417,7 @@ TEST_CASE("settings: 400 with the message next to the field and the typed values
   CHECK_FALSE(s.notifications_enabled);  // the kill switch
   {
     auto db = t.app().reads().lease();
-    auto r = store::load_retention(*db);
+    auto r = store::find_retention(*db);
     CHECK(r.payload_days == 20);
     SQLite::Statement q(*db,
                         "SELECT count(*) FROM recovery_actions WHERE type = 'settings_changed'");
@@ -459,7 +459,7 @@ TEST_CASE("Whop connection from the dashboard: sealed at rest, in force without 
   CHECK(conn.public_url == "https://cs.example.com");
   {
     auto db = t.app().reads().lease();
-    auto raw = store::get_setting(*db, "whop_connection");
+    auto raw = store::find_setting(*db, "whop_connection");
     REQUIRE(raw);
     CHECK(raw->find("dash_key_123") == std::string::npos);
     CHECK(raw->find("biz_Test123") == std::string::npos);
@@ -584,7 +584,7 @@ TEST_CASE("events: rejected deliveries counted by reason, payload decrypted, rep
   int64_t id = 0;
   {
     auto db = t.app().reads().lease();
-    id = store::recent_events(*db, 1).at(0).id;
+    id = store::list_recent_events(*db, 1).at(0).id;
   }
   auto detail = w.get("/events/" + std::to_string(id));
   REQUIRE(detail);
@@ -711,7 +711,7 @@ TEST_CASE("a payment after the window shows on the case and is counted on the ov
   store::CaseRow c;
   {
     auto db = t.app().reads().lease();
-    auto all = store::cases_for_membership(*db, failed.membership_id);
+    auto all = store::list_cases_for_membership(*db, failed.membership_id);
     REQUIRE(all.size() == 1);
     c = all[0];
   }
@@ -759,7 +759,7 @@ TEST_CASE("a member who buys the product again after the window counts as paid a
   t.drain();
   {
     auto db = t.app().reads().lease();
-    auto all = store::cases_for_membership(*db, failed.membership_id);
+    auto all = store::list_cases_for_membership(*db, failed.membership_id);
     REQUIRE(all.size() == 1);
     CHECK(all[0].status == domain::CaseStatus::Lost);
     CHECK(all[0].resolution == domain::Resolution::Deactivated);
@@ -820,7 +820,7 @@ TEST_CASE("overview: each KPI against the previous period; at risk and lost reve
   auto zone = tz::find("Asia/Kathmandu");
   REQUIRE(zone);
   auto db = t.app().reads().lease();
-  auto charts = store::load_charts(*db, now - 30 * 86400000LL, now, **zone);
+  auto charts = store::list_chart_series(*db, now - 30 * 86400000LL, now, **zone);
   REQUIRE(!charts.days.empty());
   for (const auto& d : charts.days)
     CHECK(((d.day_start % 86400000) + 86400000) % 86400000 == 65700000);
@@ -858,7 +858,7 @@ TEST_CASE("events page: own time beside arrival, filters by type and member, lin
   std::string case_b;
   {
     auto db = t.app().reads().lease();
-    case_b = store::cases_for_membership(*db, b.membership_id).at(0).id;
+    case_b = store::list_cases_for_membership(*db, b.membership_id).at(0).id;
   }
   test::WebClient w(t);
   REQUIRE(w.sign_in());

@@ -119,7 +119,7 @@ struct Env {
 
   std::vector<store::CaseRow> cases(const std::string& membership_id = kMembership) {
     auto db = a().reads().lease();
-    return store::cases_for_membership(*db, membership_id);
+    return store::list_cases_for_membership(*db, membership_id);
   }
   /// The membership's only case (fails the test when there is not exactly one).
   store::CaseRow only_case(const std::string& membership_id = kMembership) {
@@ -129,7 +129,7 @@ struct Env {
   }
   std::vector<store::SendRow> sends(const std::string& case_id) {
     auto db = a().reads().lease();
-    return store::sends_for_case(*db, case_id);
+    return store::list_sends_for_case(*db, case_id);
   }
   /// The state of one nudge send, "" when there is no row.
   std::string send_state(const std::string& case_id, const std::string& attempt,
@@ -142,14 +142,14 @@ struct Env {
   std::vector<store::Action> actions(const std::string& case_id, const std::string& type = "") {
     auto db = a().reads().lease();
     std::vector<store::Action> out;
-    for (auto& x : store::actions_for_case(*db, case_id)) {
+    for (auto& x : store::list_actions_for_case(*db, case_id)) {
       if (type.empty() || x.type == type) out.push_back(std::move(x));
     }
     return out;
   }
   std::string incentive_state(const std::string& case_id) {
     auto db = a().reads().lease();
-    auto inc = store::get_incentive(*db, case_id);
+    auto inc = store::find_incentive(*db, case_id);
     return inc ? domain::incentive_state_name(inc->state) : "";
   }
   /// Jobs of `kind` ("" = any; newest first); with `channel`, only nudges on that channel.
@@ -194,7 +194,7 @@ struct Env {
     domain::RecoverySettings s;
     {
       auto db = a().reads().lease();
-      s = store::load_recovery_settings(*db, domain::RecoverySettings{});
+      s = store::find_recovery_settings(*db, domain::RecoverySettings{});
     }
     change(s);
     REQUIRE(domain::validate(s).empty());

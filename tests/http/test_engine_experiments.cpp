@@ -63,7 +63,7 @@ std::map<std::string, std::string> arms_of(Env& env, int n, int from = 0) {
   std::map<std::string, std::string> out;  // membership -> arm
   auto db = env.a().reads().lease();
   for (int i = from; i < from + n; ++i) {
-    auto rows = store::cases_for_membership(*db, membership(i));
+    auto rows = store::list_cases_for_membership(*db, membership(i));
     REQUIRE(rows.size() == 1);
     auto ca = store::case_arm(*db, rows[0].id);
     out[membership(i)] = ca ? ca->arm : "";
@@ -158,7 +158,7 @@ TEST_CASE("experiment: holdout cases get nothing at Whop, from any path; arms ke
                 store::IncentiveState inc;
                 inc.state = domain::IncentiveState::Pending;
                 inc.days = 3;
-                store::set_incentive(db, c.id, inc);
+                store::save_incentive(db, c.id, inc);
               })
               .ok());
   env.drain();
@@ -199,7 +199,7 @@ TEST_CASE("experiment: pausing stops new assignments; promoting an arm changes t
     REQUIRE(e);
     CHECK(e->status == domain::ExperimentStatus::Stopped);
     CHECK(e->stopped_at);
-    auto s = store::load_recovery_settings(*db, domain::RecoverySettings{});
+    auto s = store::find_recovery_settings(*db, domain::RecoverySettings{});
     CHECK(s.copy.step(domain::NudgeStep::First).push_title == "Promoted words");
     CHECK(s.incentive_days == 0);
   }

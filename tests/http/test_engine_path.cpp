@@ -112,10 +112,10 @@ TEST_CASE("full path: fail, T+0 push and DM with a tracked link, free days once,
   CHECK(env.whop.free_day_grants("mem_Zx12Cv34Bn56Ml").size() == 1);
 
   auto db = env.app->app().reads().lease();
-  auto cases = store::cases_for_membership(*db, "mem_Zx12Cv34Bn56Ml");
+  auto cases = store::list_cases_for_membership(*db, "mem_Zx12Cv34Bn56Ml");
   REQUIRE(cases.size() == 1);
   CHECK(cases[0].status == domain::CaseStatus::Recovered);
-  auto sends = store::sends_for_case(*db, cases[0].id);
+  auto sends = store::list_sends_for_case(*db, cases[0].id);
   CHECK(sends.size() == 4);
   for (const auto& s : sends) CHECK(s.state == domain::SendState::Sent);
 }

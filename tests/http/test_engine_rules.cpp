@@ -114,7 +114,7 @@ TEST_CASE("never two sends per (case, attempt, channel): scheduler, queue, re-ru
   // Even a tick that replays the schedule from the start enqueues nothing new: unique job keys.
   jobs::TickResult replay;
   auto st = env.a().writer().run([&](SQLite::Database& db) {
-    store::set_nudge_schedule(db, c.id, 0, c.first_failure_at);
+    store::save_nudge_schedule(db, c.id, 0, c.first_failure_at);
     replay = jobs::tick(db, env.a().settings(), env.clock.now_ms());
   });
   REQUIRE(st.ok());

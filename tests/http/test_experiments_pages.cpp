@@ -61,7 +61,7 @@ void seed(Env& env, int64_t experiment, const std::string& arm, int n, int recov
                     c.status = domain::CaseStatus::Lost;
                     c.resolution = domain::Resolution::Expired;
                   }
-                  store::upsert_case(db, c);
+                  store::save_case(db, c);
                   store::assign_case(db, c.id, experiment, arm, first_failure_at);
                 }
               })

@@ -233,7 +233,7 @@ TEST_CASE("unknown event types are stored and acknowledged") {
   CHECK(res->status == 200);
   CHECK(t.drain() == 1);
   auto db = t.app().reads().lease();
-  auto rows = store::recent_events(*db, 10);
+  auto rows = store::list_recent_events(*db, 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].type == "entry.created");
   CHECK(rows[0].process_state == "ignored");
@@ -279,7 +279,7 @@ TEST_CASE("payloads are encrypted at rest and open with the generated 0600 key f
   CHECK((st.st_mode & 0777) == 0600);
 
   auto db = t.app().reads().lease();
-  auto rows = store::recent_events(*db, 1);
+  auto rows = store::list_recent_events(*db, 1);
   REQUIRE(rows.size() == 1);
   std::string sealed = store::event_payload(*db, rows[0].id);
   CHECK(sealed.find("john.doe@example.com") == std::string::npos);

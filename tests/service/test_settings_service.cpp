@@ -77,7 +77,7 @@ TEST_CASE("settings service: messages and connection are audited in the same tra
   CHECK(applied == 0);  // nothing committed, nothing applied
   {
     auto db = env.reads->lease();
-    auto stored = store::load_connection(*db, env.keys);
+    auto stored = store::find_connection(*db, env.keys);
     REQUIRE(stored);
     CHECK_FALSE(stored->company_id.has_value());
   }
@@ -91,7 +91,7 @@ TEST_CASE("settings service: messages and connection are audited in the same tra
   CHECK(applied == 1);
   {
     auto db = env.reads->lease();
-    auto stored = store::load_connection(*db, env.keys);
+    auto stored = store::find_connection(*db, env.keys);
     REQUIRE(stored);
     CHECK(stored->public_url == "https://cs.example.com");
     CHECK(stored->webhook_secrets == std::vector<std::string>{"ws_one", "ws_two"});

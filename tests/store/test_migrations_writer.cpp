@@ -110,8 +110,8 @@ TEST_CASE("the writer commits concurrent tasks in groups and every task is durab
       threads.emplace_back([&, t] {
         for (int i = 0; i < kPerThread; ++i) {
           auto st = writer.run([&](SQLite::Database& db) {
-            store::insert_event(db,
-                                sample_event("msg_" + std::to_string(t) + "_" + std::to_string(i)));
+            store::save_event(db,
+                              sample_event("msg_" + std::to_string(t) + "_" + std::to_string(i)));
           });
           if (st) ok++;
         }
@@ -136,16 +136,16 @@ TEST_CASE("a failing task is rolled back alone; a failed commit fails every task
   }
   store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
   auto bad = writer.run([](SQLite::Database& db) {
-    store::insert_event(db, sample_event("msg_half"));
+    store::save_event(db, sample_event("msg_half"));
     throw std::runtime_error("boom");
   });
   CHECK_FALSE(bad);
   CHECK(bad.error() == "boom");
-  CHECK(writer.run([](SQLite::Database& db) { store::insert_event(db, sample_event("msg_ok")); }));
+  CHECK(writer.run([](SQLite::Database& db) { store::save_event(db, sample_event("msg_ok")); }));
 
   writer.set_fail_commits_for_test(true);
   auto refused =
-      writer.run([](SQLite::Database& db) { store::insert_event(db, sample_event("msg_lost")); });
+      writer.run([](SQLite::Database& db) { store::save_event(db, sample_event("msg_lost")); });
   CHECK_FALSE(refused);
   writer.set_fail_commits_for_test(false);
 
@@ -159,8 +159,8 @@ TEST_CASE("a duplicate webhook-id stores nothing new") {
   test::TempDir dir;
   auto db = store::open_connection(dir.file("e.db"), store::ConnectionRole::Writer);
   REQUIRE(store::migrate_up(*db));
-  CHECK(store::insert_event(*db, sample_event("msg_x")).has_value());
-  CHECK_FALSE(store::insert_event(*db, sample_event("msg_x")).has_value());
+  CHECK(store::save_event(*db, sample_event("msg_x")).has_value());
+  CHECK_FALSE(store::save_event(*db, sample_event("msg_x")).has_value());
   CHECK(store::count_events(*db) == 1);
 }
 

@@ -64,12 +64,12 @@ std::vector<std::string> run(const std::vector<store::NewEvent>& events, int64_t
   crypto::Keyring keys({crypto::Key{1, std::string(32, 'k')}});
   domain::RecoverySettings policy;
   for (const auto& e : events) {
-    auto id = store::insert_event(*db, e);
+    auto id = store::save_event(*db, e);
     if (id) jobs::process_event(*db, keys, *id, policy, now);
   }
   std::vector<std::string> out;
   for (const char* m : {"mem_A", "mem_B"}) {
-    for (const auto& c : store::cases_for_membership(*db, m)) {
+    for (const auto& c : store::list_cases_for_membership(*db, m)) {
       out.push_back(c.membership_id + " " + domain::status_name(c.status) + " " +
                     domain::resolution_name(c.resolution) + " " +
                     std::to_string(c.first_failure_at) + " " + std::to_string(c.last_failure_at) +
@@ -124,11 +124,11 @@ TEST_CASE(
   f.membership_id = "mem_A";
   f.amount_cents = 2999;
   f.currency = "usd";
-  jobs::process_event(*db, keys, *store::insert_event(*db, f), policy, kT0);
-  CHECK(store::cases_for_membership(*db, "mem_A")[0].status == domain::CaseStatus::Open);
+  jobs::process_event(*db, keys, *store::save_event(*db, f), policy, kT0);
+  CHECK(store::list_cases_for_membership(*db, "mem_A")[0].status == domain::CaseStatus::Open);
 
   CHECK(jobs::refold_membership(*db, "mem_A", policy, kT0 + 15 * kDay) == 1);
-  auto lost = store::cases_for_membership(*db, "mem_A")[0];
+  auto lost = store::list_cases_for_membership(*db, "mem_A")[0];
   CHECK(lost.status == domain::CaseStatus::Lost);
   CHECK(lost.resolution == domain::Resolution::Expired);
 
@@ -138,13 +138,13 @@ TEST_CASE(
   s.type = "payment.succeeded";
   s.event_time = kT0 + 13 * kDay;
   s.payment_id = "pay_s";
-  jobs::process_event(*db, keys, *store::insert_event(*db, s), policy, kT0 + 16 * kDay);
-  auto rec = store::cases_for_membership(*db, "mem_A");
+  jobs::process_event(*db, keys, *store::save_event(*db, s), policy, kT0 + 16 * kDay);
+  auto rec = store::list_cases_for_membership(*db, "mem_A");
   REQUIRE(rec.size() == 1);
   CHECK(rec[0].id == lost.id);
   CHECK(rec[0].status == domain::CaseStatus::Recovered);
   CHECK(rec[0].recovered_cents == 2999);
-  auto actions = store::actions_for_case(*db, rec[0].id);
+  auto actions = store::list_actions_for_case(*db, rec[0].id);
   REQUIRE(actions.size() == 3);
   CHECK(actions[0].type == "case_opened");
   CHECK(actions[1].type == "case_lost");

@@ -50,10 +50,10 @@ struct Store {
     REQUIRE(store::migrate_up(*db));
   }
   void deliver(const store::NewEvent& e, int64_t now) {
-    if (auto id = store::insert_event(*db, e)) jobs::process_event(*db, keys, *id, settings, now);
+    if (auto id = store::save_event(*db, e)) jobs::process_event(*db, keys, *id, settings, now);
   }
   store::CaseRow only_case(const std::string& membership) {
-    auto rows = store::cases_for_membership(*db, membership);
+    auto rows = store::list_cases_for_membership(*db, membership);
     REQUIRE(rows.size() == 1);
     return rows[0];
   }
@@ -87,7 +87,7 @@ TEST_CASE(
     CHECK(c.recovery_payment_id == "pay_n1");
     CHECK(c.resolved_at == kT0 + 7 * kDay);
     CHECK(domain::net_recovered_cents(c.status, c.recovered_cents, c.refunded_cents) == 4999);
-    CHECK(store::cases_for_membership(*s.db, "mem_new").empty());  // no case for the new one
+    CHECK(store::list_cases_for_membership(*s.db, "mem_new").empty());  // no case for the new one
     // The scheduler's later re-fold (window passed) keeps it.
     jobs::refold_membership(*s.db, "mem_old", s.settings, kT0 + 40 * kDay);
     CHECK(s.only_case("mem_old").resolution == domain::Resolution::Rejoined);
@@ -178,7 +178,7 @@ TEST_CASE("property: win-back through the store is independent of arrival order 
       for (const auto& e : order) s.deliver(e, now);
       std::vector<std::string> out;
       for (const Member& m : kMembers) {
-        for (const auto& c : store::cases_for_membership(*s.db, m.membership)) {
+        for (const auto& c : store::list_cases_for_membership(*s.db, m.membership)) {
           out.push_back(c.membership_id + " " + domain::status_name(c.status) + " " +
                         domain::resolution_name(c.resolution) + " " +
                         std::to_string(c.first_failure_at) + " " + std::to_string(c.failures) +
