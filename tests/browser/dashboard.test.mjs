@@ -8,93 +8,19 @@
 // screenshots), CS_FIXTURES (tests/fixtures). Run by ctest as the "browser" test.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import net from "node:net";
-import { createRequire } from "node:module";
+import {
+  ARTIFACTS, BIN, DAY, FAKE, FIXTURES, accessible, chromium, deliver, fakeJson, fixture, freePort, iso,
+  paymentEvent, procs, shot, site, start, visit, waitFor,
+} from "./support.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
-const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-const BIN = process.env.CS_BINARY;
-const FAKE = process.env.CS_FAKE_WHOP;
-const ARTIFACTS = process.env.CS_ARTIFACTS || path.join(os.tmpdir(), "cs-browser-artifacts");
-const FIXTURES = process.env.CS_FIXTURES;
 const SECRET = "ws_browsertest0123456789abcdef0123456789abcdef0123456789abcdef0123";
 const API_KEY = "browser_test_key";
 const PASSWORD = "a calm and very long passphrase";
-const DAY = 86400000;
 
 let fake, server, browser, dir, base, fakeBase, setupLink;
-const procs = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-/// Starts a process and resolves with it once `ready` matches its stdout.
-function start(cmd, args, env, ready) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    procs.push(p);
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${out}`)), 15000);
-    p.stdout.on("data", (d) => {
-      out += d.toString();
-      const m = out.match(ready);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ p, out, m });
-      }
-    });
-    p.stderr.on("data", (d) => {
-      if (process.env.CS_VERBOSE) process.stderr.write(d);
-    });
-    p.on("exit", (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
-  });
-}
-
-async function fakeJson(method, p, body) {
-  const res = await fetch(fakeBase + p, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
-
-const iso = (ms) => new Date(ms).toISOString();
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, "whop", name), "utf8"));
-
-function paymentEvent(type, m, timeMs) {
-  const e = fixture("v1_payment.failed.json");
-  delete e.id;
-  e.type = type;
-  e.timestamp = iso(timeMs);
-  const d = e.data;
-  d.id = `pay_${m.key}${type === "payment.failed" ? "F" : "S"}`;
-  d.updated_at = d.last_payment_attempt = iso(timeMs);
-  if (type === "payment.succeeded") {
-    d.status = "paid";
-    d.substatus = "succeeded";
-    d.paid_at = iso(timeMs);
-    d.failure_message = null;
-  }
-  d.total = d.subtotal = d.usd_total = m.amount;
-  d.membership.id = m.id;
-  d.user = { id: m.user, username: m.username, name: m.username, email: `${m.username}@example.com` };
-  return e;
-}
 
 function membershipEvent(type, m, timeMs) {
   const e = fixture("v1_membership.deactivated.json");
@@ -114,11 +40,6 @@ const members = {
   dan: { key: "Dan1", id: "mem_DanDanDan004", user: "user_DanDan004", username: "dan_open", amount: 19.5 },
   eve: { key: "Eve1", id: "mem_EveEveEve005", user: "user_EveEve005", username: "eve_open", amount: 99.0 },
 };
-
-async function deliver(event) {
-  const r = await fakeJson("POST", "/_fake/deliver", { event, target: `${base}/webhooks/whop`, options: { retry: false } });
-  assert.equal(r.status, 200, `webhook ${event.type} answered ${JSON.stringify(r)}`);
-}
 
 async function seed() {
   const now = Date.now();
@@ -141,43 +62,14 @@ async function seed() {
   await deliver(paymentEvent("payment.failed", members.eve, now - 30 * 60000));
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-/// axe-core on the current page: no violation of any impact.
-async function accessible(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations;
-  const text = bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  assert.deepEqual(text, [], `axe on ${name}`);
-}
-
-async function visit(page, url, name) {
-  const res = await page.goto(base + url);
-  await shot(page, name);
-  await accessible(page, name);
-  return res;
-}
-
-async function waitFor(fn, what, ms = 10000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cs-browser-"));
   const fakePort = await freePort();
   fake = await start(FAKE, ["--port", String(fakePort), "--secret", SECRET, "--api-key", API_KEY], {}, /listening on (http:\/\/\S+)/);
-  fakeBase = fake.m[1];
+  fakeBase = site.fakeBase = fake.m[1];
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
+  base = site.base = `http://127.0.0.1:${port}`;
   server = await start(
     BIN,
     ["serve", "--db", path.join(dir, "cs.db"), "--listen", `127.0.0.1:${port}`],

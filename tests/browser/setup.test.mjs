@@ -8,83 +8,19 @@
 // 390 px wide) go to $CS_ARTIFACTS.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import net from "node:net";
-import { createRequire } from "node:module";
+import {
+  ARTIFACTS, BIN, DAY, FAKE, FIXTURES, accessible, chromium, deliver, fakeJson, fixture, freePort, iso,
+  paymentEvent, procs, shot, site, start, visit, waitFor,
+} from "./support.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
-const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-const BIN = process.env.CS_BINARY;
-const FAKE = process.env.CS_FAKE_WHOP;
-const ARTIFACTS = process.env.CS_ARTIFACTS || path.join(os.tmpdir(), "cs-browser-artifacts");
-const FIXTURES = process.env.CS_FIXTURES;
 const SECRET = "ws_setuptest0123456789abcdef0123456789abcdef0123456789abcdef01234";
 const API_KEY = "apik_setupBrowserTestKey";
 const PASSWORD = "a first start passphrase";
 
 let fake, server, browser, dir, base, fakeBase, setupLine;
-const procs = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-/// Starts a process and resolves once `ready` matches a line of its stdout.
-function start(cmd, args, env, ready) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    procs.push(p);
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${out}`)), 15000);
-    p.stdout.on("data", (d) => {
-      out += d.toString();
-      const m = out.match(ready);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ p, out, m });
-      }
-    });
-    p.stderr.on("data", (d) => {
-      if (process.env.CS_VERBOSE) process.stderr.write(d);
-    });
-    p.on("exit", (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
-  });
-}
-
-async function fakeJson(method, p, body) {
-  const res = await fetch(fakeBase + p, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
-
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, "whop", name), "utf8"));
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-/// axe-core on the current page: no violation of any impact.
-async function accessible(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
-  const text = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  assert.deepEqual(text, [], `axe on ${name}`);
-}
 
 /// Screenshots at desktop and phone width, axe at both.
 async function both(page, name) {
@@ -98,15 +34,6 @@ async function both(page, name) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-async function waitFor(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 const stepDone = async (page, key) => page.locator(`[data-step="${key}"]`).getAttribute("data-done");
 
 before(async () => {
@@ -114,9 +41,9 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cs-setup-"));
   const fakePort = await freePort();
   fake = await start(FAKE, ["--port", String(fakePort), "--secret", SECRET, "--api-key", API_KEY], {}, /listening on (http:\/\/\S+)/);
-  fakeBase = fake.m[1];
+  fakeBase = site.fakeBase = fake.m[1];
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
+  base = site.base = `http://127.0.0.1:${port}`;
   // Nothing about Whop is configured: the creator enters it on the settings page.
   server = await start(
     BIN,
