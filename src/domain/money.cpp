@@ -67,6 +67,12 @@ std::pair<std::string, std::string> split_minor(int64_t minor, int digits) {
 
 }  // namespace
 
+std::string format_count(int64_t n) {
+  const std::string digits =
+      std::to_string(n < 0 ? -static_cast<uint64_t>(n) : static_cast<uint64_t>(n));
+  return (n < 0 ? "-" : "") + group_thousands(digits);
+}
+
 std::optional<int64_t> parse_major_amount(std::string_view text, int digits) {
   digits = std::clamp(digits, 0, kMaxDigits);
   // The JSON number grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?

@@ -33,6 +33,9 @@ std::optional<int64_t> major_double_to_minor(double major, int digits);
 /// "12.345" for 12345 kwd; negative amounts keep their sign, no separators, no symbol.
 std::string minor_to_decimal(int64_t minor, std::string_view currency);
 
+/// A count for people: 1465 -> "1,465", -12000 -> "-12,000".
+std::string format_count(int64_t n);
+
 /// For people: the currency's own decimals, thousands separators and symbol or code:
 /// "$1,202.47", "¥1,000", "KWD 12.345", "-$5.00". A code outside the ISO table is shown
 /// upper-cased with two decimals ("XYZ 12.34"); an empty or malformed code gives the bare amount.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "domain/money.h"
+
 namespace cs::domain {
 
 double normal_cdf(double z) {
@@ -85,10 +87,10 @@ Verdict compare(const std::string& name, int64_t x1, int64_t n1, const std::stri
   }
   v.required = required_per_group(baseline);
   v.more_needed = std::max<int64_t>(0, v.required - std::min(n1, n2));
-  const std::string needed = std::to_string(v.more_needed);
+  const std::string needed = format_count(v.more_needed);
   if (!v.test.valid) {
     v.kind = Verdict::Kind::NoData;
-    v.sentence = "No closed cases in both groups yet: about " + std::to_string(v.required) +
+    v.sentence = "No closed cases in both groups yet: about " + format_count(v.required) +
                  " closed cases per group are needed to see a 5-point difference with 80 % "
                  "power.";
     return v;

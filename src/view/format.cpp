@@ -103,14 +103,7 @@ std::string capitalize(const std::string& s) {
 }
 
 std::string count(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  int k = 0;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it, ++k) {
-    if (k > 0 && k % 3 == 0) out.insert(out.begin(), ',');
-    out.insert(out.begin(), *it);
-  }
-  return n < 0 ? "-" + out : out;
+  return domain::format_count(n);
 }
 
 }  // namespace cs::view

@@ -208,7 +208,7 @@ test("experiments: a two-arm test with a 10 % holdout, from setup to promotion",
     const card = page.locator("li.card", { hasText: "Short against Control" });
     const fmt = (v) => (v >= 0 ? "+" : "") + v.toFixed(1);
     assert.match(await card.textContent(), new RegExp(`${fmt(100 * hand.d).replace("+", "\\+")} points`));
-    assert.match(await card.textContent(), /Not enough data yet: about \d+ more closed cases per group are needed to see a 5-point difference with 80 % power/);
+    assert.match(await card.textContent(), /Not enough data yet: about [\d,]+ more closed cases per group are needed to see a 5-point difference with 80 % power/);
     // Lift over doing nothing: all nudged arms against the holdout.
     const lift = page.locator("li.card", { hasText: "All nudged arms against Holdout" });
     const x = Number(a.closed_recovered) + Number(b.closed_recovered), n = Number(a.closed) + Number(b.closed);

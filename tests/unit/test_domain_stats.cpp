@@ -73,7 +73,7 @@ TEST_CASE("the sentence names no winner before the minimum sample") {
   CHECK(v.kind == Verdict::Kind::NotEnoughData);
   CHECK(v.required == 1377);
   CHECK(v.more_needed == 1277);
-  CHECK(v.sentence.find("Not enough data yet: about 1277 more closed cases per group") == 0);
+  CHECK(v.sentence.find("Not enough data yet: about 1,277 more closed cases per group") == 0);
   CHECK(v.sentence.find("5-point difference with 80 % power") != std::string::npos);
   CHECK(v.sentence.find("recovers more") == std::string::npos);
 

@@ -11,6 +11,7 @@
 #include "domain/money.h"
 #include "domain/time.h"
 
+using cs::domain::format_count;
 using cs::domain::format_iso8601_ms;
 using cs::domain::format_money;
 using cs::domain::is_known_currency;
@@ -282,6 +283,15 @@ TEST_CASE("minor_to_decimal: machine-readable, in the currency's decimals") {
   CHECK(minor_to_decimal(5, "kwd") == "0.005");
   CHECK(minor_to_decimal(1234, "xyz") == "12.34");
   CHECK(minor_to_decimal(std::numeric_limits<int64_t>::min(), "usd") == "-92233720368547758.08");
+}
+
+TEST_CASE("format_count: thousands separators for counts shown to people") {
+  CHECK(format_count(0) == "0");
+  CHECK(format_count(999) == "999");
+  CHECK(format_count(1465) == "1,465");
+  CHECK(format_count(1234567) == "1,234,567");
+  CHECK(format_count(-12000) == "-12,000");
+  CHECK(format_count(INT64_MIN) == "-9,223,372,036,854,775,808");
 }
 
 TEST_CASE("format_money: symbol or code, the currency's decimals, thousands separators") {
