@@ -407,15 +407,18 @@ std::string case_page(const Chrome& c, const CaseModel& m) {
     set(d, "arm_experiment", m.arm->experiment_name);
     set(d, "arm_href", "/experiments/" + std::to_string(m.arm->experiment_id));
   }
-  const auto allowed =
-      domain::allowed_actions(r.status, r.resolution, m.arm && domain::is_holdout(m.arm->arm));
+  const bool holdout = m.arm && domain::is_holdout(m.arm->arm);
+  const auto allowed = domain::allowed_actions(r.status, r.resolution, holdout);
 
   Data actions = list();
   for (const auto& a : case_actions()) {
     Data ad;
     set(ad, "key", a.key);
     set(ad, "label", a.label);
-    set(ad, "explain", a.explain);
+    set(ad, "explain",
+        holdout && a.key == "nudge"
+            ? "Not offered: this case is in the experiment's holdout, which nobody contacts."
+            : a.explain);
     set(ad, "danger", a.danger);
     set(ad, "allowed", a.allowed(allowed));
     actions.push_back(ad);

@@ -121,7 +121,7 @@ TEST_CASE("experiments pages: create, results that match a hand computation, CSV
   CHECK(html.find("+15.0 points") != std::string::npos);
   CHECK(html.find("1.7 to 28.3 points") != std::string::npos);
   CHECK(html.find("0.028") != std::string::npos);
-  CHECK(html.find("Not enough data yet: about 1277 more closed cases per group") !=
+  CHECK(html.find("Not enough data yet: about 1,277 more closed cases per group") !=
         std::string::npos);
   // Rates over closed cases only; the open ones are counted apart.
   CHECK(html.find("45.0 %") != std::string::npos);
@@ -159,6 +159,9 @@ TEST_CASE("experiments pages: create, results that match a hand computation, CSV
   auto case_page = w.get("/cases/" + held_id);
   REQUIRE(case_page);
   CHECK(case_page->body.find("Holdout (nobody contacts this case)") != std::string::npos);
+  // The greyed-out "Nudge now" says why it is not offered, not what it would do.
+  CHECK(case_page->body.find("Not offered: this case is in the experiment") != std::string::npos);
+  CHECK(case_page->body.find("Sends a reminder now on every channel") == std::string::npos);
   auto cases_csv = w.get("/cases/export.csv");
   REQUIRE(cases_csv);
   CHECK(cases_csv->body.find(",incentive_days,experiment,arm\r\n") != std::string::npos);
