@@ -76,6 +76,14 @@ view::Chrome Dashboard::chrome(const Session& s, const std::string& title,
   return c;
 }
 
+view::Chrome Dashboard::form_error_chrome(const Session& s, const std::string& title,
+                                          const std::string& active, const std::string& text) {
+  auto c = chrome(s, title, active);
+  c.flash_kind = "error";
+  c.flash_text = text;
+  return c;
+}
+
 bool Dashboard::within_limit(const httplib::Request& req, httplib::Response& res, const Session* s,
                              const std::string& bucket, int limit, int64_t window_ms, bool json) {
   int64_t t = now();

@@ -38,6 +38,9 @@ class Dashboard {
   std::pair<std::string, std::string> take_flash(const Session& s);
   /// The page frame for a signed-in page (takes the session's flash message).
   view::Chrome chrome(const Session& s, const std::string& title, const std::string& active);
+  /// The page frame for a form answered 400: `text` says what needs a fix.
+  view::Chrome form_error_chrome(const Session& s, const std::string& title,
+                                 const std::string& active, const std::string& text);
 
   /// Counts a request against `bucket` per session (when given) and per client address; sets
   /// X-RateLimit-Limit/-Remaining/-Reset. Over the limit: answers 429 with Retry-After and a

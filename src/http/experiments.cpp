@@ -207,9 +207,8 @@ void add_experiment_routes(httplib::Server& svr, Dashboard& d) {
           if (!change.failure.empty()) throw std::runtime_error(change.failure);
           if (!change.errors.empty()) {
             m.errors = change.errors;
-            auto c = d.chrome(s, "Experiments", "experiments");
-            c.flash_kind = "error";
-            c.flash_text = "A field needs a fix; nothing was saved.";
+            auto c = d.form_error_chrome(s, "Experiments", "experiments",
+                                         "A field needs a fix; nothing was saved.");
             send_html(res, 400, view::experiments_page(c, m));
             return;
           }

@@ -114,9 +114,8 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
         if (!change.failure.empty()) throw std::runtime_error(change.failure);
         if (!change.errors.empty()) {
           m.errors = change.errors;
-          auto c = d.chrome(s, "Settings", "settings");
-          c.flash_kind = "error";
-          c.flash_text = "Some settings need a fix; nothing was saved.";
+          auto c = d.form_error_chrome(s, "Settings", "settings",
+                                       "Some settings need a fix; nothing was saved.");
           send_html(res, 400, view::settings_page(c, m));
           return;
         }
@@ -137,9 +136,8 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
                req.has_param("remove_api_key"), req.has_param("remove_webhook_secrets")});
           if (!change.errors.empty()) {
             m.errors = change.errors;
-            auto ch = d.chrome(s, "Settings", "settings");
-            ch.flash_kind = "error";
-            ch.flash_text = "The Whop connection needs a fix; nothing was saved.";
+            auto ch = d.form_error_chrome(s, "Settings", "settings",
+                                          "The Whop connection needs a fix; nothing was saved.");
             send_html(res, 400, view::settings_page(ch, m));
             return;
           }
@@ -158,9 +156,8 @@ void add_settings_routes(httplib::Server& svr, Dashboard& d) {
           auto change = service::save_time_zone(*d.deps.services, m.values["time_zone"]);
           if (!change.errors.empty()) {
             m.errors = change.errors;
-            auto ch = d.chrome(s, "Settings", "settings");
-            ch.flash_kind = "error";
-            ch.flash_text = "The time zone needs a fix; nothing was saved.";
+            auto ch = d.form_error_chrome(s, "Settings", "settings",
+                                          "The time zone needs a fix; nothing was saved.");
             send_html(res, 400, view::settings_page(ch, m));
             return;
           }
