@@ -12,6 +12,7 @@
 #include "domain/currency.h"
 #include "domain/money.h"
 #include "domain/time.h"
+#include "util/json_limits.h"
 
 namespace cs::domain {
 namespace {
@@ -164,6 +165,148 @@ NumberTexts data_number_texts(std::string_view raw) {
   }
   return texts;
 }
+
+/// Builds, in one SAX pass over a webhook body, only the part of its document that map_object
+/// reads: a few top-level members, a few members of "data" and the ids inside data's small
+/// objects (user, product, ...), and the source text of data's float members. Everything else
+/// is checked by the parser and dropped. Duplicate keys: the last wins, as in the DOM.
+class SparseEventSax : public nlohmann::json_sax<json> {
+ public:
+  SparseEventSax(json& root, NumberTexts& texts) : root_(root), texts_(texts) {
+    stack_.reserve(kMaxJsonDepth + 1);
+  }
+  bool null() override { return scalar(nullptr); }
+  bool boolean(bool v) override { return scalar(v); }
+  bool number_integer(number_integer_t v) override { return scalar(v); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar(v); }
+  bool number_float(number_float_t v, const string_t& s) override {
+    if (!stack_.empty() && stack_.back().scope == Scope::Data) {
+      texts_.insert_or_assign(stack_.back().key, s);  // last wins, as in the DOM
+    }
+    return scalar(v);
+  }
+  bool string(string_t& v) override {
+    if (json* slot = kept_slot(); slot != nullptr) *slot = v;
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(true); }
+  bool key(string_t& k) override {
+    Frame& f = stack_.back();
+    if (f.scope != Scope::Skip) f.key = k;
+    return true;
+  }
+  bool end_object() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_array() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // Skip: not kept (or inside an array); Root: the body; Data: its "data" object; Inner: an
+  // object inside data whose ids are read (user, product, ...).
+  enum class Scope : uint8_t { Skip, Root, Data, Inner };
+  struct Frame {
+    json* node;
+    Scope scope;
+    std::string key;  // the member being read (objects only)
+  };
+
+  static bool one_of(std::string_view key, std::initializer_list<std::string_view> keys) {
+    for (auto k : keys) {
+      if (k == key) return true;
+    }
+    return false;
+  }
+  /// Whether the member `key` of an object in `scope` is read; `child` gets the scope its value
+  /// has when it is an object (Skip: kept only as a value of the wrong type).
+  static bool wanted(Scope scope, std::string_view key, Scope& child) {
+    child = Scope::Skip;
+    switch (scope) {
+      case Scope::Root:
+        if (key == "data") {
+          child = Scope::Data;
+          return true;
+        }
+        return one_of(key, {"type", "action", "api_version", "id", "company_id", "timestamp"});
+      case Scope::Data:
+        if (one_of(key, {"company", "membership", "payment", "user", "product", "plan"})) {
+          child = Scope::Inner;
+          return true;
+        }
+        return one_of(key, {"id",
+                            "company_id",
+                            "membership_id",
+                            "payment_id",
+                            "user_id",
+                            "product_id",
+                            "plan_id",
+                            "currency",
+                            "total",
+                            "subtotal",
+                            "usd_total",
+                            "final_amount",
+                            "amount",
+                            "failure_message",
+                            "manage_url",
+                            "cancel_at_period_end",
+                            "last_payment_attempt",
+                            "paid_at",
+                            "updated_at",
+                            "created_at"});
+      case Scope::Inner:
+        return one_of(key, {"id", "username", "name", "title"});
+      case Scope::Skip:
+        return false;
+    }
+    return false;
+  }
+  /// Where the value now being read goes (nullptr: dropped); `child` as in wanted().
+  json* slot(Scope& child) {
+    child = Scope::Skip;
+    if (stack_.empty()) {
+      child = Scope::Root;
+      return &root_;
+    }
+    Frame& f = stack_.back();
+    if (f.scope == Scope::Skip || f.node == nullptr || !wanted(f.scope, f.key, child)) {
+      return nullptr;
+    }
+    return &(*f.node)[f.key];
+  }
+  json* kept_slot() {
+    Scope child;
+    return slot(child);
+  }
+  template <class T>
+  bool scalar(T v) {
+    if (json* s = kept_slot(); s != nullptr) *s = v;
+    return true;
+  }
+  bool open(bool object) {
+    Scope child;
+    json* s = slot(child);
+    if (s != nullptr) {
+      // A kept member that is a container: an object it reads into, else an empty placeholder of
+      // the same type (the mapping treats it as absent, as it would the full value).
+      *s = object ? json::object() : json::array();
+      if (!object || child == Scope::Skip) s = nullptr;
+    }
+    stack_.push_back({s, s != nullptr ? child : Scope::Skip, {}});
+    return true;
+  }
+
+  json& root_;
+  NumberTexts& texts_;
+  std::vector<Frame> stack_;
+};
 
 /// A unix time given as a number: seconds, or milliseconds when above 1e11. Negative or
 /// out-of-range values are not usable times.
@@ -338,6 +481,33 @@ Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw) {
     // The reads above are type-checked; this only guards against the unforeseen.
     return Error{std::string("webhook body could not be mapped: ") + e.what()};
   }
+}
+
+ParsedEvent parse_whop_event(std::string_view raw) {
+  ParsedEvent out;
+  json body;
+  NumberTexts texts;
+  SparseEventSax sax(body, texts);
+  if (auto st = sax_parse_limited(raw, sax); !st) {
+    out.error = st.error();
+    out.bad_json = true;
+    return out;
+  }
+  if (!body.is_object()) {
+    out.error = "webhook body is not a JSON object";
+    return out;
+  }
+  try {
+    auto mapped = map_object(body, &texts);
+    if (mapped) {
+      out.event = std::move(*mapped);
+    } else {
+      out.error = mapped.error();
+    }
+  } catch (const std::exception& e) {
+    out.error = std::string("webhook body could not be mapped: ") + e.what();
+  }
+  return out;
 }
 
 }  // namespace cs::domain

@@ -71,4 +71,15 @@ Result<Event> map_whop_event(const nlohmann::json& body);
 /// so no digit the sender wrote is lost to binary floating point.
 Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw);
 
+/// A raw webhook body parsed and mapped in one pass.
+struct ParsedEvent {
+  std::optional<Event> event;  // when the body maps
+  std::string error;           // otherwise: why
+  bool bad_json = false;       // the body is not valid JSON or nests too deep (else: no event)
+};
+/// map_whop_event(parse_json_limited(raw), raw) without building the document: one SAX pass
+/// keeps only the members the mapping reads. Same event, and for a body that does not parse the
+/// same error, as the two calls.
+ParsedEvent parse_whop_event(std::string_view raw);
+
 }  // namespace cs::domain

@@ -21,18 +21,21 @@ void add_webhook_routes(httplib::Server& svr, Deps& deps) {
               r.status, r.reason,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         }
-        nlohmann::json fields = {{"request_id", res.get_header_value("X-Request-Id")},
-                                 {"status", r.status},
-                                 {"outcome", r.reason}};
-        if (!r.webhook_id.empty()) fields["webhook_id"] = r.webhook_id;
-        log::write(r.status == 200 ? log::Level::Debug : log::Level::Warn, "webhook", fields);
+        const auto level = r.status == 200 ? log::Level::Debug : log::Level::Warn;
+        if (log::enabled(level)) {  // no fields built for a level that is off
+          nlohmann::json fields = {{"request_id", res.get_header_value("X-Request-Id")},
+                                   {"status", r.status},
+                                   {"outcome", r.reason}};
+          if (!r.webhook_id.empty()) fields["webhook_id"] = r.webhook_id;
+          log::write(level, "webhook", fields);
+        }
         if (r.status != 200 && deps.webhook_stats) {
           deps.webhook_stats->rejected(r.reason, r.status, deps.clock ? deps.clock->now_ms() : 0);
         }
         if (r.status == 200) {
           res.status = 200;
-          res.set_content(nlohmann::json{{"ok", true}, {"result", r.reason}}.dump(),
-                          "application/json");
+          // r.reason is "stored" or "duplicate": no escaping needed.
+          res.set_content("{\"ok\":true,\"result\":\"" + r.reason + "\"}", "application/json");
         } else {
           json_error(res, r.status, r.reason, r.message);
           if (r.status == 503) res.set_header("Retry-After", "10");

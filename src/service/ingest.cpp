@@ -4,7 +4,6 @@
 #include "jobs/kinds.h"
 #include "store/events.h"
 #include "store/jobs.h"
-#include "util/json_limits.h"
 #include "util/log.h"
 
 namespace cs::service {
@@ -55,10 +54,11 @@ IngestResult ingest_webhook(IngestContext& in, const SignatureHeaders& headers,
   if (!valid_webhook_id(webhook_id)) {
     return reject(400, "bad_webhook_id", "webhook-id must be 1-128 letters, digits or _-.:");
   }
-  auto json = parse_json_limited(body);
-  if (!json) return reject(400, "bad_json", json.error(), webhook_id);
-  auto ev = domain::map_whop_event(*json, body);
-  if (!ev) return reject(400, "bad_event", ev.error(), webhook_id);
+  // One pass over the body, keeping only what the mapping reads (no document is built).
+  auto parsed = domain::parse_whop_event(body);
+  if (parsed.bad_json) return reject(400, "bad_json", std::move(parsed.error), webhook_id);
+  if (!parsed.event) return reject(400, "bad_event", std::move(parsed.error), webhook_id);
+  const domain::Event* ev = &*parsed.event;
 
   store::NewEvent row = store::new_event_row(*ev, webhook_id, now);
   row.sig_scheme = v.scheme;

@@ -15,4 +15,10 @@ constexpr int kMaxJsonDepth = 64;
 /// `max_depth` arrays/objects.
 Result<nlohmann::json> parse_json_limited(std::string_view text, int max_depth = kMaxJsonDepth);
 
+/// Runs the SAX handler `sax` over `text` with the same limits, and the same error for the same
+/// input, as parse_json_limited, without building a document. The handler's parse_error is not
+/// called (the error is returned instead).
+Status sax_parse_limited(std::string_view text, nlohmann::json_sax<nlohmann::json>& sax,
+                         int max_depth = kMaxJsonDepth);
+
 }  // namespace cs

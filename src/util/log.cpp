@@ -48,6 +48,10 @@ void set_level(Level level) {
   g_level.store(static_cast<int>(level));
 }
 
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
 int syslog_priority(Level level) {
   switch (level) {
     case Level::Debug:
@@ -94,7 +98,7 @@ std::string format(Level level, std::string_view msg, const nlohmann::json& fiel
 }
 
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
-  if (static_cast<int>(level) < g_level.load()) return;
+  if (!enabled(level)) return;
   std::string text;
   if (stderr_is_journal()) text = "<" + std::to_string(syslog_priority(level)) + ">";
   text += format(level, msg, fields);

@@ -17,6 +17,9 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 
 /// Sets the minimum level written (default Info). Thread-safe.
 void set_level(Level level);
+/// True when lines of `level` are written: callers test it before building fields for a level
+/// that is usually off (a debug line per webhook).
+bool enabled(Level level);
 /// Parses "debug" | "info" | "warn" | "error"; Info otherwise.
 Level level_from_name(std::string_view name);
 /// The syslog priority of a level (SD_DEBUG 7, SD_INFO 6, SD_WARNING 4, SD_ERR 3).
