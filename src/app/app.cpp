@@ -187,6 +187,12 @@ Status App::start() {
       config_connection(), [this] { runner_->wake(); },
       [this](const store::ConnectionSettings& c) { apply_connection(c); },
       read_only_.empty() ? nullptr : &memory_sessions_});
+  // Stored events are processed from the events table, a batch per write transaction; small
+  // batches keep the webhooks committed in the same group waiting briefly.
+  runner_->set_pending_work([this] {
+    return service::process_pending(
+        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, 8);
+  });
   runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
     return service::process_event(
         *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, p.event_id);

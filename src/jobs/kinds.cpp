@@ -97,9 +97,8 @@ Result<WhopCancelJob> read_payload<WhopCancelJob>(const std::string& json) {
 
 std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const store::NewEvent& e,
                                                    int64_t now) {
-  auto id = store::save_event(db, e);
-  if (id) store::enqueue_job(db, make_job(ProcessEventJob{*id}, now, std::nullopt), now);
-  return id;
+  (void)now;
+  return store::save_event(db, e);
 }
 
 bool queue_replay(SQLite::Database& db, int64_t event_id, int64_t now) {

@@ -60,8 +60,9 @@ store::NewJob make_job(const P& p, int64_t run_at, std::optional<std::string> un
   return j;
 }
 
-/// Inserts the event and, when it is new, queues its processing (a process_event job) in the
-/// same transaction. Returns its row id, or nullopt for a duplicate (nothing written).
+/// Inserts the event; a new one is stored pending, and the event processor (the job runner's
+/// pending work) takes it from the events table, so no job row is written. Returns its row id,
+/// or nullopt for a duplicate (nothing written).
 std::optional<int64_t> insert_event_for_processing(SQLite::Database& db, const store::NewEvent& e,
                                                    int64_t now);
 /// Queues a stored event's processing again (the admin's replay). False when there is no such

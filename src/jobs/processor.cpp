@@ -2,6 +2,8 @@
 
 #include <tuple>
 
+#include <sqlite3.h>
+
 #include <nlohmann/json.hpp>
 
 #include "domain/event.h"
@@ -252,6 +254,29 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
     out.opened = applied.opened;
   }
   store::mark_event(db, event_id, out.state, out.note, now);
+  return out;
+}
+
+PendingOutcome process_pending_events(SQLite::Database& db, const crypto::Keyring& keys,
+                                      const domain::RecoverySettings& settings, int64_t now,
+                                      int limit) {
+  PendingOutcome out;
+  for (int64_t id : store::list_pending_events(db, limit)) {
+    ++out.events;
+    try {
+      store::in_savepoint(db,
+                          [&] { out.opened += process_event(db, keys, id, settings, now).opened; });
+    } catch (const SQLite::Exception& e) {
+      const int code = e.getErrorCode() & 0xff;
+      if (code == SQLITE_READONLY || code == SQLITE_IOERR || code == SQLITE_FULL ||
+          code == SQLITE_CANTOPEN || code == SQLITE_NOMEM || code == SQLITE_BUSY) {
+        throw;
+      }
+      store::mark_event(db, id, "failed", std::string("processing error: ") + e.what(), now);
+    } catch (const std::exception& e) {
+      store::mark_event(db, id, "failed", std::string("processing error: ") + e.what(), now);
+    }
+  }
   return out;
 }
 

@@ -29,6 +29,21 @@ domain::RecoveryPolicy policy_of(const domain::RecoverySettings& s);
 ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, int64_t event_id,
                              const domain::RecoverySettings& settings, int64_t now);
 
+struct PendingOutcome {
+  int events = 0;  // events taken (processed, ignored or failed)
+  int opened = 0;  // cases opened
+};
+
+/// Processes up to `limit` stored events that are still pending, oldest first, each in its own
+/// savepoint of the caller's write transaction; an event is marked (processed | ignored) in the
+/// same transaction as its effects, so it is processed exactly once even across a crash. An event
+/// whose processing throws is rolled back alone and marked failed with the error (an admin can
+/// replay it); a disk error passes on and fails the whole transaction, leaving every event
+/// pending for the next pass.
+PendingOutcome process_pending_events(SQLite::Database& db, const crypto::Keyring& keys,
+                                      const domain::RecoverySettings& settings, int64_t now,
+                                      int limit);
+
 /// Re-folds one membership's cases at time `now` (used when attribution windows pass).
 /// Returns how many cases changed status.
 int refold_membership(SQLite::Database& db, const std::string& membership_id,

@@ -41,13 +41,14 @@ void JobRunner::wake() {
 }
 
 int JobRunner::run_once() {
+  const int pending = pending_work_ ? pending_work_() : 0;
   int64_t now = clock_.now_ms();
   auto claimed = writer_.run_value<std::vector<store::Job>>([&](SQLite::Database& db) {
     return store::claim_jobs(db, now, opts_.lease_ms, opts_.batch);
   });
   if (!claimed) {
     log::error("could not claim jobs", {{"error", claimed.error()}});
-    return 0;
+    return pending;
   }
   {
     std::lock_guard<std::mutex> lock(held_mu_);
@@ -73,7 +74,7 @@ int JobRunner::run_once() {
     }
     finish(job, out);
   }
-  return static_cast<int>(claimed->size());
+  return pending + static_cast<int>(claimed->size());
 }
 
 void JobRunner::finish(const store::Job& job, const JobOutcome& out) {
@@ -170,14 +171,17 @@ void JobRunner::keeper_loop() {
 void JobRunner::worker_loop() {
   for (;;) {
     heartbeat_.store(clock_.now_ms());
+    uint64_t seen = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
+      // Read before the pass: a wake-up that arrives while the pass runs (work committed after
+      // its claim looked) ends the wait below at once instead of after idle_poll_ms.
+      seen = wakeups_;
     }
     int ran = run_once();
     if (ran > 0) continue;
     std::unique_lock<std::mutex> lock(mu_);
-    uint64_t seen = wakeups_;
     cv_.wait_for(lock, std::chrono::milliseconds(opts_.idle_poll_ms),
                  [&] { return stopping_ || wakeups_ != seen; });
   }

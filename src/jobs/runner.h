@@ -69,12 +69,16 @@ class JobRunner {
       return h(job, *payload);
     };
   }
+  /// Work that is not a job row, done at the start of every pass before jobs are claimed (the
+  /// stored events waiting to be processed): returns how many items it did. Set before start().
+  void set_pending_work(std::function<int()> work) { pending_work_ = std::move(work); }
   void start();
   /// Stops claiming; waits for running handlers to finish.
   void stop();
   /// Wakes idle workers (new work was enqueued).
   void wake();
-  /// Claims and runs one batch on the calling thread; returns how many jobs ran. For tests.
+  /// Does the pending work, then claims and runs one batch of jobs on the calling thread; returns
+  /// how many events and jobs it took. For tests.
   int run_once();
   /// Extends the leases of every job this runner holds (claimed, not yet finished) to now + lease,
   /// so a job that runs long (slow Whop answers, retries) or waits behind others of its batch is
@@ -96,6 +100,7 @@ class JobRunner {
   RunnerOptions opts_;
   using Handler = std::function<JobOutcome(const store::Job&)>;
   std::map<domain::JobKind, Handler> handlers_;
+  std::function<int()> pending_work_;
   std::vector<std::thread> threads_;
   std::thread keeper_;
   std::condition_variable keeper_cv_;

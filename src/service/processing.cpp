@@ -1,6 +1,7 @@
 #include "service/processing.h"
 
 #include "jobs/processor.h"
+#include "util/log.h"
 
 namespace cs::service {
 
@@ -16,6 +17,22 @@ jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64
   if (!st) return jobs::JobOutcome::failure(st.error());
   if (out.opened > 0 && hooks.case_opened) hooks.case_opened();
   return jobs::JobOutcome::success();
+}
+
+int process_pending(Context& ctx, const ProcessingHooks& hooks, int limit) {
+  auto s = hooks.settings();
+  if (!s.processing_enabled) return 0;
+  int64_t now = ctx.clock.now_ms();
+  jobs::PendingOutcome out;
+  auto st = ctx.writer.run([&](SQLite::Database& db) {
+    out = jobs::process_pending_events(db, ctx.keys, s, now, limit);
+  });
+  if (!st) {
+    log::error("could not process stored events", {{"error", st.error()}});
+    return 0;
+  }
+  if (out.opened > 0 && hooks.case_opened) hooks.case_opened();
+  return out.events;
 }
 
 }  // namespace cs::service

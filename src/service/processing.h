@@ -1,5 +1,7 @@
 #pragma once
-// The process_event job: folds one stored event into its membership's recovery cases (the rules
+// Event processing: the event processor folds each stored event (pending in the events table) into
+// its membership's recovery cases; the process_event job (an admin's replay) folds one again. It
+// folds one stored event into its membership's recovery cases (the rules
 // are domain::fold_cases; jobs::process_event writes the result) in one transaction, honouring
 // the processing kill switch.
 #include <functional>
@@ -20,5 +22,11 @@ struct ProcessingHooks {
 /// Processes stored event `event_id`. Deferred (not counted as an attempt) while processing is
 /// switched off; a failed write is retried by the job runner.
 jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64_t event_id);
+
+/// Processes up to `limit` stored events that are still pending (jobs::process_pending_events) in
+/// one write transaction: the event processor's pass. Returns how many events it took; 0 while
+/// processing is switched off (the events wait, stored) or when the transaction failed (they stay
+/// pending and the next pass takes them).
+int process_pending(Context& ctx, const ProcessingHooks& hooks, int limit);
 
 }  // namespace cs::service

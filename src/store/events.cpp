@@ -5,6 +5,7 @@
 
 #include "store/cases.h"
 #include "store/jobs.h"
+#include "store/payload_dictionary.h"
 #include "store/statements.h"
 #include "util/compress.h"
 
@@ -56,10 +57,12 @@ NewEvent new_event_row(const domain::Event& ev, const std::string& webhook_id, i
   return row;
 }
 
-// Stored plaintext: "z" + zlib data (the format byte leaves room for others later).
+// Stored plaintext: a format byte, then zlib data. "d": deflated with the preset dictionary
+// kPayloadDictionaryV1 (written since schema 8); "z": plain deflate (written before, still read).
 std::string seal_event_payload(const crypto::Keyring& keys, std::string_view body,
                                const std::string& webhook_id) {
-  std::string plain = "z" + compress::deflate(body);
+  std::string plain = compress::deflate(body, kPayloadDictionaryV1);
+  plain.insert(plain.begin(), 'd');
   return crypto::seal(keys.current(), plain, event_payload_aad(webhook_id));
 }
 
@@ -67,8 +70,11 @@ Result<std::string> open_event_payload(const crypto::Keyring& keys, std::string_
                                        const std::string& webhook_id) {
   auto plain = crypto::open(keys, sealed, event_payload_aad(webhook_id));
   if (!plain) return Error{plain.error()};
-  if (plain->empty() || (*plain)[0] != 'z') return Error{"unknown stored payload format"};
-  return compress::inflate(std::string_view(*plain).substr(1));
+  if (plain->empty()) return Error{"unknown stored payload format"};
+  const std::string_view zdata = std::string_view(*plain).substr(1);
+  if ((*plain)[0] == 'd') return compress::inflate(zdata, 16 * 1024 * 1024, kPayloadDictionaryV1);
+  if ((*plain)[0] == 'z') return compress::inflate(zdata);
+  return Error{"unknown stored payload format"};
 }
 
 std::optional<int64_t> save_event(SQLite::Database& db, const NewEvent& e) {
@@ -237,6 +243,28 @@ std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
   q->bind(5, to);
   while (q->executeStep()) out.push_back(q->getColumn(0).getString());
   return out;
+}
+
+std::vector<int64_t> list_pending_events(SQLite::Database& db, int limit) {
+  auto q = prepare(db,
+                   "SELECT id FROM events INDEXED BY events_pending "
+                   "WHERE process_state = 'pending' ORDER BY id LIMIT ?");
+  q->bind(1, limit);
+  std::vector<int64_t> out;
+  while (q->executeStep()) out.push_back(q->getColumn(0).getInt64());
+  return out;
+}
+
+void in_savepoint(SQLite::Database& db, const std::function<void()>& fn) {
+  db.exec("SAVEPOINT one_event");
+  try {
+    fn();
+  } catch (...) {
+    db.exec("ROLLBACK TO one_event");
+    db.exec("RELEASE one_event");
+    throw;
+  }
+  db.exec("RELEASE one_event");
 }
 
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,

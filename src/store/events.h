@@ -1,6 +1,7 @@
 #pragma once
 // The events table: what Whop delivered (and what reconciliation synthesised).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,6 +97,12 @@ std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
                                                       const std::string& product_id,
                                                       const std::string& exclude_membership,
                                                       int64_t from, int64_t to);
+/// Ids of stored events not processed yet, oldest first, at most `limit` (the work of the event
+/// processor; events_pending is the partial index of exactly these rows).
+std::vector<int64_t> list_pending_events(SQLite::Database& db, int limit);
+/// Runs `fn` in a savepoint of the caller's transaction: when it throws, its writes are rolled
+/// back and the exception passes on.
+void in_savepoint(SQLite::Database& db, const std::function<void()>& fn);
 void mark_event(SQLite::Database& db, int64_t id, const std::string& state, const std::string& note,
                 int64_t now);
 int64_t count_events(SQLite::Database& db);

@@ -21,9 +21,14 @@ struct Deflater {
 
 }  // namespace
 
-std::string deflate(std::string_view data) {
+std::string deflate(std::string_view data, std::string_view dictionary) {
   thread_local Deflater d;
   if (!d.ok || deflateReset(&d.zs) != Z_OK) throw std::runtime_error("zlib init failed");
+  if (!dictionary.empty() &&
+      deflateSetDictionary(&d.zs, reinterpret_cast<const Bytef*>(dictionary.data()),
+                           static_cast<uInt>(dictionary.size())) != Z_OK) {
+    throw std::runtime_error("zlib dictionary failed");
+  }
   std::string out(deflateBound(&d.zs, static_cast<uLong>(data.size())), '\0');
   d.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   d.zs.avail_in = static_cast<uInt>(data.size());
@@ -35,7 +40,7 @@ std::string deflate(std::string_view data) {
   return out;
 }
 
-Result<std::string> inflate(std::string_view data, size_t max_size) {
+Result<std::string> inflate(std::string_view data, size_t max_size, std::string_view dictionary) {
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) return Error{"zlib init failed"};
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -47,6 +52,11 @@ Result<std::string> inflate(std::string_view data, size_t max_size) {
     zs.next_out = reinterpret_cast<Bytef*>(buf);
     zs.avail_out = sizeof buf;
     rc = ::inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_NEED_DICT && !dictionary.empty()) {
+      rc = inflateSetDictionary(&zs, reinterpret_cast<const Bytef*>(dictionary.data()),
+                                static_cast<uInt>(dictionary.size()));
+      if (rc == Z_OK) continue;
+    }
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&zs);
       return Error{"stored payload is corrupt"};

@@ -7,9 +7,12 @@
 
 namespace cs::compress {
 
-/// Deflates `data` (zlib format).
-std::string deflate(std::string_view data);
-/// Inflates zlib data; Error when it is corrupt or would exceed `max_size` bytes.
-Result<std::string> inflate(std::string_view data, size_t max_size = 16 * 1024 * 1024);
+/// Deflates `data` (zlib format), with a preset `dictionary` when one is given (the same bytes
+/// must be given to inflate).
+std::string deflate(std::string_view data, std::string_view dictionary = {});
+/// Inflates zlib data; Error when it is corrupt, would exceed `max_size` bytes, or needs a
+/// dictionary other than `dictionary`.
+Result<std::string> inflate(std::string_view data, size_t max_size = 16 * 1024 * 1024,
+                            std::string_view dictionary = {});
 
 }  // namespace cs::compress

@@ -1,0 +1,179 @@
+// Events are processed from the events table (no job row per event): the processor takes the
+// pending rows oldest first, marks each in the same transaction as its effects (exactly once, also
+// across a restart), and an upgrade hands the process_event jobs of an older version over to it.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "jobs/kinds.h"
+#include "jobs/processor.h"
+#include "store/cases.h"
+#include "store/db.h"
+#include "store/events.h"
+#include "store/jobs.h"
+#include "store/migrations.h"
+#include "support/test_app.h"
+#include "util/compress.h"
+#include "util/crypto.h"
+
+using namespace cs;
+
+namespace {
+
+constexpr int64_t kT0 = 1767225600000;  // 2026-01-01
+
+store::NewEvent failed_payment(const std::string& id, const std::string& membership) {
+  store::NewEvent e;
+  e.webhook_id = id;
+  e.type = "payment.failed";
+  e.event_time = kT0;
+  e.received_at = kT0;
+  e.membership_id = membership;
+  e.payment_id = "pay_" + id;
+  e.amount_cents = 1000;
+  e.currency = "usd";
+  return e;
+}
+
+std::string state_of(SQLite::Database& db, int64_t id) {
+  return store::find_event(db, id)->process_state;
+}
+
+struct Fixture {
+  test::TempDir dir;
+  std::unique_ptr<SQLite::Database> db;
+  crypto::Keyring keys{{crypto::Key{1, std::string(32, 'k')}}};
+  domain::RecoverySettings settings;
+  Fixture() {
+    db = store::open_connection(dir.file("e.db"), store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a stored event waits pending, with no job row, until the processor takes it") {
+  Fixture f;
+  auto id = jobs::insert_event_for_processing(*f.db, failed_payment("msg_1", "mem_A"), kT0);
+  REQUIRE(id);
+  CHECK(store::list_jobs(*f.db, "", 10).empty());
+  CHECK(state_of(*f.db, *id) == "pending");
+  CHECK(store::list_pending_events(*f.db, 10) == std::vector<int64_t>{*id});
+
+  auto out = jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10);
+  CHECK(out.events == 1);
+  CHECK(out.opened == 1);
+  CHECK(state_of(*f.db, *id) == "processed");
+  CHECK(store::list_cases_for_membership(*f.db, "mem_A").size() == 1);
+  // Taken once: the next pass finds nothing.
+  CHECK(store::list_pending_events(*f.db, 10).empty());
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 0);
+}
+
+TEST_CASE("the processor takes pending events oldest first, at most the batch") {
+  Fixture f;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(*store::save_event(
+        *f.db, failed_payment("msg_" + std::to_string(i), "mem_" + std::to_string(i))));
+  }
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 2).events == 2);
+  CHECK(state_of(*f.db, ids[0]) == "processed");
+  CHECK(state_of(*f.db, ids[1]) == "processed");
+  CHECK(state_of(*f.db, ids[2]) == "pending");
+  CHECK(store::list_pending_events(*f.db, 10) == std::vector<int64_t>{ids[2], ids[3], ids[4]});
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 3);
+  CHECK(store::list_pending_events(*f.db, 10).empty());
+}
+
+TEST_CASE("a rolled-back processing transaction leaves the event pending for the next pass") {
+  // A crash (or a failed commit) between storing and processing: nothing of the processing
+  // stays, and the event is still pending, so it is processed after the restart.
+  Fixture f;
+  auto id = *store::save_event(*f.db, failed_payment("msg_1", "mem_A"));
+  f.db->exec("BEGIN");
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 1);
+  f.db->exec("ROLLBACK");
+  CHECK(state_of(*f.db, id) == "pending");
+  CHECK(store::list_cases_for_membership(*f.db, "mem_A").empty());
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 1);
+  CHECK(state_of(*f.db, id) == "processed");
+  CHECK(store::list_cases_for_membership(*f.db, "mem_A").size() == 1);
+}
+
+TEST_CASE("an event whose processing fails is rolled back alone and marked failed") {
+  Fixture f;
+  auto good = *store::save_event(*f.db, failed_payment("msg_1", "mem_A"));
+  auto bad = *store::save_event(*f.db, failed_payment("msg_2", "mem_B"));
+  auto later = *store::save_event(*f.db, failed_payment("msg_3", "mem_C"));
+  // Cases of mem_B cannot be written (a constraint error in the middle of its processing).
+  f.db->exec(
+      "CREATE TRIGGER refuse_mem_b BEFORE INSERT ON cases WHEN NEW.membership_id = 'mem_B' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+  f.db->exec("BEGIN");
+  CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 3);
+  f.db->exec("COMMIT");
+  CHECK(state_of(*f.db, good) == "processed");
+  CHECK(state_of(*f.db, later) == "processed");
+  auto row = store::find_event(*f.db, bad);
+  CHECK(row->process_state == "failed");
+  CHECK(row->process_note.find("refused by test") != std::string::npos);
+  CHECK(store::list_cases_for_membership(*f.db, "mem_B").empty());
+  CHECK(store::list_cases_for_membership(*f.db, "mem_C").size() == 1);
+}
+
+TEST_CASE("upgrade: process_event jobs of pending events go to the processor, replays stay") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("u.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  const int latest = store::schema_version(*db);
+  REQUIRE(store::migrate_down(*db, latest - 7));  // the schema of the version before
+  REQUIRE(store::schema_version(*db) == 7);
+  // What that version wrote: an event with its process_event job, queued, and a processed event
+  // with a replay queued by the admin.
+  auto pending = *store::save_event(*db, failed_payment("msg_1", "mem_A"));
+  store::enqueue_job(*db, jobs::make_job(jobs::ProcessEventJob{pending}, kT0, std::nullopt), kT0);
+  auto done = *store::save_event(*db, failed_payment("msg_2", "mem_B"));
+  store::mark_event(*db, done, "processed", "", kT0);
+  REQUIRE(jobs::queue_replay(*db, done, kT0));
+
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::verify_schema(*db));
+  auto left = store::list_jobs(*db, "", 10);
+  REQUIRE(left.size() == 1);  // the replay
+  CHECK(left[0].unique_key.value_or("").starts_with("replay:"));
+  CHECK(store::list_pending_events(*db, 10) == std::vector<int64_t>{pending});
+
+  // And back down: the pending event gets its job again, so the older version processes it.
+  REQUIRE(store::migrate_down(*db, 1));
+  int queued = 0;
+  for (const auto& j : store::list_jobs(*db, "queued", 10)) {
+    if (!j.unique_key && j.payload == jobs::write_payload(jobs::ProcessEventJob{pending})) ++queued;
+  }
+  CHECK(queued == 1);
+}
+
+TEST_CASE("stored payloads: deflated with the Whop dictionary, and the older format still opens") {
+  crypto::Keyring keys({crypto::Key{1, std::string(32, 'k')}});
+  std::ifstream in(std::string(CS_FIXTURES_DIR) + "/whop/v1_payment.failed.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string body = nlohmann::json::parse(text.str()).dump();
+  const std::string sealed = store::seal_event_payload(keys, body, "msg_1");
+  auto opened = store::open_event_payload(keys, sealed, "msg_1");
+  REQUIRE(opened);
+  CHECK(*opened == body);
+  // Smaller than plain deflate (the format before schema 8) by at least a third.
+  const std::string plain_z = "z" + compress::deflate(body);
+  CHECK(sealed.size() * 3 < (plain_z.size() + 28) * 2);
+  // A payload stored by an earlier version ("z": plain deflate) still opens.
+  const std::string old = crypto::seal(keys.current(), plain_z, store::event_payload_aad("msg_1"));
+  auto reopened = store::open_event_payload(keys, old, "msg_1");
+  REQUIRE(reopened);
+  CHECK(*reopened == body);
+  // Bound to its row: another webhook-id does not open it.
+  CHECK_FALSE(store::open_event_payload(keys, sealed, "msg_2"));
+}
