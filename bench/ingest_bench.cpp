@@ -98,21 +98,26 @@ struct Delivery {
 };
 
 /// Makes unique signed payment.failed deliveries from one body template: the webhook-id (also the
-/// envelope "id"), payment id and membership id are fixed-width fields patched in place.
+/// envelope "id"), payment id, membership id and its member's user id are fixed-width fields
+/// patched in place. Each membership has its own user: with one user for all 5,000 memberships,
+/// every event's win-back lookup (other memberships of the same user and product) read every
+/// stored event, and the benchmark measured that instead of ingest.
 class DeliveryFactory {
  public:
   DeliveryFactory() {
     cs::test::FakeWhop::PaymentSpec spec;
     spec.payment_id = std::string("pay_") + std::string(kPayWidth, '#');
     spec.membership_id = std::string("mem_") + std::string(kMemWidth, '%');
+    spec.user_id = std::string("user_") + std::string(kMemWidth, '^');
     auto ev = cs::test::FakeWhop::payment_event("payment.failed", spec);
     ev["id"] = std::string("msg_") + std::string(kIdWidth, '@');
     body_ = ev.dump();
     id_at_ = body_.find(std::string(kIdWidth, '@'));
     pay_at_ = body_.find(std::string(kPayWidth, '#'));
     mem_at_ = body_.find(std::string(kMemWidth, '%'));
+    user_at_ = body_.find(std::string(kMemWidth, '^'));
     if (id_at_ == std::string::npos || pay_at_ == std::string::npos ||
-        mem_at_ == std::string::npos) {
+        mem_at_ == std::string::npos || user_at_ == std::string::npos) {
       throw std::logic_error("body template lacks a placeholder");
     }
   }
@@ -123,7 +128,8 @@ class DeliveryFactory {
     std::string body = body_;
     put_digits(body, id_at_, kIdWidth, n);
     put_digits(body, pay_at_, kPayWidth, n);
-    put_digits(body, mem_at_, kMemWidth, n % 5000);  // failures spread over 5,000 memberships
+    put_digits(body, mem_at_, kMemWidth, n % 5000);   // failures spread over 5,000 memberships
+    put_digits(body, user_at_, kMemWidth, n % 5000);  // each with its own user
     std::string id = body.substr(id_at_ - 4, kIdWidth + 4);
     Delivery d{cs::test::v1_headers(kTestSecret, id, body, ts), std::move(body)};
     return d;
@@ -140,7 +146,7 @@ class DeliveryFactory {
     }
   }
   std::string body_;
-  size_t id_at_ = 0, pay_at_ = 0, mem_at_ = 0;
+  size_t id_at_ = 0, pay_at_ = 0, mem_at_ = 0, user_at_ = 0;
   std::atomic<uint64_t> seq_{0};
 };
 

@@ -177,21 +177,44 @@ Status App::start() {
       *writer_, clock_, [this] { return settings(); },
       static_cast<int64_t>(config_.scheduler_interval_s * 1000), [this] { runner_->wake(); });
 
+  // Events may be pending while these differ: `announced` is bumped whenever events are stored
+  // (a webhook, a reconciliation), `drained` set to the bump seen by a pass that found less than
+  // its batch. A runner pass skips the pending-events query (a writer round trip before every
+  // claim) when they are equal; they start different, so events left pending by a crash or a
+  // stop are processed after the restart.
+  struct PendingEvents {
+    std::atomic<uint64_t> announced{1};
+    std::atomic<uint64_t> drained{0};
+  };
+  auto pending = std::make_shared<PendingEvents>();
   reconciler_ = std::make_unique<jobs::Reconciler>(
       *writer_, *whop_, keys_, clock_, connection().company_id,
-      static_cast<int64_t>(config_.reconcile_interval_s * 1000), [this] { runner_->wake(); });
+      static_cast<int64_t>(config_.reconcile_interval_s * 1000), [this, pending] {
+        pending->announced.fetch_add(1);
+        runner_->wake();
+      });
 
   services_ = std::make_unique<service::Context>(service::Context{
       *writer_, reads_.get(), clock_, keys_, default_settings(),
       store::RetentionSettings{config_.retention_payload_days, config_.retention_event_days},
-      config_connection(), [this] { runner_->wake(); },
+      config_connection(),
+      [this, pending] {
+        pending->announced.fetch_add(1);
+        runner_->wake();
+      },
       [this](const store::ConnectionSettings& c) { apply_connection(c); },
       read_only_.empty() ? nullptr : &memory_sessions_});
   // Stored events are processed from the events table, a batch per write transaction; small
   // batches keep the webhooks committed in the same group waiting briefly.
-  runner_->set_pending_work([this] {
-    return service::process_pending(
-        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, 8);
+  runner_->set_pending_work([this, pending] {
+    const uint64_t announced = pending->announced.load();
+    if (announced == pending->drained.load()) return 0;  // nothing stored since the last pass
+    constexpr int kBatch = 8;
+    auto taken = service::process_pending(
+        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, kBatch);
+    if (!taken) return 0;  // switched off or failed: look again on the next pass
+    if (*taken < kBatch) pending->drained.store(announced);
+    return *taken;
   });
   runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
     return service::process_event(

@@ -19,9 +19,9 @@ jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64
   return jobs::JobOutcome::success();
 }
 
-int process_pending(Context& ctx, const ProcessingHooks& hooks, int limit) {
+std::optional<int> process_pending(Context& ctx, const ProcessingHooks& hooks, int limit) {
   auto s = hooks.settings();
-  if (!s.processing_enabled) return 0;
+  if (!s.processing_enabled) return std::nullopt;
   int64_t now = ctx.clock.now_ms();
   jobs::PendingOutcome out;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
@@ -29,7 +29,7 @@ int process_pending(Context& ctx, const ProcessingHooks& hooks, int limit) {
   });
   if (!st) {
     log::error("could not process stored events", {{"error", st.error()}});
-    return 0;
+    return std::nullopt;
   }
   if (out.opened > 0 && hooks.case_opened) hooks.case_opened();
   return out.events;

@@ -5,6 +5,7 @@
 // are domain::fold_cases; jobs::process_event writes the result) in one transaction, honouring
 // the processing kill switch.
 #include <functional>
+#include <optional>
 
 #include "domain/settings.h"
 #include "jobs/runner.h"
@@ -24,9 +25,9 @@ struct ProcessingHooks {
 jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64_t event_id);
 
 /// Processes up to `limit` stored events that are still pending (jobs::process_pending_events) in
-/// one write transaction: the event processor's pass. Returns how many events it took; 0 while
-/// processing is switched off (the events wait, stored) or when the transaction failed (they stay
-/// pending and the next pass takes them).
-int process_pending(Context& ctx, const ProcessingHooks& hooks, int limit);
+/// one write transaction: the event processor's pass. Returns how many events it took; nullopt
+/// while processing is switched off (the events wait, stored) or when the transaction failed
+/// (they stay pending and a later pass takes them).
+std::optional<int> process_pending(Context& ctx, const ProcessingHooks& hooks, int limit);
 
 }  // namespace cs::service
