@@ -18,7 +18,7 @@ struct WebhookFacts {
   int64_t received_since = 0;               // events stored since `since` (webhook + reconcile)
   int64_t pending = 0;                      // events waiting to be processed (backlog)
   int64_t failed = 0;                       // events whose processing failed
-  int64_t process_jobs_waiting = 0;         // process_event jobs queued, failed or running
+  int64_t process_jobs_waiting = 0;  // process_event jobs (replays) queued, failed or running
 };
 /// Webhook facts; `since` bounds received_since.
 WebhookFacts find_webhook_facts(SQLite::Database& db, int64_t since);
