@@ -16,6 +16,7 @@
 #include "store/jobs.h"
 #include "store/maintenance.h"
 #include "store/migrations.h"
+#include "store/rollup.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -250,6 +251,20 @@ int cmd_events_replay(const Config& c, int64_t id) {
   return 0;
 }
 
+int cmd_rollup_rebuild(const Config& c) {
+  auto db = open_checked(c);
+  if (!db) return fail(db.error());
+  try {
+    auto size = store::rebuild_rollup(**db);
+    std::printf("Rollup rebuilt from the cases: %lld row(s) by first failure, %lld by recovery.\n",
+                static_cast<long long>(size.failure_rows),
+                static_cast<long long>(size.recovery_rows));
+  } catch (const std::exception& e) {
+    return fail("the rollup was not rebuilt (it is unchanged): " + std::string(e.what()));
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_ops_commands(CLI::App& cli, CLI::App* events,
@@ -303,6 +318,12 @@ void add_ops_commands(CLI::App& cli, CLI::App* events,
       ->check(CLI::Range(0, 100000));
   o.jobs_purge->add_flag("--dead", o.dead, "also delete dead jobs (they cannot be retried after)");
 
+  auto* rollup = cli.add_subcommand("rollup", "the overview's figures per 15 minutes");
+  rollup->require_subcommand(1);
+  o.rollup_rebuild =
+      rollup->add_subcommand("rebuild", "sum the overview's rollup again from the cases");
+  add_common(o.rollup_rebuild);
+
   o.events_replay = events->add_subcommand("replay", "process a stored event again");
   add_common(o.events_replay);
   o.events_replay->add_option("id", o.id, "the event id (see `churn-saver events`)")->required();
@@ -317,6 +338,7 @@ std::optional<int> run_ops_command(const OpsCommands& o, const Config& c) {
   if (o.jobs_retry && o.jobs_retry->parsed()) return cmd_jobs_retry(c, o.id);
   if (o.jobs_purge && o.jobs_purge->parsed()) return cmd_jobs_purge(c, o.older_than_days, o.dead);
   if (o.events_replay && o.events_replay->parsed()) return cmd_events_replay(c, o.id);
+  if (o.rollup_rebuild && o.rollup_rebuild->parsed()) return cmd_rollup_rebuild(c);
   return std::nullopt;
 }
 

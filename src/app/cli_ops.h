@@ -1,7 +1,7 @@
 #pragma once
 // Operator commands (issue 5): backup FILE, restore FILE, check, member erase USER_ID,
-// jobs list|retry ID|purge, events replay ID. cli.cpp registers them with add_ops_commands() and
-// runs the one given with run_ops_command().
+// jobs list|retry ID|purge, events replay ID, rollup rebuild. cli.cpp registers them with
+// add_ops_commands() and runs the one given with run_ops_command().
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -22,6 +22,7 @@ struct OpsCommands {
   CLI::App* jobs_retry = nullptr;
   CLI::App* jobs_purge = nullptr;
   CLI::App* events_replay = nullptr;
+  CLI::App* rollup_rebuild = nullptr;
 
   std::string file;
   std::string user_id;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <set>
 
+#include "domain/rollup.h"
 #include "store/cases.h"
+#include "store/rollup.h"
 #include "store/settings.h"
 #include "store/statements.h"
 
@@ -111,75 +113,27 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
 
 Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
   Kpis k;
-  // One range of the covering index cases_window per status.
-  auto counts = prepare(db,
-                        "SELECT count(*) FROM cases INDEXED BY cases_window "
-                        "WHERE status = ? AND first_failure_at >= ? AND first_failure_at < ?");
-  for (auto [status, dst] : {std::pair<const char*, int64_t*>{"lost", &k.lost},
-                             std::pair<const char*, int64_t*>{"cancelled", &k.cancelled}}) {
-    counts->reset();
-    counts->bind(1, status);
-    counts->bind(2, since);
-    counts->bind(3, until);
-    if (counts->executeStep()) *dst = counts->getColumn(0).getInt64();
+  // Whole 15-minute buckets from the rollup, the ends of the window from the cases.
+  for (const auto& [currency, f] : sum_failures(db, since, until)) {
+    k.open += f[kOpenCases];
+    k.recovered += f[kRecovered];
+    k.lost += f[kLost];
+    k.cancelled += f[kCancelled];
+    k.click_through += f[kClickThrough];
+    k.incentive_days_granted += f[kIncentiveDays];
+    k.incentive_cases += f[kIncentiveCases];
+    if (f[kOpenCases] != 0) add_money(k.at_risk, currency, f[kAtRiskCents]);
+    if (f[kLost] != 0) add_money(k.lost_revenue, currency, f[kLostCents]);
+    if (f[kRecovered] != 0) add_money(k.recovered_net, currency, f[kRecoveredNetCents]);
   }
   {
-    // Still at risk (open) and lost: what those members owed, per currency.
+    // Lost cases that ended without a payment: the partial index cases_lost_unpaid holds only
+    // them (its condition is spelled out so it applies), so the other lost cases of the window
+    // are not read.
     auto q = prepare(db,
-                     "SELECT currency, count(*), sum(amount_due_cents) FROM cases INDEXED BY "
-                     "cases_window WHERE status = ? AND first_failure_at >= ? AND "
-                     "first_failure_at < ? GROUP BY currency");
-    for (auto [status, money] :
-         {std::pair<const char*, MoneyByCurrency*>{"open", &k.at_risk},
-          std::pair<const char*, MoneyByCurrency*>{"lost", &k.lost_revenue}}) {
-      q->reset();
-      q->bind(1, status);
-      q->bind(2, since);
-      q->bind(3, until);
-      while (q->executeStep()) {
-        if (money == &k.at_risk) k.open += q->getColumn(1).getInt64();
-        add_money(*money, q->getColumn(0).getString(), q->getColumn(2).getInt64());
-      }
-    }
-  }
-  {
-    auto q = prepare(
-        db,
-        "SELECT currency, count(*), sum(net_recovered_cents(status, recovered_cents, "
-        "refunded_cents)), "
-        "sum(CASE WHEN incentive_state = 'granted' THEN incentive_days ELSE 0 END), "
-        "sum(incentive_state = 'granted'), "
-        "sum(first_click_at IS NOT NULL AND first_click_at <= resolved_at) "
-        "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND first_failure_at >= ? "
-        "AND first_failure_at < ? GROUP BY currency");
-    q->bind(1, since);
-    q->bind(2, until);
-    while (q->executeStep()) {
-      k.recovered += q->getColumn(1).getInt64();
-      add_money(k.recovered_net, q->getColumn(0).getString(), q->getColumn(2).getInt64());
-      k.incentive_days_granted += q->getColumn(3).getInt64();
-      k.incentive_cases += q->getColumn(4).getInt64();
-      k.click_through += q->getColumn(5).getInt64();
-    }
-  }
-  // Free days granted on cases that are still open or were lost count too.
-  {
-    auto q = prepare(db,
-                     "SELECT sum(incentive_days), count(*) FROM cases INDEXED BY cases_window "
-                     "WHERE status IN ('open', 'lost', 'cancelled') AND first_failure_at >= ? "
-                     "AND first_failure_at < ? AND incentive_state = 'granted'");
-    q->bind(1, since);
-    q->bind(2, until);
-    if (q->executeStep() && !q->getColumn(0).isNull()) {
-      k.incentive_days_granted += q->getColumn(0).getInt64();
-      k.incentive_cases += q->getColumn(1).getInt64();
-    }
-  }
-  {
-    auto q = prepare(db,
-                     "SELECT count(*) FROM cases c INDEXED BY cases_window WHERE c.status = ?1 "
-                     "AND c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND c.resolution "
-                     "IN (?3, ?4) AND ("
+                     "SELECT count(*) FROM cases c INDEXED BY cases_lost_unpaid WHERE "
+                     "c.status = 'lost' AND c.resolution IN ('expired', 'deactivated') AND "
+                     "c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND ("
                      // A payment of the same membership after the window ...
                      "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
                      "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
@@ -192,10 +146,7 @@ Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t u
                      "e.user_id != '' AND e.product_id != '' AND "
                      "e.product_id = c.product_id AND e.event_time > c.first_failure_at + ?5 "
                      "AND e.type = 'payment.succeeded')))");
-    q->bind(1, domain::status_name(domain::CaseStatus::Lost));
     q->bind(2, since);
-    q->bind(3, domain::resolution_name(domain::Resolution::Expired));
-    q->bind(4, domain::resolution_name(domain::Resolution::Deactivated));
     q->bind(5, window_ms);
     q->bind(6, until);
     if (q->executeStep()) k.paid_after_window = q->getColumn(0).getInt64();
@@ -219,87 +170,40 @@ ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
     if (it == s.days.begin()) return nullptr;
     return &*(it - 1);
   };
-  // The SQL groups by quarter hour (every zone's offset is a whole number of quarter hours), so
-  // each group falls in one local day.
-  constexpr int64_t kQuarter = 900000;
-  {
-    auto q = prepare(db,
-                     "SELECT first_failure_at / 900000, count(*) FROM cases INDEXED BY "
-                     "cases_first_id WHERE first_failure_at >= ? GROUP BY 1");
-    q->bind(1, since);
-    while (q->executeStep()) {
-      if (auto* p = slot(q->getColumn(0).getInt64() * kQuarter))
-        p->failures += q->getColumn(1).getInt64();
+  // Buckets are quarter hours in UTC (domain/rollup.h): each falls in one local day.
+  for (const auto& [bucket, n] : list_failures_by_bucket(db, since)) {
+    if (auto* p = slot(domain::rollup_bucket_start(bucket))) p->failures += n;
+  }
+  // Recoveries and net revenue per day, one revenue series per currency (each currency with a
+  // recovered case, its total the cases' net revenue, as the KPI).
+  const auto sums = sum_failures(db, since, INT64_MAX);
+  std::map<std::string, RevenueSeries> by_currency;
+  for (const auto& [currency, f] : sums) {
+    if (f[kRecovered] == 0) continue;
+    RevenueSeries& r = by_currency[currency];
+    r.currency = currency;
+    r.total = f[kRecoveredNetCents];
+    r.per_day.assign(s.days.size(), 0);
+  }
+  if (!s.days.empty()) {
+    for (const auto& row : list_recoveries_by_bucket(db, since, s.days.front().day_start)) {
+      auto* p = slot(domain::rollup_bucket_start(row.bucket));
+      auto it = by_currency.find(row.currency);
+      if (!p || it == by_currency.end()) continue;
+      p->recoveries += row.recoveries;
+      it->second.per_day[static_cast<size_t>(p - s.days.data())] += row.net_cents;
     }
   }
-  // Recoveries and net revenue per day, one revenue series per currency.
-  {
-    auto q = prepare(db,
-                     "SELECT currency, resolved_at / 900000, count(*), "
-                     "sum(net_recovered_cents(status, recovered_cents, refunded_cents)) "
-                     "FROM cases INDEXED BY cases_window WHERE status = 'recovered' AND "
-                     "first_failure_at >= ? AND resolved_at IS NOT NULL GROUP BY 1, 2");
-    q->bind(1, since);
-    std::map<std::string, RevenueSeries> by_currency;
-    while (q->executeStep()) {
-      const std::string currency = q->getColumn(0).getString();
-      const int64_t day = q->getColumn(1).getInt64(), cents = q->getColumn(3).getInt64();
-      RevenueSeries& r = by_currency[currency];
-      if (r.per_day.empty()) {
-        r.currency = currency;
-        r.per_day.assign(s.days.size(), 0);
-      }
-      r.total += cents;
-      if (auto* p = slot(day * kQuarter)) {
-        p->recoveries += q->getColumn(2).getInt64();
-        r.per_day[static_cast<size_t>(p - s.days.data())] += cents;
-      }
+  for (auto& [cur, r] : by_currency) s.revenue.push_back(std::move(r));
+  std::stable_sort(s.revenue.begin(), s.revenue.end(),
+                   [](const auto& a, const auto& b) { return a.total > b.total; });
+  // Recoveries by nudges sent before paying, by channel, by time to recovery.
+  for (const auto& [currency, f] : sums) {
+    for (size_t i = 0; i < s.by_attempt.size(); ++i) s.by_attempt[i] += f[kAttempts0 + i];
+    for (size_t i = 0; i < s.by_channel.size(); ++i) s.by_channel[i] += f[kChannels0 + i];
+    for (size_t i = 0; i < s.time_to_recovery.size(); ++i) {
+      s.time_to_recovery[i] += f[kTimeToRecovery0 + i];
     }
-    for (auto& [cur, r] : by_currency) s.revenue.push_back(std::move(r));
-    std::stable_sort(s.revenue.begin(), s.revenue.end(),
-                     [](const auto& a, const auto& b) { return a.total > b.total; });
-  }
-  {
-    // Nudges sent (any channel, any attempt) before the recovery, and on which channels.
-    // One pass over the recovered cases (covering index), each joined to the nudges sent before
-    // it paid; rows of one case are adjacent, so the grouping happens here.
-    auto q = prepare(db,
-                     "SELECT c.id, c.resolved_at - c.first_failure_at, n.attempt, n.channel "
-                     "FROM cases c INDEXED BY cases_window LEFT JOIN nudge_sends n INDEXED BY "
-                     "nudge_sends_case_sent ON n.case_id = c.id AND n.state = 'sent' AND "
-                     "n.created_at <= c.resolved_at "
-                     "WHERE c.status = 'recovered' AND c.first_failure_at >= ?");
-    q->bind(1, since);
-    std::string current;
-    std::set<std::string> sent;
-    int mask = 0;
-    int64_t ms = 0;
-    auto flush = [&] {
-      if (current.empty()) return;
-      s.by_attempt[std::min<size_t>(sent.size(), s.by_attempt.size() - 1)] += 1;
-      s.by_channel[mask & 3] += 1;
-      size_t b = 0;
-      while (b < kRecoveryBucketDays.size() && ms >= kRecoveryBucketDays[b] * kDay) ++b;
-      s.time_to_recovery[b] += 1;
-    };
-    while (q->executeStep()) {
-      std::string id = q->getColumn(0).getString();
-      if (id != current) {
-        flush();
-        current = id;
-        sent.clear();
-        mask = 0;
-        ms = q->getColumn(1).isNull() ? 0 : q->getColumn(1).getInt64();
-      }
-      if (!q->getColumn(2).isNull()) {
-        sent.insert(q->getColumn(2).getString());
-        std::string ch = q->getColumn(3).getString();
-        mask |= static_cast<int>(ch == "push" ? NudgeChannels::Push
-                                 : ch == "dm" ? NudgeChannels::Dm
-                                              : NudgeChannels::None);
-      }
-    }
-    flush();
   }
   return s;
 }
@@ -310,10 +214,13 @@ bool any_events(SQLite::Database& db) {
 }
 
 Milestones load_milestones(SQLite::Database& db) {
-  auto q = prepare(db,
-                   "SELECT EXISTS (SELECT 1 FROM events WHERE source = 'webhook' AND type <> ?1), "
-                   "EXISTS (SELECT 1 FROM events WHERE type = ?1), "
-                   "EXISTS (SELECT 1 FROM nudge_sends WHERE state = 'sent')");
+  // The test webhook is looked up through the partial index events_test_webhook (the type is
+  // spelled out so it applies): without it every overview read all the events.
+  auto q = prepare(
+      db, std::string("SELECT EXISTS (SELECT 1 FROM events WHERE source = 'webhook' AND "
+                      "type <> ?1), EXISTS (SELECT 1 FROM events INDEXED BY "
+                      "events_test_webhook WHERE type = '") +
+              kTestWebhookType + "'), EXISTS (SELECT 1 FROM nudge_sends WHERE state = 'sent')");
   q->bind(1, kTestWebhookType);
   Milestones m;
   if (q->executeStep()) {

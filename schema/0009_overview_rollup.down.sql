@@ -1,0 +1,17 @@
+DROP INDEX events_test_webhook;
+DROP INDEX cases_lost_unpaid;
+DROP TRIGGER rollup_nudge_delete_after;
+DROP TRIGGER rollup_nudge_delete_before;
+DROP TRIGGER rollup_nudge_update_after;
+DROP TRIGGER rollup_nudge_update_before;
+DROP TRIGGER rollup_nudge_insert_after;
+DROP TRIGGER rollup_nudge_insert_before;
+DROP TRIGGER rollup_case_update_after;
+DROP TRIGGER rollup_case_update_before;
+DROP TRIGGER rollup_case_delete;
+DROP TRIGGER rollup_case_insert;
+DROP TABLE rollup_state;
+DROP TABLE rollup_recoveries;
+DROP TABLE rollup_failures;
+DROP VIEW rollup_recovery_source;
+DROP VIEW rollup_failure_source;
