@@ -346,6 +346,7 @@ int main(int argc, char** argv) {
   int connections = 16;
   double latency_seconds = 5;
   bool keep = false;
+  std::string existing_db;
   std::vector<std::string> extra_env;
   cli.add_option("--rounds", rounds, "alternating no-op/ingest rounds (default 5)")
       ->check(CLI::Range(1, 100));
@@ -360,12 +361,15 @@ int main(int argc, char** argv) {
                  "KEY=VALUE added to the server's environment (repeatable), e.g. "
                  "CHURN_SAVER_DISABLE_PROCESSING=1 to measure ingest alone");
   cli.add_flag("--keep", keep, "keep the temp directory (database, server log)");
+  cli.add_option("--db", existing_db,
+                 "run on this existing database (e.g. one made by seed_events) instead of a new "
+                 "one; the server's log stays in the temp directory");
   CLI11_PARSE(cli, argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
 
   try {
     auto dir = std::make_unique<cs::test::TempDir>();
-    const std::string db = dir->file("cs.db");
+    const std::string db = existing_db.empty() ? dir->file("cs.db") : existing_db;
     const std::string log = dir->file("server.log");
     std::vector<std::string> env = {"CHURN_SAVER_LOG_LEVEL=info"};
     env.insert(env.end(), extra_env.begin(), extra_env.end());
@@ -376,7 +380,8 @@ int main(int argc, char** argv) {
     std::printf("ingest_bench: %s\n", CS_BINARY);
     std::printf("temp dir %s, %d connections, %d rounds x %.1f s per phase, body %zu bytes\n",
                 dir->path().c_str(), connections, rounds, seconds, factory.body_size());
-    std::printf("server ready %.1f ms after fork (fresh database)\n", ready_fresh_ms);
+    std::printf("server ready %.1f ms after fork (%s database)\n", ready_fresh_ms,
+                existing_db.empty() ? "fresh" : existing_db.c_str());
     for (const auto& e : extra_env) std::printf("server environment: %s\n", e.c_str());
 
     // Idle footprint: after start, before any load.

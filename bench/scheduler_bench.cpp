@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/settings.h"
+#include "jobs/kinds.h"
 #include "jobs/scheduler.h"
 #include "store/cases.h"
 #include "store/db.h"
@@ -252,20 +253,10 @@ int main(int argc, char** argv) {
     find_ms.push_back(ms_since(t));
     t = Steady::now();
     for (const auto& d : due_rows) {
-      for (const char* ch : {"push", "dm"}) {
-        store::NewJob job;
-        job.kind = "nudge";
-        job.unique_key = "nudge:" + d.case_id + ":1:" + ch;
-        job.payload = nlohmann::json{
-            {"case_id", d.case_id},
-            {"attempt", "1"},
-            {"channel", ch},
-            {"actor",
-             "system"}}.dump();
-        job.run_at = now;
-        job.max_attempts = 8;
-        store::enqueue_job(*db, job, now);
-      }
+      store::enqueue_job(*db,
+                         jobs::make_job(jobs::NudgeJob{d.case_id, "1", {"push", "dm"}, "system"},
+                                        now, jobs::nudge_job_key(d.case_id, "1"), 8),
+                         now);
     }
     enqueue_ms.push_back(ms_since(t));
     t = Steady::now();
@@ -331,20 +322,21 @@ int main(int argc, char** argv) {
   auto s_find = summarize(find_ms), s_enq = summarize(enqueue_ms), s_sched = summarize(schedule_ms);
   std::printf("%-44s %9.2f %9.2f %9.2f %9.2f\n", "  of which: find due (index)", s_find.median,
               s_find.p95, s_find.min, s_find.max);
-  std::printf("%-44s %9.2f %9.2f %9.2f %9.2f\n", "  of which: enqueue 2 jobs per due case",
+  std::printf("%-44s %9.2f %9.2f %9.2f %9.2f\n", "  of which: enqueue 1 job per due case",
               s_enq.median, s_enq.p95, s_enq.min, s_enq.max);
   std::printf("%-44s %9.2f %9.2f %9.2f %9.2f\n", "  of which: update the case's schedule",
               s_sched.median, s_sched.p95, s_sched.min, s_sched.max);
   std::printf("one tick committed (synchronous=FULL): %.2f ms\n", committed_ms);
   std::printf(
-      "a tick enqueues: %d nudge jobs (%d due cases x 2 channels), %d incentives, %d skipped, "
+      "a tick enqueues: %d nudge jobs (%d due cases, push + DM in each), %d incentives, %d "
+      "skipped, "
       "%d expired; open cases read by the reference scan: %lld\n",
       result.nudges_enqueued, due, result.incentives_enqueued, result.nudges_skipped,
       result.cases_expired, static_cast<long long>(open_cases));
   std::printf("statements one tick runs, with their query plans:\n");
   for (const auto& sql : trace.sql) print_plan(*db, sql);
 
-  if (!skip_rate_limit) rate_limit_demo(result.nudges_enqueued / 2);
+  if (!skip_rate_limit) rate_limit_demo(result.nudges_enqueued);
 
   std::printf(
       "tick_median_ms %.2f  tick_p95_ms %.2f  idle_tick_ms %.3f  scan_ref_ms %.2f  "

@@ -215,8 +215,9 @@ std::vector<ReadyCheck> readiness(const OpsState& ops) {
   }
   std::string integrity = ops.db_check ? ops.db_check() : std::string("ok");
   out.push_back({"database", integrity != "failed",
-                 integrity == "failed" ? "the integrity check failed: restore a backup"
-                                       : "integrity " + integrity});
+                 integrity == "failed"           ? "the integrity check failed: restore a backup"
+                 : integrity == "clean_shutdown" ? "closed cleanly by the last run: not checked"
+                                                 : "integrity " + integrity});
   int64_t probe_at = ops.writer_probe_mono_ms.load();
   int64_t age = probe_at > 0 ? monotonic_ms() - probe_at : -1;
   bool writer_ok =

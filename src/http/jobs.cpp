@@ -39,7 +39,12 @@ view::JobLabel job_label(SQLite::Database& db, const store::Job& j) {
       if (auto p = jobs::read_payload<jobs::NudgeJob>(j.payload)) {
         std::string who = for_case(p->case_id);
         const bool manual = !p->attempt.empty() && p->attempt[0] == 'm';
-        l.name = std::string(p->channel == "dm" ? "Direct message" : "Push") + " to " + who +
+        std::string what;
+        for (const auto& ch : p->channels) {
+          what += what.empty() ? (ch == "dm" ? "Direct message" : "Push")
+                               : (ch == "dm" ? " and direct message" : " and push");
+        }
+        l.name = what + " to " + who +
                  (manual ? " (sent by you)"
                          : " (reminder " + std::to_string(std::atoi(p->attempt.c_str()) + 1) + ")");
         return l;

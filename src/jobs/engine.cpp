@@ -54,6 +54,30 @@ std::optional<int> attempt_number(const std::string& attempt) {
   }
 }
 
+/// The outcome of a nudge job from its channels' outcomes (RecoveryEngine::run_nudge).
+JobOutcome combine_outcomes(const std::vector<std::pair<std::string, JobOutcome>>& all) {
+  if (all.size() == 1) return all.front().second;
+  std::string errors;
+  bool retry = false;
+  std::optional<int64_t> retry_after;
+  const JobOutcome* deferred = nullptr;
+  for (const auto& [channel, o] : all) {
+    if (o.ok) continue;
+    errors += (errors.empty() ? "" : "; ") + channel + ": " + o.error;
+    if (o.deferred) {
+      if (!deferred || o.retry_after_ms < deferred->retry_after_ms) deferred = &o;
+    } else if (!o.permanent) {
+      retry = true;
+      if (o.retry_after_ms) retry_after = std::max(retry_after.value_or(0), *o.retry_after_ms);
+    }
+  }
+  if (errors.empty()) return JobOutcome::success();
+  // A channel that may still succeed is retried (the settled channels are not called again).
+  if (retry) return JobOutcome::failure(errors, retry_after);
+  if (deferred) return *deferred;
+  return JobOutcome::fatal(errors);
+}
+
 }  // namespace
 
 JobOutcome outcome_of(const whop::ApiError& e) {
@@ -142,32 +166,34 @@ whop::ApiResult<std::string> RecoveryEngine::manage_link(const std::string& case
 //
 // Sent, Unknown and Skipped are final; a job that finds one of them does nothing.
 JobOutcome RecoveryEngine::run_nudge(const store::Job& job) {
-  auto n = parse_nudge(job);
-  if (!n) return JobOutcome::fatal("malformed nudge job");
+  auto n = read_payload<NudgeJob>(job.payload);
+  if (!n) return JobOutcome::fatal("malformed nudge job: " + n.error());
   const auto settings = settings_();
-  auto start = begin_nudge(*n, settings);
+  std::optional<whop::ApiResult<std::string>> link;
+  std::vector<std::pair<std::string, JobOutcome>> outcomes;
+  for (const auto& channel : n->channels) {
+    outcomes.emplace_back(channel,
+                          run_channel({n->case_id, n->attempt, channel, n->actor}, settings, link));
+  }
+  return combine_outcomes(outcomes);
+}
+
+JobOutcome RecoveryEngine::run_channel(const ChannelSend& n,
+                                       const domain::RecoverySettings& settings,
+                                       std::optional<whop::ApiResult<std::string>>& link) {
+  auto start = begin_nudge(n, settings);
   if (!start) return JobOutcome::failure(start.error());
   if (!start->c) return JobOutcome::fatal("case not found");
   if (start->contact.verdict == domain::ContactVerdict::Wait) return wait(start->contact);
   if (!start->proceed) return JobOutcome::success();
 
-  auto link = manage_link(n->case_id, start->c->membership_id);
-  if (!link) return settle_nudge(*n, link.error(), true);
-  return deliver_nudge(*n, *start->c, *link, settings);
-}
-
-std::optional<NudgeJob> RecoveryEngine::parse_nudge(const store::Job& job) {
-  auto p = parse_payload(job);
-  NudgeJob n{str(p, "case_id"), str(p, "attempt"), str(p, "channel"), str(p, "actor")};
-  if (n.actor.empty()) n.actor = "system";
-  if (n.case_id.empty() || n.attempt.empty() || (n.channel != "push" && n.channel != "dm")) {
-    return std::nullopt;
-  }
-  return n;
+  if (!link) link = manage_link(n.case_id, start->c->membership_id);
+  if (!*link) return settle_nudge(n, link->error(), true);
+  return deliver_nudge(n, *start->c, **link, settings);
 }
 
 Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
-    const NudgeJob& n, const domain::RecoverySettings& settings) {
+    const ChannelSend& n, const domain::RecoverySettings& settings) {
   using domain::SendState;
   const int64_t now = clock_.now_ms();
   const auto cfg = config();
@@ -226,15 +252,17 @@ Result<RecoveryEngine::NudgeStart> RecoveryEngine::begin_nudge(
   return start;
 }
 
-void RecoveryEngine::record_send(SQLite::Database& db, const NudgeJob& n, domain::SendState state,
-                                 const std::string& type, const std::string& outcome,
-                                 const nlohmann::json& meta, int64_t now) {
+void RecoveryEngine::record_send(SQLite::Database& db, const ChannelSend& n,
+                                 domain::SendState state, const std::string& type,
+                                 const std::string& outcome, const nlohmann::json& meta,
+                                 int64_t now) {
   store::finish_send(db, n.case_id, n.attempt, n.channel, state, now);
   store::save_action(db, {n.case_id, now, type, n.channel, attempt_number(n.attempt), n.actor,
                           outcome, meta.dump()});
 }
 
-JobOutcome RecoveryEngine::settle_nudge(const NudgeJob& n, const std::optional<whop::ApiError>& err,
+JobOutcome RecoveryEngine::settle_nudge(const ChannelSend& n,
+                                        const std::optional<whop::ApiError>& err,
                                         bool nothing_sent) {
   using domain::SendState;
   const int64_t now = clock_.now_ms();
@@ -270,7 +298,7 @@ JobOutcome RecoveryEngine::wait(const domain::ContactDecision& d) {
   return JobOutcome::defer(d.reason, std::max<int64_t>(1, d.retry_at - clock_.now_ms()));
 }
 
-std::optional<JobOutcome> RecoveryEngine::hold_nudge(const NudgeJob& n) {
+std::optional<JobOutcome> RecoveryEngine::hold_nudge(const ChannelSend& n) {
   const auto d = contact_check(n.case_id, domain::contact_policy(n.actor != "system"));
   if (d.verdict == domain::ContactVerdict::Go) return std::nullopt;
   const int64_t now = clock_.now_ms();
@@ -316,7 +344,7 @@ int RecoveryEngine::incentive_days_of(const std::string& case_id) {
   return inc ? domain::offered_incentive_days(inc->state, inc->days) : 0;
 }
 
-JobOutcome RecoveryEngine::deliver_nudge(const NudgeJob& n, const store::CaseRow& c,
+JobOutcome RecoveryEngine::deliver_nudge(const ChannelSend& n, const store::CaseRow& c,
                                          const std::string& link,
                                          const domain::RecoverySettings& settings) {
   const std::map<std::string, std::string> vars = {
@@ -541,7 +569,8 @@ Result<std::string> RecoveryEngine::nudge_now(const std::string& case_id) {
     }
     attempt = "m" + std::to_string(store::count_manual_sends(db, case_id) + 1);
     for (const auto& ch : channels) {
-      auto j = make_job(NudgeJob{case_id, attempt, ch, "admin"}, now,
+      // One job per channel: the case page follows each channel's job by its key.
+      auto j = make_job(NudgeJob{case_id, attempt, {ch}, "admin"}, now,
                         "nudge:" + case_id + ":" + attempt + ":" + ch, 8);
       store::enqueue_job(db, j, now);
       // Reserve the attempt name so the next manual nudge gets a new one.

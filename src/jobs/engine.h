@@ -3,7 +3,8 @@
 // creator's manual actions on a case. Everything that calls Whop runs as a job through the queue
 // and is safe against retries and crashes:
 // - a nudge is unique per (case, attempt, channel): the send intent is recorded before the call,
-//   and a send whose outcome is unknown is never repeated;
+//   and a send whose outcome is unknown is never repeated (one job carries a nudge's channels;
+//   each channel is settled on its own, so a retry sends only the channels still unsent);
 // - free days are granted at most once: intent (with the membership's renewal_period_end before
 //   the grant) is recorded first, and after an unknown outcome the membership is read back.
 #include <functional>
@@ -42,6 +43,10 @@ class RecoveryEngine {
   /// Registers the handlers for "nudge", "incentive" and "whop_cancel".
   void install(JobRunner& runner);
 
+  /// Sends the job's nudge on each of its channels in turn and combines their outcomes: success
+  /// when every channel is settled; else a retry (a channel may still succeed), a deferral (every
+  /// unsettled channel waits), or dead (every unsettled channel failed for good). A channel that
+  /// is settled (sent, unknown, skipped) is never called again on a retry.
   JobOutcome run_nudge(const store::Job& job);
   JobOutcome run_incentive(const store::Job& job);
   JobOutcome run_whop_cancel(const store::Job& job);
@@ -60,6 +65,13 @@ class RecoveryEngine {
   std::optional<std::string> follow_link(const std::string& token);
 
  private:
+  /// One channel of a nudge: the unit of a send intent in nudge_sends.
+  struct ChannelSend {
+    std::string case_id, attempt, channel, actor;
+  };
+  /// One channel's try; `link` is read once per job run and shared by its channels.
+  JobOutcome run_channel(const ChannelSend& n, const domain::RecoverySettings& settings,
+                         std::optional<whop::ApiResult<std::string>>& link);
   /// What begin_nudge found: the case, and whether this try may call Whop.
   struct NudgeStart {
     std::optional<store::CaseRow> c;
@@ -71,19 +83,18 @@ class RecoveryEngine {
                                         const domain::ContactPolicy& policy = {});
   /// The check right before a nudge's call to Whop: nullopt to go on, else the job's outcome
   /// (the send is settled as Skipped, or left Failed to be tried again after a wait).
-  std::optional<JobOutcome> hold_nudge(const NudgeJob& n);
+  std::optional<JobOutcome> hold_nudge(const ChannelSend& n);
   JobOutcome wait(const domain::ContactDecision& d);
-  static std::optional<NudgeJob> parse_nudge(const store::Job& job);
   /// Records the send intent (or the skip, or the unknown outcome of an interrupted try).
-  Result<NudgeStart> begin_nudge(const NudgeJob& n, const domain::RecoverySettings& settings);
+  Result<NudgeStart> begin_nudge(const ChannelSend& n, const domain::RecoverySettings& settings);
   /// Sends the nudge on its channel and settles its state.
-  JobOutcome deliver_nudge(const NudgeJob& n, const store::CaseRow& c, const std::string& link,
+  JobOutcome deliver_nudge(const ChannelSend& n, const store::CaseRow& c, const std::string& link,
                            const domain::RecoverySettings& settings);
   /// Records the outcome of a try: Sent, Unknown (may have been sent) or Failed (`nothing_sent`
   /// when the failing call could not have sent anything).
-  JobOutcome settle_nudge(const NudgeJob& n, const std::optional<whop::ApiError>& err,
+  JobOutcome settle_nudge(const ChannelSend& n, const std::optional<whop::ApiError>& err,
                           bool nothing_sent);
-  static void record_send(SQLite::Database& db, const NudgeJob& n, domain::SendState state,
+  static void record_send(SQLite::Database& db, const ChannelSend& n, domain::SendState state,
                           const std::string& type, const std::string& outcome,
                           const nlohmann::json& meta, int64_t now);
   /// The member's first name for a message ("there" when unknown).

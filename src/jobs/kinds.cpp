@@ -1,5 +1,7 @@
 #include "jobs/kinds.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace cs::jobs {
@@ -27,8 +29,12 @@ std::string write_payload(const ProcessEventJob& p) {
 
 std::string write_payload(const NudgeJob& p) {
   return nlohmann::json{
-      {"case_id", p.case_id}, {"attempt", p.attempt}, {"channel", p.channel}, {"actor", p.actor}}
+      {"case_id", p.case_id}, {"attempt", p.attempt}, {"channels", p.channels}, {"actor", p.actor}}
       .dump();
+}
+
+std::string nudge_job_key(const std::string& case_id, const std::string& attempt) {
+  return "nudge:" + case_id + ":" + attempt;
 }
 
 std::string write_payload(const IncentiveJob& p) {
@@ -58,13 +64,27 @@ Result<NudgeJob> read_payload<NudgeJob>(const std::string& json) {
   NudgeJob p;
   auto case_id = text(*j, "case_id");
   auto attempt = text(*j, "attempt");
-  auto channel = text(*j, "channel");
   if (!case_id) return Error{case_id.error()};
   if (!attempt) return Error{attempt.error()};
-  if (!channel || (*channel != "push" && *channel != "dm")) return Error{"no channel push or dm"};
+  auto known = [](const nlohmann::json& c) { return c == "push" || c == "dm"; };
+  if (j->contains("channels")) {
+    const auto& cs = (*j)["channels"];
+    if (!cs.is_array() || cs.empty()) return Error{"no channels push or dm"};
+    for (const auto& c : cs) {
+      if (!known(c)) return Error{"no channels push or dm"};
+      auto name = c.get<std::string>();
+      if (std::find(p.channels.begin(), p.channels.end(), name) != p.channels.end()) {
+        return Error{"channel " + name + " twice"};
+      }
+      p.channels.push_back(std::move(name));
+    }
+  } else if (j->contains("channel") && known((*j)["channel"])) {
+    p.channels = {(*j)["channel"].get<std::string>()};  // queued before channels went together
+  } else {
+    return Error{"no channel push or dm"};
+  }
   p.case_id = *case_id;
   p.attempt = *attempt;
-  p.channel = *channel;
   if (auto actor = text(*j, "actor")) p.actor = *actor;
   return p;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/job_kind.h"
 #include "store/events.h"
@@ -18,13 +19,19 @@ struct ProcessEventJob {
   int64_t event_id = 0;
 };
 
+/// One nudge of one case and attempt on each of its channels (one job for all of them: a tick
+/// writes one row per due case). Each channel keeps its own send intent in nudge_sends, so a
+/// retry sends only the channels not yet settled. Payload {"channels":["push","dm"]}; a job
+/// queued before channels were carried together has {"channel":"push"} and still runs.
 struct NudgeJob {
   static constexpr domain::JobKind kKind = domain::JobKind::Nudge;
   std::string case_id;
-  std::string attempt;  // "0", "1", ... from the schedule; "m1", "m2", ... manual
-  std::string channel;  // "push" | "dm"
+  std::string attempt;                // "0", "1", ... from the schedule; "m1", "m2", ... manual
+  std::vector<std::string> channels;  // "push" and/or "dm", each at most once, sent in this order
   std::string actor = "system";
 };
+/// The unique key of a nudge job: nudge:<case>:<attempt>.
+std::string nudge_job_key(const std::string& case_id, const std::string& attempt);
 
 struct IncentiveJob {
   static constexpr domain::JobKind kKind = domain::JobKind::Incentive;

@@ -46,13 +46,13 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
                             nlohmann::json{{"reason", "superseded by a later reminder"}}.dump()});
         ++r.nudges_skipped;
       }
-      if (plan.send_attempt >= 0) {
-        for (const auto& ch : channels) {
-          auto job = make_job(
-              NudgeJob{due.case_id, std::to_string(plan.send_attempt), ch, "system"}, now,
-              "nudge:" + due.case_id + ":" + std::to_string(plan.send_attempt) + ":" + ch, 8);
-          if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
-        }
+      if (plan.send_attempt >= 0 && !channels.empty()) {
+        // One job per case and attempt carrying its channels (one row and its index entries per
+        // due case); each channel's send intent keeps it from being sent twice.
+        const auto attempt = std::to_string(plan.send_attempt);
+        auto job = make_job(NudgeJob{due.case_id, attempt, channels, "system"}, now,
+                            nudge_job_key(due.case_id, attempt), 8);
+        if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
       }
       store::save_nudge_schedule(db, due.case_id, plan.next_attempt, plan.next_at);
     }

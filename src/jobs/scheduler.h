@@ -17,7 +17,7 @@
 namespace cs::jobs {
 
 struct TickResult {
-  int nudges_enqueued = 0;
+  int nudges_enqueued = 0;  // jobs: one per due case, carrying its channels
   int nudges_skipped = 0;
   int incentives_enqueued = 0;
   int cases_expired = 0;
@@ -26,7 +26,9 @@ struct TickResult {
 
 /// One scheduler pass at `now`, inside the caller's write transaction. Reads only due rows.
 /// - Due nudges: when several attempts are overdue only the latest is sent; the others are
-///   recorded as skipped. One job per enabled channel, unique key nudge:<case>:<attempt>:<channel>.
+///   recorded as skipped. One job per case and attempt carrying the enabled channels, unique key
+///   nudge:<case>:<attempt> (jobs queued per channel before, nudge:<case>:<attempt>:<channel>,
+///   still run: the send intents in nudge_sends keep every channel from going out twice).
 ///   With outbound notifications switched off, schedules are left as they are (nothing is sent,
 ///   and when they are switched on again only the latest overdue nudge goes out).
 /// - Pending incentives: one job per case, unique key incentive:<case>.

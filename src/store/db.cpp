@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include <sqlite3.h>
 
@@ -124,6 +125,12 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, Conne
   if (role == ConnectionRole::Reader) db->exec("PRAGMA query_only = ON");
   db->createFunction("net_recovered_cents", 3, true, nullptr, sql_net_recovered);
   return db;
+}
+
+bool wal_left_behind(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path + "-wal", ec);
+  return !ec && size > 0;
 }
 
 Status quick_check(SQLite::Database& db) {

@@ -31,6 +31,9 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, Conne
 /// file does not exist (creating it then fails with its own error).
 std::string read_only_cause(const std::string& path);
 
+/// True when `path` has a non-empty WAL beside it before any connection of this process opened
+/// it: the last process did not close it cleanly (or another one has it open now).
+bool wal_left_behind(const std::string& path);
 /// Runs `PRAGMA quick_check`; Error naming the first problem (and how to restore) when not "ok".
 Status quick_check(SQLite::Database& db);
 

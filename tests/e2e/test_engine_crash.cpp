@@ -193,3 +193,36 @@ TEST_CASE("SIGKILL inside a push: after restart the push is never sent again") {
   CHECK(rig.whop.free_day_grants(kMembership) == std::vector<int>{3});
   CHECK(rig.free_day_calls() == 1);
 }
+
+TEST_CASE("SIGKILL between a nudge's channels: after restart neither channel is sent again") {
+  // One job carries the T+0 push and DM. The push goes out; the DM's call reaches Whop (and takes
+  // effect), and the server dies before the answer. The restarted server runs the job again:
+  // the push is settled (sent), the DM may have been delivered (unknown): nothing is resent.
+  Rig rig;
+  test::Fault slow;
+  slow.method = "POST";
+  slow.path_prefix = "/api/v1/messages";
+  slow.delay_ms = 3000;
+  slow.apply_effect = true;
+  rig.whop.inject(slow);
+  rig.start();
+  REQUIRE(rig.deliver_failure() == 200);
+
+  REQUIRE_MESSAGE(wait_for([&] { return rig.dms() == 1; }), tail(rig.server.log()));
+  rig.kill();
+  CHECK(rig.pushes() == 1);
+  CHECK(rig.db.send_state("0", "push") == "sent");
+  CHECK(rig.db.send_state("0", "dm") == "sending");
+  CHECK(rig.db.scalar("SELECT count(*) FROM jobs WHERE kind = 'nudge'") == "1");
+
+  rig.start();
+  REQUIRE_MESSAGE(wait_for([&] {
+                    return rig.db.unfinished_jobs() == "0" && rig.db.incentive_state() == "granted";
+                  }),
+                  tail(rig.server.log()));
+  CHECK(rig.pushes() == 1);
+  CHECK(rig.dms() == 1);
+  CHECK(rig.db.send_state("0", "push") == "sent");
+  CHECK(rig.db.send_state("0", "dm") == "unknown");
+  CHECK(rig.db.scalar("SELECT count(*) FROM recovery_actions WHERE type = 'nudge_sent'") == "1");
+}

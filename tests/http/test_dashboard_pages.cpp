@@ -893,7 +893,7 @@ TEST_CASE("jobs page: human names linked to the case, paged") {
     for (int i = 0; i < 60; ++i) {
       store::enqueue_job(
           db,
-          jobs::make_job(jobs::NudgeJob{c.id, std::to_string(i), i % 2 ? "dm" : "push", "system"},
+          jobs::make_job(jobs::NudgeJob{c.id, std::to_string(i), {i % 2 ? "dm" : "push"}, "system"},
                          now, std::nullopt),
           now);
     }

@@ -158,10 +158,22 @@ struct Env {
     std::vector<store::Job> out;
     for (auto& j : store::list_jobs(*db, "", 100000)) {
       if (!kind.empty() && j.kind != kind) continue;
-      if (!channel.empty() && json::parse(j.payload).value("channel", "") != channel) continue;
+      if (!channel.empty() && !carries(j, channel)) continue;
       out.push_back(std::move(j));
     }
     return out;
+  }
+  /// True when a nudge job carries `channel` (one job carries a case's channels together; one
+  /// queued before that carries one: {"channel":...}).
+  static bool carries(const store::Job& j, const std::string& channel) {
+    auto p = json::parse(j.payload);
+    if (p.contains("channels")) {
+      for (const auto& c : p["channels"]) {
+        if (c == channel) return true;
+      }
+      return false;
+    }
+    return p.value("channel", "") == channel;
   }
   /// True when every job of `kind` ("" = any) is done.
   bool all_done(const std::string& kind = "") {

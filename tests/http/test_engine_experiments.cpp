@@ -144,11 +144,11 @@ TEST_CASE("experiment: holdout cases get nothing at Whop, from any path; arms ke
               .writer()
               .run([&](SQLite::Database& db) {
                 store::enqueue_job(db,
-                                   jobs::make_job(jobs::NudgeJob{c.id, "9", "push", "system"}, now,
-                                                  "nudge:" + c.id + ":9:push", 8),
+                                   jobs::make_job(jobs::NudgeJob{c.id, "9", {"push"}, "system"},
+                                                  now, "nudge:" + c.id + ":9:push", 8),
                                    now);
                 store::enqueue_job(db,
-                                   jobs::make_job(jobs::NudgeJob{c.id, "m9", "dm", "admin"}, now,
+                                   jobs::make_job(jobs::NudgeJob{c.id, "m9", {"dm"}, "admin"}, now,
                                                   "nudge:" + c.id + ":m9:dm", 8),
                                    now);
                 store::enqueue_job(db,

@@ -104,7 +104,7 @@ TEST_CASE("never two sends per (case, attempt, channel): scheduler, queue, re-ru
   // The event is processed; then the scheduler runs twice before any nudge job runs.
   REQUIRE(env.a().runner().run_once() == 1);
   auto first = env.a().scheduler().run_once();
-  CHECK(first.nudges_enqueued == 2);
+  CHECK(first.nudges_enqueued == 1);  // one job carrying push and DM
   CHECK(first.incentives_enqueued == 1);
   auto second = env.a().scheduler().run_once();
   CHECK(second.nudges_enqueued == 0);
@@ -119,34 +119,42 @@ TEST_CASE("never two sends per (case, attempt, channel): scheduler, queue, re-ru
   });
   REQUIRE(st.ok());
   CHECK(replay.nudges_enqueued == 0);
-  CHECK(env.jobs("nudge").size() == 2);
+  CHECK(env.jobs("nudge").size() == 1);
 
   env.drain();
   CHECK(env.pushes() == 1);
   CHECK(env.dms() == 1);
 
   // The same nudge enqueued again: refused by its unique key. Enqueued under another key (or no
-  // key at all): the job runs, finds the send recorded, and sends nothing.
-  json payload = {{"case_id", c.id}, {"attempt", "0"}, {"channel", "push"}, {"actor", "system"}};
-  std::optional<int64_t> same, other;
+  // key at all), or as a job queued per channel before an upgrade: the job runs, finds the send
+  // recorded, and sends nothing.
+  json payload = {
+      {"case_id", c.id}, {"attempt", "0"}, {"channels", {"push", "dm"}}, {"actor", "system"}};
+  json legacy = {{"case_id", c.id}, {"attempt", "0"}, {"channel", "push"}, {"actor", "system"}};
+  std::optional<int64_t> same, other, old;
   st = env.a().writer().run([&](SQLite::Database& db) {
     store::NewJob j;
     j.kind = "nudge";
-    j.unique_key = "nudge:" + c.id + ":0:push";
+    j.unique_key = "nudge:" + c.id + ":0";
     j.payload = payload.dump();
     j.run_at = env.clock.now_ms();
     same = store::enqueue_job(db, j, env.clock.now_ms());
     j.unique_key = std::nullopt;
     other = store::enqueue_job(db, j, env.clock.now_ms());
+    j.unique_key = "nudge:" + c.id + ":0:push";
+    j.payload = legacy.dump();
+    old = store::enqueue_job(db, j, env.clock.now_ms());
   });
   REQUIRE(st.ok());
   CHECK_FALSE(same.has_value());
   REQUIRE(other.has_value());
+  REQUIRE(old.has_value());
   env.drain();
   CHECK(env.pushes() == 1);
-  {
+  CHECK(env.dms() == 1);
+  for (auto id : {*other, *old}) {
     auto db = env.a().reads().lease();
-    auto job = store::find_job(*db, *other);
+    auto job = store::find_job(*db, id);
     REQUIRE(job);
     CHECK(job->state == "done");
   }

@@ -151,7 +151,7 @@ TEST_CASE("notifications switched off in settings: queued nudges are skipped, no
   REQUIRE(env.fail(kMembership, env.start) == 200);
   REQUIRE(env.a().runner().run_once() == 1);  // processed
   auto r = env.a().scheduler().run_once();    // T+0 nudges queued
-  REQUIRE(r.nudges_enqueued == 2);
+  REQUIRE(r.nudges_enqueued == 1);            // one job: push and DM
   auto c = env.only_case();
 
   env.settings([](domain::RecoverySettings& s) { s.notifications_enabled = false; });

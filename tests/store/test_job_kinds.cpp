@@ -20,12 +20,23 @@ TEST_CASE("job kinds: every kind has one stored name, and payloads survive the r
   CHECK_FALSE(domain::job_kind_from_name("slow").has_value());
 
   auto n = jobs::read_payload<jobs::NudgeJob>(
-      jobs::write_payload(jobs::NudgeJob{"c1", "m2", "dm", "admin"}));
+      jobs::write_payload(jobs::NudgeJob{"c1", "m2", {"dm"}, "admin"}));
   REQUIRE(n);
   CHECK(n->case_id == "c1");
   CHECK(n->attempt == "m2");
-  CHECK(n->channel == "dm");
+  CHECK(n->channels == std::vector<std::string>{"dm"});
   CHECK(n->actor == "admin");
+  // One job carries a nudge's channels, in order.
+  auto both = jobs::read_payload<jobs::NudgeJob>(
+      jobs::write_payload(jobs::NudgeJob{"c1", "0", {"push", "dm"}, "system"}));
+  REQUIRE(both);
+  CHECK(both->channels == std::vector<std::string>{"push", "dm"});
+  CHECK(jobs::nudge_job_key("c1", "0") == "nudge:c1:0");
+  // A job queued per channel before an upgrade still reads (and runs) as that one channel.
+  auto legacy = jobs::read_payload<jobs::NudgeJob>(
+      R"({"case_id":"c","attempt":"1","channel":"push","actor":"system"})");
+  REQUIRE(legacy);
+  CHECK(legacy->channels == std::vector<std::string>{"push"});
   auto e = jobs::read_payload<jobs::ProcessEventJob>(jobs::write_payload(jobs::ProcessEventJob{7}));
   REQUIRE(e);
   CHECK(e->event_id == 7);
@@ -36,6 +47,13 @@ TEST_CASE("job kinds: every kind has one stored name, and payloads survive the r
 
   CHECK_FALSE(
       jobs::read_payload<jobs::NudgeJob>(R"({"case_id":"c","attempt":"0","channel":"sms"})"));
+  CHECK_FALSE(
+      jobs::read_payload<jobs::NudgeJob>(R"({"case_id":"c","attempt":"0","channels":["sms"]})"));
+  CHECK_FALSE(jobs::read_payload<jobs::NudgeJob>(R"({"case_id":"c","attempt":"0","channels":[]})"));
+  CHECK_FALSE(jobs::read_payload<jobs::NudgeJob>(
+      R"({"case_id":"c","attempt":"0","channels":["push","push"]})"));
+  CHECK_FALSE(
+      jobs::read_payload<jobs::NudgeJob>(R"({"case_id":"c","attempt":"0","channels":"push"})"));
   CHECK_FALSE(jobs::read_payload<jobs::ProcessEventJob>(R"({"event_id":"7"})"));
   CHECK_FALSE(jobs::read_payload<jobs::IncentiveJob>("[1]"));
   CHECK_FALSE(jobs::read_payload<jobs::WhopCancelJob>(R"({"membership_id":"m","mode":"later"})"));
