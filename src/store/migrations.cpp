@@ -95,15 +95,7 @@ Status migrate_down(SQLite::Database& db, int steps) {
   if (auto st = check_not_newer(db); !st) return st;
   int have = schema_version(db);
   for (int i = 0; i < steps && have > 0; ++i, --have) {
-    // A version no migration has (a number left free for a migration of another branch) is a
-    // step that changes nothing.
-    auto it = std::find_if(migrations().begin(), migrations().end(),
-                           [&](const Migration& m) { return m.version == have; });
-    if (it == migrations().end()) {
-      set_user_version(db, have - 1);
-      continue;
-    }
-    const auto& m = *it;
+    const auto& m = migrations()[static_cast<size_t>(have - 1)];
     try {
       SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
       db.exec(std::string(m.down));
