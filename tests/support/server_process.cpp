@@ -1,4 +1,5 @@
 #include "support/server_process.h"
+#include "support/wait.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -123,12 +124,7 @@ httplib::Client ServerProcess::client() const {
   c.set_keep_alive(true);
   c.set_tcp_nodelay(true);
   c.set_connection_timeout(2, 0);
-  // Sign-in (PBKDF2, 600,000 iterations) in a sanitizer build on a busy machine: see test_app.cpp.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  c.set_read_timeout(120, 0);
-#else
-  c.set_read_timeout(10, 0);
-#endif
+  c.set_read_timeout(kClientReadTimeoutS, 0);
   c.set_write_timeout(10, 0);
   return c;
 }

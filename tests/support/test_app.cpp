@@ -1,4 +1,5 @@
 #include "support/test_app.h"
+#include "support/wait.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -58,13 +59,7 @@ TestApp::~TestApp() {
 httplib::Client TestApp::client() const {
   httplib::Client c("127.0.0.1", port());
   c.set_connection_timeout(5);
-  // A sign-in runs PBKDF2 with 600,000 iterations; a sanitizer build on a busy machine can take
-  // far longer than 10 s for it, which is slowness, not a defect.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  c.set_read_timeout(120);
-#else
-  c.set_read_timeout(10);
-#endif
+  c.set_read_timeout(kClientReadTimeoutS);
   return c;
 }
 
