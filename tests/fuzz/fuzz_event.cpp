@@ -1,6 +1,9 @@
 // The JSON depth pre-scan (src/util/json_limits.cpp) and the Whop event mapper
-// (src/domain/event.cpp) on hostile bodies. Invariants: nothing crashes or recurses without
-// bound; whatever parses is shallow enough to copy and dump; the mapper never throws.
+// (src/domain/event.cpp) on hostile bodies, and the webhook's one-pass parser against them.
+// Invariants: nothing crashes or recurses without bound; whatever parses is shallow enough to
+// copy and dump; the mapper never throws; parse_whop_event (the SAX pass the webhook uses) gives
+// exactly what parse_json_limited + map_whop_event give for the same body: the same event field
+// by field, or the same error.
 #include <cstdint>
 #include <string_view>
 
@@ -8,18 +11,67 @@
 #include "fuzz/fuzz.h"
 #include "util/json_limits.h"
 
+namespace {
+
+using cs::domain::Event;
+using cs::fuzz::check;
+
+void check_same_event(const Event& a, const Event& b) {
+  check(a.type == b.type, "one-pass parse: type differs");
+  check(a.kind == b.kind, "one-pass parse: kind differs");
+  check(a.api_version == b.api_version, "one-pass parse: api_version differs");
+  check(a.envelope_id == b.envelope_id, "one-pass parse: envelope_id differs");
+  check(a.event_time_ms == b.event_time_ms, "one-pass parse: event time differs");
+  check(a.company_id == b.company_id, "one-pass parse: company_id differs");
+  check(a.membership_id == b.membership_id, "one-pass parse: membership_id differs");
+  check(a.payment_id == b.payment_id, "one-pass parse: payment_id differs");
+  check(a.user_id == b.user_id, "one-pass parse: user_id differs");
+  check(a.username == b.username, "one-pass parse: username differs");
+  check(a.display_name == b.display_name, "one-pass parse: display_name differs");
+  check(a.product_id == b.product_id, "one-pass parse: product_id differs");
+  check(a.product_title == b.product_title, "one-pass parse: product_title differs");
+  check(a.plan_id == b.plan_id, "one-pass parse: plan_id differs");
+  check(a.amount_cents == b.amount_cents, "one-pass parse: amount differs");
+  check(a.currency == b.currency, "one-pass parse: currency differs");
+  check(a.failure_message == b.failure_message, "one-pass parse: failure_message differs");
+  check(a.manage_url == b.manage_url, "one-pass parse: manage_url differs");
+  check(a.cancel_at_period_end == b.cancel_at_period_end,
+        "one-pass parse: cancel_at_period_end differs");
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto parsed = cs::parse_json_limited(text, 8);
-  if (!parsed) return 0;
-  nlohmann::json copy = *parsed;  // copying recurses: bounded by the depth limit
-  (void)copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  auto event = cs::domain::map_whop_event(*parsed);
-  if (event) {
-    cs::fuzz::check(!event->type.empty(), "mapped an event without a type");
-    for (char c : event->currency) {
-      cs::fuzz::check(!(c >= 'A' && c <= 'Z'), "currency not lower-cased");
+
+  // The document path at a small depth: copying and dumping stay bounded.
+  if (auto shallow = cs::parse_json_limited(text, 8)) {
+    nlohmann::json copy = *shallow;  // copying recurses: bounded by the depth limit
+    (void)copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    auto event = cs::domain::map_whop_event(*shallow);
+    if (event) {
+      check(!event->type.empty(), "mapped an event without a type");
+      for (char c : event->currency) check(!(c >= 'A' && c <= 'Z'), "currency not lower-cased");
     }
+  }
+
+  // Differential: the webhook's one pass against the document path at the webhook's depth.
+  const auto one_pass = cs::domain::parse_whop_event(text);
+  const auto parsed = cs::parse_json_limited(text);
+  check(one_pass.bad_json == !parsed, "one-pass parse: valid JSON judged differently");
+  if (!parsed) {
+    check(one_pass.error == parsed.error(), "one-pass parse: a different JSON error");
+    check(!one_pass.event, "one-pass parse: an event from invalid JSON");
+    return 0;
+  }
+  auto mapped = cs::domain::map_whop_event(*parsed, text);
+  check(one_pass.event.has_value() == static_cast<bool>(mapped),
+        "one-pass parse: maps when the document path does not, or the reverse");
+  if (mapped) {
+    check_same_event(*one_pass.event, *mapped);
+    check(!one_pass.event->type.empty(), "mapped an event without a type");
+  } else {
+    check(one_pass.error == mapped.error(), "one-pass parse: a different mapping error");
   }
   return 0;
 }
