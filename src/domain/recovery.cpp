@@ -308,4 +308,10 @@ ContactDecision may_contact(CaseStatus status, ContactGroup group, int64_t first
   return wait;
 }
 
+const char* wait_reason_label(std::string_view reason) {
+  if (reason == "events_pending") return "Waiting for this member's webhooks to be processed";
+  if (reason == "backlog_settling") return "Waiting for late webhooks to settle";
+  return nullptr;
+}
+
 }  // namespace cs::domain

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/case_state.h"
@@ -133,5 +134,10 @@ struct ContactDecision {
 ContactDecision may_contact(CaseStatus status, ContactGroup group, int64_t first_failure_at,
                             const std::vector<StoredEvent>& events, int64_t now_ms,
                             const ContactPolicy& policy = {});
+
+/// What a job deferred with a Wait reason of may_contact is waiting for, in words for the jobs
+/// page ("events_pending" -> "Waiting for this member's webhooks to be processed"); nullptr for
+/// any other text (a real error).
+const char* wait_reason_label(std::string_view reason);
 
 }  // namespace cs::domain

@@ -1,4 +1,5 @@
 // The events page (recent webhooks, rejected deliveries), one event, and the jobs page.
+#include "domain/recovery.h"
 #include "store/jobs.h"
 #include "view/format.h"
 #include "view/pages.h"
@@ -152,13 +153,18 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
       set(r, "name", j.kind);
     }
     set(r, "state", j.state);
-    // A queued job that waits for the Whop API key says so (it is not failing).
-    const bool waiting_for_key = j.state == "queued" && j.last_error == store::kWaitingForApiKey;
-    set(r, "state_label", waiting_for_key ? "Waiting for Whop API key" : capitalize(j.state));
+    // A queued job that waits (for the Whop API key, or for the member's webhooks to settle
+    // before contact) says so in its state: it is not failing, and shows no error.
+    const char* waiting = nullptr;
+    if (j.state == "queued") {
+      waiting = j.last_error == store::kWaitingForApiKey ? "Waiting for Whop API key"
+                                                         : domain::wait_reason_label(j.last_error);
+    }
+    set(r, "state_label", waiting != nullptr ? std::string(waiting) : capitalize(j.state));
     set(r, "attempts", std::to_string(j.attempts) + " of " + std::to_string(j.max_attempts));
     set(r, "run_at", j.state == "done" ? "" : relative(j.run_at, m.now));
     set(r, "updated", relative(j.updated_at, m.now));
-    set(r, "error", j.last_error);
+    set(r, "error", waiting != nullptr ? std::string() : j.last_error);
     set(r, "retryable", j.state == "dead" || j.state == "failed");
     rows.push_back(r);
   }

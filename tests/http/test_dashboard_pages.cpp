@@ -627,6 +627,27 @@ TEST_CASE("jobs: dead jobs show their error and can be retried") {
   CHECK(store::find_job(*db, id)->state == "queued");
 }
 
+TEST_CASE("jobs: a job deferred until the member's webhooks settle reads as waiting, not failing") {
+  test::TestApp t;
+  test::set_admin(t);
+  int64_t now = SystemClock().now_ms();
+  REQUIRE(t.app().writer().run([&](SQLite::Database& db) {
+    store::NewJob j;
+    j.kind = "nudge";
+    j.run_at = now;
+    const int64_t id = *store::enqueue_job(db, j, now);
+    store::claim_jobs(db, now, 1000, 10);
+    store::defer_job(db, id, now + 600000, now, "backlog_settling");
+  }));
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  auto page = w.get("/jobs?state=queued");
+  REQUIRE(page);
+  CHECK(page->body.find("Waiting for late webhooks to settle") != std::string::npos);
+  CHECK(page->body.find("backlog_settling") == std::string::npos);
+  CHECK(page->body.find("data-label=\"Error\"") == std::string::npos);
+}
+
 TEST_CASE("CSV export: streamed, RFC 4180, formula-safe, filters apply, amounts in units") {
   test::TestApp t;
   test::set_admin(t);
