@@ -96,7 +96,7 @@ void seed(const std::string& path, int cases, int events_per_case, int64_t now) 
     ic.bind(k++, username);
     ic.bind(k++, "Pro Community");
     ic.bind(k++, status);
-    // Lost cases expired (the window passed): "paid after the window" looks each one up.
+    // Lost cases expired (the window passed), as the app marks them ("paid after the window").
     ic.bind(k++, recovered                            ? "payment"
                  : std::string(status) == "lost"      ? "expired"
                  : std::string(status) == "cancelled" ? "admin"

@@ -141,6 +141,13 @@ int64_t net_recovered_cents(CaseStatus status, int64_t recovered_cents, int64_t 
   return 0;
 }
 
+bool paid_after_window(CaseStatus status, Resolution resolution, std::optional<int64_t> resolved_at,
+                       std::optional<int64_t> last_paid_at) {
+  return status == CaseStatus::Lost &&
+         (resolution == Resolution::Expired || resolution == Resolution::Deactivated) &&
+         resolved_at && last_paid_at && *last_paid_at > *resolved_at;
+}
+
 CaseActions allowed_actions(CaseStatus status, Resolution resolution, bool holdout) {
   CaseActions a;
   switch (status) {

@@ -48,6 +48,14 @@ std::optional<IncentiveState> incentive_state_from_name(std::string_view name);
 /// refunds and disputes against it (never below zero); 0 unless the case is recovered.
 int64_t net_recovered_cents(CaseStatus status, int64_t recovered_cents, int64_t refunded_cents);
 
+/// "Paid after the window": a case lost without a payment (its window passed, or Whop deactivated
+/// the membership) whose member paid later (`last_paid_at`: the latest payment of its membership,
+/// or of the same member for the same product) than the case was lost. A payment inside the
+/// attribution window recovers such a case, so this is a payment after the window the case was
+/// folded with. schema/0010_paid_after_window spells the same rule in SQL.
+bool paid_after_window(CaseStatus status, Resolution resolution, std::optional<int64_t> resolved_at,
+                       std::optional<int64_t> last_paid_at);
+
 /// The creator's actions a case allows.
 struct CaseActions {
   bool nudge = false;                 // send a reminder now

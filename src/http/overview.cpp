@@ -1,7 +1,8 @@
 // GET /: the overview (KPI tiles for 7, 30 or 90 days by first_failure_at, charts, next steps).
+#include <tuple>
+
 #include "http/dashboard.h"
 #include "http/page_data.h"
-#include "service/settings.h"
 #include "view/format.h"
 #include "view/pages.h"
 
@@ -19,15 +20,17 @@ view::OverviewModel load_overview(Dashboard& d, int window_days, bool charts) {
   m.window_days = window_days;
   m.now = d.now();
   m.since = m.now - static_cast<int64_t>(window_days) * 86400000;
-  const int64_t window_ms =
-      static_cast<int64_t>(service::stored_settings(*d.deps.services).attribution_window_days) *
-      86400000;
   {
     auto db = d.deps.reads->lease();
-    m.kpis = store::find_kpis(*db, m.since, window_ms);
-    m.previous = store::find_kpis(*db, m.since - static_cast<int64_t>(window_days) * 86400000,
-                                  window_ms, m.since);
-    if (charts) m.charts = store::list_chart_series(*db, m.since, m.now, view::display_zone());
+    // The window's sums are read once for its KPIs and its charts.
+    if (charts) {
+      std::tie(m.kpis, m.charts) =
+          store::find_kpis_and_charts(*db, m.since, m.now, view::display_zone());
+    } else {
+      m.kpis = store::find_kpis(*db, m.since);
+    }
+    m.previous =
+        store::find_kpis(*db, m.since - static_cast<int64_t>(window_days) * 86400000, m.since);
     m.any_events = store::any_events(*db);
     auto done = store::load_milestones(*db);
     m.real_webhook = done.real_webhook;

@@ -109,12 +109,11 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
   return std::make_pair(std::stoll(num), id);
 }
 
-}  // namespace
-
-Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until) {
+/// The KPIs of the rollup's sums (whole buckets from the rollup, the ends of the window from the
+/// cases: sum_failures).
+Kpis kpis_of(const FailureSums& sums) {
   Kpis k;
-  // Whole 15-minute buckets from the rollup, the ends of the window from the cases.
-  for (const auto& [currency, f] : sum_failures(db, since, until)) {
+  for (const auto& [currency, f] : sums) {
     k.open += f[kOpenCases];
     k.recovered += f[kRecovered];
     k.lost += f[kLost];
@@ -122,34 +121,10 @@ Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t u
     k.click_through += f[kClickThrough];
     k.incentive_days_granted += f[kIncentiveDays];
     k.incentive_cases += f[kIncentiveCases];
+    k.paid_after_window += f[kPaidLate];
     if (f[kOpenCases] != 0) add_money(k.at_risk, currency, f[kAtRiskCents]);
     if (f[kLost] != 0) add_money(k.lost_revenue, currency, f[kLostCents]);
     if (f[kRecovered] != 0) add_money(k.recovered_net, currency, f[kRecoveredNetCents]);
-  }
-  {
-    // Lost cases that ended without a payment: the partial index cases_lost_unpaid holds only
-    // them (its condition is spelled out so it applies), so the other lost cases of the window
-    // are not read.
-    auto q = prepare(db,
-                     "SELECT count(*) FROM cases c INDEXED BY cases_lost_unpaid WHERE "
-                     "c.status = 'lost' AND c.resolution IN ('expired', 'deactivated') AND "
-                     "c.first_failure_at >= ?2 AND c.first_failure_at < ?6 AND ("
-                     // A payment of the same membership after the window ...
-                     "EXISTS (SELECT 1 FROM events e WHERE e.membership_id = c.membership_id "
-                     "AND e.type = 'payment.succeeded' AND e.event_time > c.first_failure_at "
-                     "+ ?5) OR "
-                     // ... or a purchase of the same product by the same member (a new
-                     // membership after Whop cancelled the old one) after the window.
-                     "(c.user_id != '' AND c.product_id != '' AND EXISTS (SELECT 1 FROM events "
-                     "e INDEXED BY events_user_product WHERE e.user_id = c.user_id AND "
-                     // Spelled out so the partial index (user and product not empty) applies.
-                     "e.user_id != '' AND e.product_id != '' AND "
-                     "e.product_id = c.product_id AND e.event_time > c.first_failure_at + ?5 "
-                     "AND e.type = 'payment.succeeded')))");
-    q->bind(2, since);
-    q->bind(5, window_ms);
-    q->bind(6, until);
-    if (q->executeStep()) k.paid_after_window = q->getColumn(0).getInt64();
   }
   sort_money(k.recovered_net);
   sort_money(k.at_risk);
@@ -157,8 +132,30 @@ Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t u
   return k;
 }
 
+ChartSeries chart_series(SQLite::Database& db, int64_t since, int64_t now, const tz::Zone& zone,
+                         const FailureSums& sums);
+
+}  // namespace
+
+Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t until) {
+  return kpis_of(sum_failures(db, since, until));
+}
+
 ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
                               const tz::Zone& zone) {
+  return chart_series(db, since, now, zone, sum_failures(db, since, INT64_MAX));
+}
+
+std::pair<Kpis, ChartSeries> find_kpis_and_charts(SQLite::Database& db, int64_t since, int64_t now,
+                                                  const tz::Zone& zone) {
+  const auto sums = sum_failures(db, since, INT64_MAX);
+  return {kpis_of(sums), chart_series(db, since, now, zone, sums)};
+}
+
+namespace {
+
+ChartSeries chart_series(SQLite::Database& db, int64_t since, int64_t now, const tz::Zone& zone,
+                         const FailureSums& sums) {
   ChartSeries s;
   // Local days: 23 to 25 hours long; 36 hours after a day's start is always inside the next one.
   for (int64_t d = zone.day_start(since); d <= now; d = zone.day_start(d + kDay + kDay / 2)) {
@@ -176,7 +173,6 @@ ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
   }
   // Recoveries and net revenue per day, one revenue series per currency (each currency with a
   // recovered case, its total the cases' net revenue, as the KPI).
-  const auto sums = sum_failures(db, since, INT64_MAX);
   std::map<std::string, RevenueSeries> by_currency;
   for (const auto& [currency, f] : sums) {
     if (f[kRecovered] == 0) continue;
@@ -207,6 +203,8 @@ ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
   }
   return s;
 }
+
+}  // namespace
 
 bool any_events(SQLite::Database& db) {
   auto q = prepare(db, "SELECT EXISTS (SELECT 1 FROM events)");

@@ -33,11 +33,12 @@ struct Kpis {
   MoneyByCurrency lost_revenue;        // amount_due_cents of lost cases
   int64_t incentive_days_granted = 0;  // free days granted (incentive_state 'granted')
   int64_t incentive_cases = 0;
-  int64_t paid_after_window = 0;  // lost cases whose member paid (or bought again) after the window
+  /// Lost cases (expired or deactivated) whose member paid, or bought the product again, after
+  /// the case was lost, i.e. after its attribution window (schema/0010_paid_after_window).
+  int64_t paid_after_window = 0;
 };
-/// KPIs of the cases whose first failure is in [since, until). `window_ms` is the attribution
-/// window, for "paid after the window".
-Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t window_ms, int64_t until = INT64_MAX);
+/// KPIs of the cases whose first failure is in [since, until).
+Kpis find_kpis(SQLite::Database& db, int64_t since, int64_t until = INT64_MAX);
 
 struct DayPoint {
   int64_t day_start = 0;  // unix ms of 00:00 in the display time zone
@@ -69,6 +70,9 @@ struct ChartSeries {
 /// The series from `since`'s day to `now`'s day, days as `zone` counts them.
 ChartSeries list_chart_series(SQLite::Database& db, int64_t since, int64_t now,
                               const tz::Zone& zone = *tz::utc());
+/// find_kpis(db, since) and list_chart_series(db, since, now, zone) from one sum of the rollup.
+std::pair<Kpis, ChartSeries> find_kpis_and_charts(SQLite::Database& db, int64_t since, int64_t now,
+                                                  const tz::Zone& zone = *tz::utc());
 
 /// True when at least one event was ever stored.
 bool any_events(SQLite::Database& db);

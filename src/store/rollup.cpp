@@ -71,12 +71,12 @@ const std::array<const char*, kFailureFigureCount>& failure_figure_columns() {
                                                                      "ttr2",
                                                                      "ttr3",
                                                                      "ttr4",
-                                                                     "ttr5"};
+                                                                     "ttr5",
+                                                                     "paid_late"};
   return names;
 }
 
-std::vector<std::pair<std::string, FailureFigures>> sum_failures(SQLite::Database& db,
-                                                                 int64_t since, int64_t until) {
+FailureSums sum_failures(SQLite::Database& db, int64_t since, int64_t until) {
   std::map<std::string, FailureFigures> sums;
   const std::string from_cases = "SELECT currency, " + failure_list(true) +
                                  " FROM rollup_failure_source WHERE at >= ?1 AND at < ?2 "

@@ -17,7 +17,9 @@ namespace cs::store {
 /// The figures of rollup_failures, in its column order (cases by the bucket of their first
 /// failure). att* count recovered cases by distinct nudge attempts sent before paying (5: five or
 /// more), ch* by the channels nudged (0 none, 1 push, 2 DM, 3 both), ttr* by the time from the
-/// first failure to the recovery (kRecoveryBucketDays).
+/// first failure to the recovery (kRecoveryBucketDays). kPaidLate counts the cases lost without a
+/// payment (expired or deactivated) whose member paid after the case was lost (cases.last_paid_at,
+/// schema/0010_paid_after_window).
 enum FailureFigure : size_t {
   kCases,
   kOpenCases,
@@ -33,7 +35,8 @@ enum FailureFigure : size_t {
   kAttempts0,
   kChannels0 = kAttempts0 + 6,
   kTimeToRecovery0 = kChannels0 + 4,
-  kFailureFigureCount = kTimeToRecovery0 + 6,
+  kPaidLate = kTimeToRecovery0 + 6,
+  kFailureFigureCount,
 };
 /// The column of each FailureFigure.
 const std::array<const char*, kFailureFigureCount>& failure_figure_columns();
@@ -50,10 +53,11 @@ struct RecoveryRow {
   int64_t recoveries = 0, net_cents = 0;
 };
 
-/// The figures of the cases whose first failure is in [since, until), per currency (currency
-/// order). `until` = INT64_MAX: no upper bound.
-std::vector<std::pair<std::string, FailureFigures>> sum_failures(SQLite::Database& db,
-                                                                 int64_t since, int64_t until);
+/// Figures per currency (currency order).
+using FailureSums = std::vector<std::pair<std::string, FailureFigures>>;
+/// The figures of the cases whose first failure is in [since, until), per currency. `until` =
+/// INT64_MAX: no upper bound.
+FailureSums sum_failures(SQLite::Database& db, int64_t since, int64_t until);
 /// Cases whose first failure is at or after `since`, per bucket (ascending).
 std::vector<std::pair<int64_t, int64_t>> list_failures_by_bucket(SQLite::Database& db,
                                                                  int64_t since);

@@ -50,7 +50,7 @@ TEST_CASE("rollup rebuild: a damaged rollup is summed again from the cases") {
   auto read = [&] {
     auto db = app.app().reads().lease();
     return std::make_pair(store::list_rollup_failures(*db),
-                          store::find_kpis(*db, now - 30LL * 86400000, 14LL * 86400000));
+                          store::find_kpis(*db, now - 30LL * 86400000));
   };
   const auto [rows, kpis] = read();
   REQUIRE(kpis.open == 2);

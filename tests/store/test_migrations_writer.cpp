@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/dashboard.h"
 #include "store/db.h"
 #include "store/events.h"
 #include "store/migrations.h"
@@ -216,4 +217,73 @@ TEST_CASE("migration 4 converts amounts stored as cents into each currency's min
   CHECK(amount("cases", "amount_due_cents", "usd") == 2999);
   CHECK(amount("events", "amount_cents", "xyz") == 1234);
   REQUIRE(store::verify_schema(*db));
+}
+
+TEST_CASE("migration 10 fills last_paid_at and 'paid after the window' from the stored payments") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::migrate_down(*db, store::binary_schema_version() - 9));
+  REQUIRE(store::schema_version(*db) == 9);
+  const int64_t day = 86400000, t0 = 1767225600000;
+  // What schema 9 stored: lost cases (the window passed, or Whop deactivated), and payments.
+  auto add_case = [&](const char* id, const char* membership, const char* user,
+                      const char* resolution, int64_t resolved_at) {
+    SQLite::Statement c(*db,
+                        "INSERT INTO cases (id, membership_id, user_id, product_id, status, "
+                        "resolution, first_failure_at, last_failure_at, amount_due_cents, "
+                        "currency, resolved_at, created_at, updated_at) VALUES (?, ?, ?, "
+                        "'prod_1', 'lost', ?, ?, ?, 1000, 'usd', ?, 1, 1)");
+    c.bind(1, id);
+    c.bind(2, membership);
+    c.bind(3, user);
+    c.bind(4, resolution);
+    c.bind(5, t0);
+    c.bind(6, t0);
+    c.bind(7, resolved_at);
+    c.exec();
+  };
+  int n = 0;
+  auto add_payment = [&](const char* membership, const char* user, int64_t at) {
+    SQLite::Statement e(*db,
+                        "INSERT INTO events (webhook_id, type, event_time, received_at, "
+                        "membership_id, user_id, product_id, process_state) VALUES (?, "
+                        "'payment.succeeded', ?, ?, ?, ?, 'prod_1', 'processed')");
+    e.bind(1, "msg_" + std::to_string(++n));
+    e.bind(2, at);
+    e.bind(3, at);
+    e.bind(4, membership);
+    e.bind(5, user);
+    e.exec();
+  };
+  add_case("case_paid", "mem_1", "user_1", "expired", t0 + 14 * day);
+  add_payment("mem_1", "user_1", t0 - 30 * day);  // the renewal before the failure
+  add_payment("mem_1", "user_1", t0 + 20 * day);  // after the window
+  add_case("case_rebought", "mem_2", "user_2", "deactivated", t0 + 3 * day);
+  add_payment("mem_3", "user_2", t0 + 16 * day);  // the same member buys the product again
+  add_case("case_unpaid", "mem_4", "user_4", "expired", t0 + 14 * day);
+  add_payment("mem_4", "user_4", t0 - 30 * day);  // only before the failure
+  add_case("case_stale", "mem_5", "user_5", "stale", t0 + 40 * day);
+  add_payment("mem_5", "user_5", t0 + 50 * day);  // not a lost-without-payment resolution
+
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::verify_schema(*db));
+  auto last_paid = [&](const char* id) {
+    SQLite::Statement q(*db, "SELECT last_paid_at FROM cases WHERE id = ?");
+    q.bind(1, id);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).getInt64();
+  };
+  CHECK(last_paid("case_paid") == t0 + 20 * day);
+  CHECK(last_paid("case_rebought") == t0 + 16 * day);
+  CHECK(last_paid("case_unpaid") == t0 - 30 * day);
+  CHECK(last_paid("case_stale") == t0 + 50 * day);
+  CHECK(store::find_kpis(*db, t0 - day).paid_after_window == 2);
+  CHECK(store::find_kpis(*db, t0 - day).lost == 4);
+
+  // Down to 9 and up again: the same figures.
+  REQUIRE(store::migrate_down(*db, 1));
+  REQUIRE(store::verify_schema(*db));
+  REQUIRE(store::migrate_up(*db));
+  CHECK(store::find_kpis(*db, t0 - day).paid_after_window == 2);
 }
