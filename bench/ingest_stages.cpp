@@ -1,7 +1,8 @@
-// CPU per webhook of each in-process stage of ingest, before and after issue 14 (both forms are
-// still in the code base): the signature check, parse + map (a document, then the one-pass SAX
-// extraction) and sealing (plain deflate, then deflate with the Whop dictionary), on the same
-// 2 KB payment.failed body as ingest_bench. Thread CPU time, median of 7 runs of 2,000 calls.
+// CPU per webhook of each in-process stage of ingest and of its processing, before and after
+// issue 14: the signature check, parse + map (a document, then the one-pass SAX extraction that
+// ingest and processing both use), sealing (plain deflate, then deflate with the Whop dictionary),
+// and processing's opening of the payload, on the same 2 KB payment.failed
+// body as ingest_bench. Wall time per call, median of 7 runs of 2,000 calls.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "domain/event.h"
+#include "domain/member.h"
 #include "store/events.h"
 #include "support/fake_whop.h"
 #include "support/test_app.h"
@@ -52,12 +54,14 @@ int main() {
   std::printf("%-44s %8.2f\n", "signature (whop::verify)", us_per_call(n, [&] {
                 sink += cs::whop::verify(secrets, h, body, now).scheme.size();
               }));
-  std::printf("%-44s %8.2f\n", "parse+map before (document + map_whop_event)", us_per_call(n, [&] {
+  std::printf("%-44s %8.2f\n", "parse+map document (+ member_details)", us_per_call(n, [&] {
                 auto j = cs::parse_json_limited(body);
-                sink += cs::domain::map_whop_event(*j, body)->type.size();
+                sink += cs::domain::member_details(*j).name.size();
+                sink += cs::domain::map_whop_event(*j)->type.size();
               }));
-  std::printf("%-44s %8.2f\n", "parse+map after (parse_whop_event)", us_per_call(n, [&] {
-                sink += cs::domain::parse_whop_event(body).event->type.size();
+  std::printf("%-44s %8.2f\n", "parse+map one pass (parse_whop_event)", us_per_call(n, [&] {
+                auto p = cs::domain::parse_whop_event(body);
+                sink += p.event->type.size() + p.member.name.size();
               }));
   std::printf("%-44s %8.2f  (%zu bytes)\n", "seal before (deflate + AES-GCM)",
               us_per_call(n,
@@ -71,6 +75,10 @@ int main() {
   std::printf("%-44s %8.2f  (%zu bytes)\n", "seal after (dictionary deflate + AES-GCM)",
               us_per_call(n, [&] { sink += cs::store::seal_event_payload(keys, body, id).size(); }),
               cs::store::seal_event_payload(keys, body, id).size());
+  const std::string sealed = cs::store::seal_event_payload(keys, body, id);
+  std::printf("%-44s %8.2f\n", "processing: open payload (AES-GCM + inflate)", us_per_call(n, [&] {
+                sink += cs::store::open_event_payload(keys, sealed, id)->size();
+              }));
   std::printf("(checksum %zu)\n", sink);
   return 0;
 }

@@ -215,8 +215,8 @@ Status App::start() {
       },
       [this](const store::ConnectionSettings& c) { apply_connection(c); },
       read_only_.empty() ? nullptr : &memory_sessions_});
-  // Stored events are processed from the events table, a batch per write transaction; small
-  // batches keep the webhooks committed in the same group waiting briefly.
+  // Stored events are processed from the events table, a batch per write transaction; a batch
+  // ends early when a webhook's insert waits for the writer (it then commits with the batch).
   runner_->set_pending_work([this, pending] {
     const uint64_t announced = pending->announced.load();
     if (announced == pending->drained.load()) return 0;  // nothing stored since the last pass
@@ -224,8 +224,8 @@ Status App::start() {
     auto taken = service::process_pending(
         *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, kBatch);
     if (!taken) return 0;  // switched off or failed: look again on the next pass
-    if (*taken < kBatch) pending->drained.store(announced);
-    return *taken;
+    if (taken->events < kBatch && !taken->yielded) pending->drained.store(announced);
+    return taken->events;
   });
   runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
     return service::process_event(

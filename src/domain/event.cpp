@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/currency.h"
+#include "domain/member.h"
 #include "domain/money.h"
 #include "domain/time.h"
 #include "util/json_limits.h"
@@ -103,73 +104,11 @@ std::optional<int64_t> amount_minor(const json* node, const std::string* text, i
   return std::nullopt;
 }
 
-/// Records the source text of the float numbers directly inside the top-level "data" object.
-/// Every other event is accepted and ignored; the document was already parsed (and its depth
-/// bounded) by the caller, so errors only stop the collection.
-class DataNumberTextSax : public nlohmann::json_sax<json> {
- public:
-  explicit DataNumberTextSax(NumberTexts& out) : out_(out) {}
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t& s) override {
-    if (in_data_object()) out_.insert_or_assign(stack_[1].key, s);  // last wins, as in the DOM
-    return true;
-  }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override {
-    stack_.push_back({true, {}});
-    return true;
-  }
-  bool key(string_t& k) override {
-    stack_.back().key = k;
-    return true;
-  }
-  bool end_object() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    stack_.push_back({false, {}});
-    return true;
-  }
-  bool end_array() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  struct Level {
-    bool object;
-    std::string key;
-  };
-  bool in_data_object() const {
-    return stack_.size() == 2 && stack_[0].object && stack_[0].key == "data" && stack_[1].object;
-  }
-  NumberTexts& out_;
-  std::vector<Level> stack_;
-};
-
-NumberTexts data_number_texts(std::string_view raw) {
-  NumberTexts texts;
-  DataNumberTextSax sax(texts);
-  try {
-    json::sax_parse(raw.begin(), raw.end(), &sax);
-  } catch (const std::exception&) {
-    // sax_parse reports errors through parse_error; anything else only ends the collection.
-  }
-  return texts;
-}
-
-/// Builds, in one SAX pass over a webhook body, only the part of its document that map_object
-/// reads: a few top-level members, a few members of "data" and the ids inside data's small
-/// objects (user, product, ...), and the source text of data's float members. Everything else
-/// is checked by the parser and dropped. Duplicate keys: the last wins, as in the DOM.
+/// Builds, in one SAX pass over a webhook body, only the part of its document that map_object and
+/// member_details read: a few top-level members, a few members of "data", the ids inside data's
+/// small objects (user, product, ...), the member's name, email and card, and the source text of
+/// data's float members. Everything else is checked by the parser and dropped. Duplicate keys:
+/// the last wins, as in the DOM.
 class SparseEventSax : public nlohmann::json_sax<json> {
  public:
   SparseEventSax(json& root, NumberTexts& texts) : root_(root), texts_(texts) {
@@ -211,8 +150,9 @@ class SparseEventSax : public nlohmann::json_sax<json> {
 
  private:
   // Skip: not kept (or inside an array); Root: the body; Data: its "data" object; Inner: an
-  // object inside data whose ids are read (user, product, ...).
-  enum class Scope : uint8_t { Skip, Root, Data, Inner };
+  // object inside data whose ids are read (user, product, ...); Method: data.payment_method;
+  // Card: data.payment_method.card.
+  enum class Scope : uint8_t { Skip, Root, Data, Inner, Method, Card };
   struct Frame {
     json* node;
     Scope scope;
@@ -241,6 +181,10 @@ class SparseEventSax : public nlohmann::json_sax<json> {
           child = Scope::Inner;
           return true;
         }
+        if (key == "payment_method") {
+          child = Scope::Method;
+          return true;
+        }
         return one_of(key, {"id",
                             "company_id",
                             "membership_id",
@@ -260,9 +204,19 @@ class SparseEventSax : public nlohmann::json_sax<json> {
                             "last_payment_attempt",
                             "paid_at",
                             "updated_at",
-                            "created_at"});
+                            "created_at",
+                            "card_brand",
+                            "card_last4"});
       case Scope::Inner:
-        return one_of(key, {"id", "username", "name", "title"});
+        return one_of(key, {"id", "username", "name", "title", "email"});
+      case Scope::Method:
+        if (key == "card") {
+          child = Scope::Card;
+          return true;
+        }
+        return false;
+      case Scope::Card:
+        return one_of(key, {"brand", "last4"});
       case Scope::Skip:
         return false;
     }
@@ -472,17 +426,6 @@ Result<Event> map_whop_event(const nlohmann::json& body) {
   }
 }
 
-Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw) {
-  if (!body.is_object()) return Error{"webhook body is not a JSON object"};
-  try {
-    const NumberTexts texts = data_number_texts(raw);
-    return map_object(body, &texts);
-  } catch (const std::exception& e) {
-    // The reads above are type-checked; this only guards against the unforeseen.
-    return Error{std::string("webhook body could not be mapped: ") + e.what()};
-  }
-}
-
 ParsedEvent parse_whop_event(std::string_view raw) {
   ParsedEvent out;
   json body;
@@ -497,6 +440,7 @@ ParsedEvent parse_whop_event(std::string_view raw) {
     out.error = "webhook body is not a JSON object";
     return out;
   }
+  out.member = member_details(body);
   try {
     auto mapped = map_object(body, &texts);
     if (mapped) {

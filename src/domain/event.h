@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "domain/member.h"
 #include "util/result.h"
 
 namespace cs::domain {
@@ -65,21 +66,23 @@ struct Event {
 /// ("type" for v1, "action" for legacy). Unknown types map to EventKind::Other. Lenient about
 /// everything else: unknown fields are ignored, wrong-typed fields are treated as absent.
 /// Amounts that are JSON numbers are converted from the double the parser made of them (exact for
-/// up to 15 significant digits).
+/// up to 15 significant digits); parse_whop_event converts them from their source text.
 Result<Event> map_whop_event(const nlohmann::json& body);
-/// The same, for a body parsed from `raw`: amounts are converted from their source text in `raw`,
-/// so no digit the sender wrote is lost to binary floating point.
-Result<Event> map_whop_event(const nlohmann::json& body, std::string_view raw);
 
 /// A raw webhook body parsed and mapped in one pass.
 struct ParsedEvent {
   std::optional<Event> event;  // when the body maps
   std::string error;           // otherwise: why
   bool bad_json = false;       // the body is not valid JSON or nests too deep (else: no event)
+  /// The member's personal details (member_details of the body), also when it maps to no event;
+  /// empty when it does not parse.
+  MemberDetails member;
 };
-/// map_whop_event(parse_json_limited(raw), raw) without building the document: one SAX pass
-/// keeps only the members the mapping reads. Same event, and for a body that does not parse the
-/// same error, as the two calls.
+/// Parses and maps a raw body without building its document: one SAX pass keeps only the members
+/// the mapping and member_details read. The same event as map_whop_event(parse_json_limited(raw))
+/// (amounts converted from the text the sender wrote, so no digit is lost to binary floating
+/// point), the same error as parse_json_limited for a body that does not parse, and the same
+/// member as member_details of the document.
 ParsedEvent parse_whop_event(std::string_view raw);
 
 }  // namespace cs::domain

@@ -1,5 +1,7 @@
 #include "domain/member.h"
 
+#include <nlohmann/json.hpp>
+
 namespace cs::domain {
 namespace {
 

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/socket.h>
+
 #include "view/pages.h"
 
 #include <nlohmann/json.hpp>
@@ -53,9 +55,10 @@ Server::Server(Deps deps, ServerOptions opts) : deps_(deps), opts_(opts), svr_(l
   svr_.set_tcp_nodelay(true);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second churn-saver (or
   // anything else) bind the same port and silently take a share of the webhooks (issue 5).
-  svr_.set_socket_options([](socket_t sock) {
+  svr_.set_socket_options([this](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+    listen_fd_ = sock;  // the last socket httplib creates is the one it binds (see bind())
   });
   // The front end enforces these; httplib only advertises them in its Keep-Alive header.
   svr_.set_keep_alive_timeout(opts_.limits.idle_timeout_ms / 1000);
@@ -143,6 +146,12 @@ Result<int> Server::bind(const std::string& host, int port) {
     return Error{"cannot listen on " + host + ":" + std::to_string(port) +
                  " (address in use or not available)"};
   }
+  // httplib 0.11 (a compiled library) listens with a backlog of 5: a burst of more new
+  // connections than that (a sender opening its pool, a load balancer's health checks) overflows
+  // the accept queue, the kernel drops their SYNs and each of those clients waits for its 1 s SYN
+  // retransmission. Listening again on the bound socket raises the backlog (Linux keeps the
+  // socket and its queue; the kernel caps the value at net.core.somaxconn).
+  if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   return bound;
 }
 

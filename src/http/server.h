@@ -78,6 +78,7 @@ class Server {
   Deps deps_;
   ServerOptions opts_;
   Frontend svr_;
+  int listen_fd_ = -1;  // the listening socket (to raise its backlog after httplib binds it)
   /// The dashboard's access check, run before routing (see add_dashboard_routes).
   std::function<bool(const httplib::Request&, httplib::Response&)> gate_;
 };

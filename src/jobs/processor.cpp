@@ -13,7 +13,6 @@
 #include "store/events.h"
 #include "store/experiments.h"
 #include "store/member_search.h"
-#include "util/json_limits.h"
 
 namespace cs::jobs {
 namespace {
@@ -198,12 +197,10 @@ std::optional<domain::Event> load_details(SQLite::Database& db, const crypto::Ke
   if (sealed.empty()) return std::nullopt;
   auto body = store::open_event_payload(keys, sealed, ev.webhook_id);
   if (!body) return std::nullopt;
-  auto json = parse_json_limited(*body);
-  if (!json) return std::nullopt;
-  member = domain::member_details(*json);
-  auto mapped = domain::map_whop_event(*json, *body);
-  if (!mapped) return std::nullopt;
-  return *mapped;
+  // One pass, no document: the event and the member's details together.
+  auto parsed = domain::parse_whop_event(*body);
+  member = std::move(parsed.member);
+  return std::move(parsed.event);
 }
 
 /// Every fact the fold of one membership reads: its own events and the win-back facts of other
@@ -259,9 +256,13 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
 
 PendingOutcome process_pending_events(SQLite::Database& db, const crypto::Keyring& keys,
                                       const domain::RecoverySettings& settings, int64_t now,
-                                      int limit) {
+                                      int limit, const std::function<bool()>& yield) {
   PendingOutcome out;
   for (int64_t id : store::list_pending_events(db, limit)) {
+    if (out.events > 0 && yield && yield()) {
+      out.yielded = true;
+      break;
+    }
     ++out.events;
     try {
       store::in_savepoint(db,

@@ -3,6 +3,7 @@
 // the caller's write transaction. Re-folding the membership's whole event history each time makes
 // the outcome independent of arrival order and of duplicates.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <SQLiteCpp/Database.h>
@@ -30,8 +31,9 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
                              const domain::RecoverySettings& settings, int64_t now);
 
 struct PendingOutcome {
-  int events = 0;  // events taken (processed, ignored or failed)
-  int opened = 0;  // cases opened
+  int events = 0;        // events taken (processed, ignored or failed)
+  int opened = 0;        // cases opened
+  bool yielded = false;  // stopped before `limit` because `yield` asked (more may be pending)
 };
 
 /// Processes up to `limit` stored events that are still pending, oldest first, each in its own
@@ -39,10 +41,12 @@ struct PendingOutcome {
 /// same transaction as its effects, so it is processed exactly once even across a crash. An event
 /// whose processing throws is rolled back alone and marked failed with the error (an admin can
 /// replay it); a disk error passes on and fails the whole transaction, leaving every event
-/// pending for the next pass.
+/// pending for the next pass. `yield`, when set, is asked after each event: true ends the pass
+/// early (at least one event is taken per pass), so that others waiting for the writer (a
+/// webhook's insert) do not wait for the whole batch.
 PendingOutcome process_pending_events(SQLite::Database& db, const crypto::Keyring& keys,
                                       const domain::RecoverySettings& settings, int64_t now,
-                                      int limit);
+                                      int limit, const std::function<bool()>& yield = {});
 
 /// Re-folds one membership's cases at time `now` (used when attribution windows pass).
 /// Returns how many cases changed status.

@@ -23,38 +23,44 @@ std::vector<std::string> enabled_channels(const domain::RecoverySettings& s) {
 
 }  // namespace
 
+bool enqueue_due_nudge(SQLite::Database& db, const domain::RecoverySettings& s,
+                       const store::DueNudge& due, int64_t now, TickResult& r) {
+  if (!s.scheduler_enabled || !s.notifications_enabled) return false;
+  const auto channels = enabled_channels(s);
+  const int enqueued_before = r.nudges_enqueued;
+  auto plan =
+      domain::plan_nudges(due.first_failure_at, s.reminder_offsets_days, due.next_attempt, now);
+  for (int k : plan.skipped) {
+    for (const auto& ch : channels) {
+      if (!store::begin_send(db, due.case_id, std::to_string(k), ch, "system", now)) {
+        store::finish_send(db, due.case_id, std::to_string(k), ch, domain::SendState::Skipped, now);
+      }
+    }
+    store::save_action(db, {due.case_id, now, "nudge_skipped", "", k, "system", "skipped",
+                            nlohmann::json{{"reason", "superseded by a later reminder"}}.dump()});
+    ++r.nudges_skipped;
+  }
+  if (plan.send_attempt >= 0 && !channels.empty()) {
+    // One job per case and attempt carrying its channels (one row and its index entries per
+    // due case); each channel's send intent keeps it from being sent twice.
+    const auto attempt = std::to_string(plan.send_attempt);
+    auto job = make_job(NudgeJob{due.case_id, attempt, channels, "system"}, now,
+                        nudge_job_key(due.case_id, attempt), 8);
+    if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
+  }
+  store::save_nudge_schedule(db, due.case_id, plan.next_attempt, plan.next_at);
+  return r.nudges_enqueued > enqueued_before;
+}
+
 TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t now, int limit) {
   TickResult r;
   if (!s.scheduler_enabled) {
     r.disabled = true;
     return r;
   }
-  auto channels = enabled_channels(s);
   if (s.notifications_enabled) {
     for (const auto& due : store::find_due_nudges(db, now, limit)) {
-      auto plan =
-          domain::plan_nudges(due.first_failure_at, s.reminder_offsets_days, due.next_attempt, now);
-      for (int k : plan.skipped) {
-        for (const auto& ch : channels) {
-          if (!store::begin_send(db, due.case_id, std::to_string(k), ch, "system", now)) {
-            store::finish_send(db, due.case_id, std::to_string(k), ch, domain::SendState::Skipped,
-                               now);
-          }
-        }
-        store::save_action(db,
-                           {due.case_id, now, "nudge_skipped", "", k, "system", "skipped",
-                            nlohmann::json{{"reason", "superseded by a later reminder"}}.dump()});
-        ++r.nudges_skipped;
-      }
-      if (plan.send_attempt >= 0 && !channels.empty()) {
-        // One job per case and attempt carrying its channels (one row and its index entries per
-        // due case); each channel's send intent keeps it from being sent twice.
-        const auto attempt = std::to_string(plan.send_attempt);
-        auto job = make_job(NudgeJob{due.case_id, attempt, channels, "system"}, now,
-                            nudge_job_key(due.case_id, attempt), 8);
-        if (store::enqueue_job(db, job, now)) ++r.nudges_enqueued;
-      }
-      store::save_nudge_schedule(db, due.case_id, plan.next_attempt, plan.next_at);
+      enqueue_due_nudge(db, s, due, now, r);
     }
   }
   for (const auto& case_id : store::find_pending_incentives(db, limit)) {

@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "domain/settings.h"
+#include "store/engine.h"
 #include "store/writer.h"
 #include "util/clock.h"
 
@@ -35,6 +36,13 @@ struct TickResult {
 /// - Open cases past their attribution window are re-folded (lost, unless a payment counts).
 TickResult tick(SQLite::Database& db, const domain::RecoverySettings& settings, int64_t now,
                 int limit = 1000);
+
+/// The tick's nudge work for one case whose next reminder is due at `now` (skipped attempts
+/// recorded, the latest due attempt enqueued as one job carrying the enabled channels, the
+/// schedule advanced), counted into `r`. Nothing while the scheduler or outbound notifications
+/// are switched off. Returns whether a job was enqueued.
+bool enqueue_due_nudge(SQLite::Database& db, const domain::RecoverySettings& settings,
+                       const store::DueNudge& due, int64_t now, TickResult& r);
 
 class Scheduler {
  public:

@@ -65,9 +65,12 @@ IngestResult ingest_webhook(IngestContext& in, const SignatureHeaders& headers,
   row.payload = store::seal_event_payload(ctx.keys, body, webhook_id);
 
   bool inserted = false;
-  auto st = ctx.writer.run([&](SQLite::Database& db) {
-    inserted = jobs::insert_event_for_processing(db, row, now).has_value();
-  });
+  // Urgent: the sender waits for this commit; event processing makes way for it.
+  auto st = ctx.writer.run(
+      [&](SQLite::Database& db) {
+        inserted = jobs::insert_event_for_processing(db, row, now).has_value();
+      },
+      store::Writer::Priority::Urgent);
   if (!st) {
     log::error("webhook not stored", {{"webhook_id", webhook_id}, {"error", st.error()}});
     return reject(503, "store_failed", "the event could not be stored; Whop will retry",

@@ -19,20 +19,22 @@ jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64
   return jobs::JobOutcome::success();
 }
 
-std::optional<int> process_pending(Context& ctx, const ProcessingHooks& hooks, int limit) {
+std::optional<jobs::PendingOutcome> process_pending(Context& ctx, const ProcessingHooks& hooks,
+                                                    int limit) {
   auto s = hooks.settings();
   if (!s.processing_enabled) return std::nullopt;
   int64_t now = ctx.clock.now_ms();
   jobs::PendingOutcome out;
   auto st = ctx.writer.run([&](SQLite::Database& db) {
-    out = jobs::process_pending_events(db, ctx.keys, s, now, limit);
+    out = jobs::process_pending_events(db, ctx.keys, s, now, limit,
+                                       [&ctx] { return ctx.writer.urgent_waiting(); });
   });
   if (!st) {
     log::error("could not process stored events", {{"error", st.error()}});
     return std::nullopt;
   }
   if (out.opened > 0 && hooks.case_opened) hooks.case_opened();
-  return out.events;
+  return out;
 }
 
 }  // namespace cs::service

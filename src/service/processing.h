@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "domain/settings.h"
+#include "jobs/processor.h"
 #include "jobs/runner.h"
 #include "service/context.h"
 
@@ -25,9 +26,11 @@ struct ProcessingHooks {
 jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64_t event_id);
 
 /// Processes up to `limit` stored events that are still pending (jobs::process_pending_events) in
-/// one write transaction: the event processor's pass. Returns how many events it took; nullopt
-/// while processing is switched off (the events wait, stored) or when the transaction failed
-/// (they stay pending and a later pass takes them).
-std::optional<int> process_pending(Context& ctx, const ProcessingHooks& hooks, int limit);
+/// one write transaction: the event processor's pass. It ends early, having taken at least one,
+/// when a webhook's insert waits for the writer (the insert then commits with it). Returns what it
+/// took; nullopt while processing is switched off (the events wait, stored) or when the
+/// transaction failed (they stay pending and a later pass takes them).
+std::optional<jobs::PendingOutcome> process_pending(Context& ctx, const ProcessingHooks& hooks,
+                                                    int limit);
 
 }  // namespace cs::service

@@ -7,9 +7,13 @@
 namespace cs::store {
 namespace {
 
-/// 8 bytes of HMAC-SHA256 under a key derived from `key` for this purpose only.
-std::string token(const crypto::Key& key, const std::string& fragment) {
-  const std::string k = crypto::hmac_sha256(key.bytes, "churn-saver member search v1");
+/// The key derived from `key` for this purpose only.
+std::string search_key(const crypto::Key& key) {
+  return crypto::hmac_sha256(key.bytes, "churn-saver member search v1");
+}
+
+/// 8 bytes of HMAC-SHA256 under the derived key `k`.
+std::string token(const std::string& k, const std::string& fragment) {
   return crypto::hmac_sha256(k, fragment).substr(0, 8);
 }
 
@@ -21,7 +25,8 @@ SearchTokens search_tokens(const crypto::Keyring& keys, std::string_view text) {
   t.per_key = frags.size();
   if (frags.empty()) return t;
   for (const auto& key : keys.keys()) {
-    for (const auto& f : frags) t.tokens.push_back(token(key, f));
+    const std::string k = search_key(key);
+    for (const auto& f : frags) t.tokens.push_back(token(k, f));
   }
   return t;
 }
@@ -33,8 +38,9 @@ void index_member(SQLite::Database& db, const crypto::Keyring& keys, int64_t eve
   del->exec();
   if (keys.empty()) return;
   auto ins = prepare(db, "INSERT OR IGNORE INTO member_search (token, event_id) VALUES (?, ?)");
+  const std::string k = search_key(keys.current());  // once per event, not per fragment
   for (const auto& f : domain::member_trigrams(m)) {
-    const std::string t = token(keys.current(), f);
+    const std::string t = token(k, f);
     ins->reset();
     ins->bind(1, t.data(), static_cast<int>(t.size()));
     ins->bind(2, event_id);

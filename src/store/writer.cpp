@@ -23,13 +23,18 @@ Writer::~Writer() {
   forget_statements(*db_);
 }
 
-Status Writer::run(Task task) {
+Status Writer::run(Task task, Priority priority) {
   Pending p{std::move(task), {}};
   auto fut = p.done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Error{"database writer is shutting down"};
-    queue_.push_back(std::move(p));
+    if (priority == Priority::Urgent) {
+      urgent_.push_back(std::move(p));
+      urgent_waiting_.store(urgent_.size(), std::memory_order_relaxed);
+    } else {
+      queue_.push_back(std::move(p));
+    }
   }
   cv_.notify_one();
   std::string err = fut.get();
@@ -42,8 +47,13 @@ void Writer::loop() {
     std::deque<Pending> batch;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !urgent_.empty(); });
+      if (queue_.empty() && urgent_.empty() && stopping_) return;
+      while (!urgent_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(urgent_.front()));
+        urgent_.pop_front();
+      }
+      urgent_waiting_.store(urgent_.size(), std::memory_order_relaxed);
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -51,6 +61,19 @@ void Writer::loop() {
     }
     run_batch(batch);
   }
+}
+
+bool Writer::take_urgent(std::deque<Pending>& batch) {
+  if (urgent_waiting_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  bool took = false;
+  while (!urgent_.empty() && batch.size() < max_batch_) {
+    batch.push_back(std::move(urgent_.front()));
+    urgent_.pop_front();
+    took = true;
+  }
+  urgent_waiting_.store(urgent_.size(), std::memory_order_relaxed);
+  return took;
 }
 
 void Writer::run_batch(std::deque<Pending>& batch) {
@@ -74,7 +97,11 @@ void Writer::run_batch(std::deque<Pending>& batch) {
       break;
     }
     bool failed = false;
-    for (size_t i = 0; i < batch.size() && commit_error.empty(); ++i) {
+    for (size_t i = 0; commit_error.empty(); ++i) {
+      // Urgent tasks that arrived while this transaction ran join it (their callers wait for one
+      // commit, not for this one and then their own).
+      if (i == batch.size() && !take_urgent(batch)) break;
+      errors.resize(batch.size());
       try {
         if (savepoints) db_->exec("SAVEPOINT task");
         batch[i].task(*db_);
@@ -131,6 +158,7 @@ void Writer::run_batch(std::deque<Pending>& batch) {
   // failure of an empty one (nothing could commit at all) also by an empty one.
   const std::string& health_error = commit_error.empty() ? disk_error : commit_error;
   bool tried_to_write = wrote || !disk_error.empty();
+  errors.resize(batch.size());
   std::lock_guard<std::mutex> lock(error_mu_);
   if (!health_error.empty()) {
     last_commit_error_ = health_error;

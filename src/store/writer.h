@@ -3,6 +3,11 @@
 // the thread runs whatever has queued (up to a bound) in ONE transaction, each task in its own
 // savepoint, commits with synchronous=FULL, and then wakes every caller. A task's effects are
 // durable when run() returns Ok; a failed task is rolled back alone; a failed commit fails all.
+//
+// Urgent tasks (webhook inserts: a sender waits for the 200) go first: a transaction runs the
+// urgent tasks queued before the normal ones, urgent tasks that arrive while it runs join it
+// before its commit, and a long normal task (event processing) can ask urgent_waiting() and end
+// early so that they do not wait for it.
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -22,6 +27,7 @@ namespace cs::store {
 class Writer {
  public:
   using Task = std::function<void(SQLite::Database&)>;
+  enum class Priority { Normal, Urgent };
 
   /// Takes ownership of the writer connection and starts the thread.
   explicit Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch = 512);
@@ -33,7 +39,10 @@ class Writer {
   /// Runs `task` on the writer thread inside a group transaction and blocks until it is durably
   /// committed (Ok) or failed (Error with the exception's message). Exceptions thrown by the task
   /// roll back only that task.
-  Status run(Task task);
+  Status run(Task task, Priority priority = Priority::Normal);
+  /// True while an urgent task waits for the writer thread (a long task may end early, having
+  /// done part of its work, to let it in: the urgent task then joins the same transaction).
+  bool urgent_waiting() const { return urgent_waiting_.load(std::memory_order_relaxed) != 0; }
 
   /// Runs `fn` and returns its value once committed.
   template <class T>
@@ -44,6 +53,11 @@ class Writer {
     return std::move(*out);
   }
 
+  /// Tasks waiting for the writer thread, urgent and normal (for tests).
+  size_t queued() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return urgent_.size() + queue_.size();
+  }
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
   /// False after a commit that had something to write failed, until one succeeds (readiness and
@@ -64,12 +78,16 @@ class Writer {
   };
   void loop();
   void run_batch(std::deque<Pending>& batch);
+  /// Moves queued urgent tasks into `batch` (up to the bound); false when there were none.
+  bool take_urgent(std::deque<Pending>& batch);
 
   std::unique_ptr<SQLite::Database> db_;
   size_t max_batch_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::deque<Pending> urgent_;  // taken first
   std::deque<Pending> queue_;
+  std::atomic<size_t> urgent_waiting_{0};  // urgent_.size(), readable without the lock
   bool stopping_ = false;
   std::atomic<uint64_t> commits_{0};
   std::atomic<bool> fail_commits_{false};

@@ -89,6 +89,31 @@ TEST_CASE("the processor takes pending events oldest first, at most the batch") 
   CHECK(store::list_pending_events(*f.db, 10).empty());
 }
 
+TEST_CASE("a processing pass ends early, after at least one event, when a webhook waits") {
+  Fixture f;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(*store::save_event(
+        *f.db, failed_payment("msg_" + std::to_string(i), "mem_" + std::to_string(i))));
+  }
+  int asked = 0;
+  auto waiting = [&] {
+    ++asked;
+    return true;
+  };
+  auto out = jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 8, waiting);
+  CHECK(out.events == 1);  // one event per pass even while inserts keep arriving
+  CHECK(out.yielded);
+  CHECK(asked == 1);
+  CHECK(state_of(*f.db, ids[0]) == "processed");
+  CHECK(state_of(*f.db, ids[1]) == "pending");
+  // Nobody waiting: the rest in one pass, and a pass that took all it found did not yield.
+  out = jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 8, [] { return false; });
+  CHECK(out.events == 3);
+  CHECK_FALSE(out.yielded);
+  CHECK(store::list_pending_events(*f.db, 10).empty());
+}
+
 TEST_CASE("a rolled-back processing transaction leaves the event pending for the next pass") {
   // A crash (or a failed commit) between storing and processing: nothing of the processing
   // stays, and the event is still pending, so it is processed after the restart.

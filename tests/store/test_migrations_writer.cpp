@@ -2,6 +2,8 @@
 // group-commit writer.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -126,6 +128,49 @@ TEST_CASE("the writer commits concurrent tasks in groups and every task is durab
   CHECK(commits < static_cast<uint64_t>(kThreads * kPerThread));
   auto db = store::open_connection(path, store::ConnectionRole::Reader);
   CHECK(store::count_events(*db) == kThreads * kPerThread);
+}
+
+TEST_CASE(
+    "an urgent task goes before the normal tasks queued ahead of it and joins the running "
+    "transaction") {
+  test::TempDir dir;
+  std::string path = dir.file("w.db");
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+  store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto note = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(what);
+  };
+  const uint64_t commits_before = writer.commits();
+  std::atomic<bool> long_running{false};
+  // A long normal task (event processing) that makes way as soon as an urgent task waits.
+  std::thread processing([&] {
+    CHECK(writer.run([&](SQLite::Database&) {
+      note("processing");
+      long_running = true;
+      while (!writer.urgent_waiting()) std::this_thread::yield();
+    }));
+  });
+  while (!long_running) std::this_thread::yield();
+  std::thread normal([&] { CHECK(writer.run([&](SQLite::Database&) { note("normal"); })); });
+  while (writer.queued() < 1) std::this_thread::yield();  // queued behind the long one
+  CHECK(writer.run(
+      [&](SQLite::Database& db) {
+        note("webhook");
+        store::save_event(db, sample_event("msg_urgent"));
+      },
+      store::Writer::Priority::Urgent));
+  processing.join();
+  normal.join();
+  CHECK(order == std::vector<std::string>{"processing", "webhook", "normal"});
+  // The webhook committed with the long task: one commit for both, one for the normal task.
+  CHECK(writer.commits() == commits_before + 2);
+  CHECK_FALSE(writer.urgent_waiting());
 }
 
 TEST_CASE("a failing task is rolled back alone; a failed commit fails every task in it") {

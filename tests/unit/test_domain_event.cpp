@@ -332,10 +332,9 @@ TEST_CASE("amounts: each currency's minor units, exactly as the sender wrote the
     const std::string from = "\"total\":0";
     REQUIRE(raw.find(from) != std::string::npos);
     raw.replace(raw.find(from), from.size(), "\"total\":" + total);
-    const json parsed = json::parse(raw);
-    const auto result = map_whop_event(parsed, raw);
-    REQUIRE(result.ok());
-    return *result;
+    auto result = cs::domain::parse_whop_event(raw);
+    REQUIRE(result.event);
+    return *result.event;
   };
   CHECK(mapped_text("jpy", "1000").amount_cents == 1000);
   CHECK(mapped_text("JPY", "1000.0").amount_cents == 1000);
@@ -361,15 +360,15 @@ TEST_CASE("amounts: each currency's minor units, exactly as the sender wrote the
     const std::string raw =
         R"({"type":"payment.failed","data":{"currency":"usd","total":1.5,"total":2.25},)"
         R"("data":{"currency":"usd","total":3.75,"total":4.125}})";
-    const auto result = map_whop_event(json::parse(raw), raw);
-    REQUIRE(result.ok());
+    const auto result = cs::domain::parse_whop_event(raw).event;
+    REQUIRE(result);
     CHECK(result->amount_cents == 412);
   }
   SUBCASE("nested numbers do not stand in for data's own") {
     const std::string raw =
         R"({"type":"payment.failed","data":{"currency":"usd","x":{"total":9.99},"total":1.25}})";
-    const auto result = map_whop_event(json::parse(raw), raw);
-    REQUIRE(result.ok());
+    const auto result = cs::domain::parse_whop_event(raw).event;
+    REQUIRE(result);
     CHECK(result->amount_cents == 125);
   }
   SUBCASE("usd_total is US dollars whatever the currency") {

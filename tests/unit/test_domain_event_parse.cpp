@@ -1,7 +1,9 @@
-// The one-pass parse of a webhook body (domain::parse_whop_event, no document built) against the
-// reference it replaces at ingest, map_whop_event(parse_json_limited(raw), raw): the same event
-// for every fixture and for hand-made variations (duplicate keys, wrong types, deep nesting,
-// exact amounts), and the same error for every body that does not parse.
+// The one-pass parse of a webhook body (domain::parse_whop_event, no document built, used by ingest
+// and by processing) against the document: map_whop_event(parse_json_limited(raw)) and
+// member_details of the same document give the same event and member for every fixture and for
+// hand-made variations (duplicate keys, wrong types, deep nesting), and the same error for every
+// body that does not parse. Amounts the document's doubles cannot hold (more than 15 significant
+// digits) are checked against the sender's text instead.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -13,12 +15,22 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/event.h"
+#include "domain/member.h"
 #include "util/json_limits.h"
 
 using cs::domain::Event;
 using cs::domain::parse_whop_event;
 
 namespace {
+
+std::string describe(const cs::domain::MemberDetails& m) {
+  return nlohmann::json{{"name", m.name},
+                        {"email", m.email},
+                        {"username", m.username},
+                        {"brand", m.card_brand},
+                        {"last4", m.card_last4}}
+      .dump();
+}
 
 std::string describe(const Event& e) {
   nlohmann::json j = {
@@ -44,23 +56,26 @@ std::string describe(const Event& e) {
   return j.dump();
 }
 
-/// What ingest answered before: "bad_json: ...", "bad_event: ..." or the event.
+/// The document path: "bad_json: ...", or the member and "bad_event: ..." or the event.
 std::string reference(const std::string& raw) {
   auto json = cs::parse_json_limited(raw);
   if (!json) return "bad_json: " + json.error();
-  auto ev = cs::domain::map_whop_event(*json, raw);
-  if (!ev) return "bad_event: " + ev.error();
-  return describe(*ev);
+  const std::string member = describe(cs::domain::member_details(*json)) + " ";
+  auto ev = cs::domain::map_whop_event(*json);
+  if (!ev) return member + "bad_event: " + ev.error();
+  return member + describe(*ev);
 }
 
 std::string one_pass(const std::string& raw) {
   auto p = parse_whop_event(raw);
   if (p.bad_json) {
     REQUIRE_FALSE(p.event);
+    CHECK(p.member.empty());
     return "bad_json: " + p.error;
   }
-  if (!p.event) return "bad_event: " + p.error;
-  return describe(*p.event);
+  const std::string member = describe(p.member) + " ";
+  if (!p.event) return member + "bad_event: " + p.error;
+  return member + describe(*p.event);
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -129,13 +144,42 @@ TEST_CASE("one-pass parse: variations and hostile bodies give the same event or 
          "plan_id":"pl","company_id":"biz"}})",
       R"({"api_version":"v1","id":"msg_1","company_id":"biz_1","type":"dispute.created",
          "data":{"payment_id":"pay_3","amount":100,"created_at":"2026-01-02T00:00:00.5Z"}})",
-      R"({"type":"payment.failed","data":{"total":123456789012345678901234567890,
+      R"({"type":"payment.failed","data":{"total":1e20,
          "failure_message":"Card declined","usd_total":-1}})",
+      // The member's details: user, card fields, payment_method.card, and their wrong types.
+      R"({"type":"payment.failed","data":{"user":{"id":"u","name":"Ann Lee","email":"a@x.io",
+         "username":"ann"},"card_brand":"visa","card_last4":"4242"}})",
+      R"({"type":"payment.failed","data":{"payment_method":{"card":{"brand":"amex",
+         "last4":"0005"}},"user":{"email":"b@y.io","email":"c@z.io"}}})",
+      R"({"type":"payment.failed","data":{"card_last4":"42x2","payment_method":{"card":[1]},
+         "user":"u1"}})",
+      R"({"type":"payment.failed","data":{"payment_method":"card","card_brand":7,
+         "user":{"name":{"first":"A"},"email":null}}})",
+      R"({"type":"payment.failed","data":{"payment_method":{"card":{"brand":"mc"},
+         "card":{"last4":"1111"}},"x":{"user":{"name":"not data's"}}}})",
+      R"({"data":{"user":{"name":"No Type","email":"n@t.io"}}})",
   };
   for (const auto& raw : bodies) {
     CAPTURE(raw);
     CHECK(one_pass(raw) == reference(raw));
   }
+}
+
+TEST_CASE("one-pass parse: amounts come from the sender's text, not the nearest double") {
+  // The document holds these as doubles (15-17 significant digits); the one pass keeps the text.
+  auto amount = [](const std::string& total, const std::string& currency) {
+    auto p = parse_whop_event(R"({"type":"payment.failed","data":{"currency":")" + currency +
+                              R"(","total":)" + total + "}}");
+    REQUIRE(p.event);
+    return p.event->amount_cents;
+  };
+  CHECK(amount("1.00500000000000000001", "usd") == 101);
+  CHECK(amount("1.005", "usd") == 100);
+  CHECK(amount("1202.47", "usd") == 120247);
+  CHECK(amount("12.345", "kwd") == 12345);
+  CHECK(amount("123456789012345678901234567890", "usd") == std::nullopt);  // not money
+  // 16 significant digits: the nearest double is ...994.14, whose shortest text rounds down.
+  CHECK(amount("9999999999999.995", "usd") == 1000000000000000);
 }
 
 TEST_CASE("one-pass parse: a hostile body gets the JSON error ingest answers 400 with") {
