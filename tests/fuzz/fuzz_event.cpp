@@ -2,12 +2,17 @@
 // (src/domain/event.cpp) on hostile bodies, and the webhook's one-pass parser against them.
 // Invariants: nothing crashes or recurses without bound; whatever parses is shallow enough to
 // copy and dump; the mapper never throws; parse_whop_event (the SAX pass the webhook uses) gives
-// exactly what parse_json_limited + map_whop_event give for the same body: the same event field
-// by field, or the same error.
+// what parse_json_limited + map_whop_event + member_details give for the same body: the same
+// event field by field and the same member, or the same error. Amounts are the one exception:
+// the one pass converts the sender's text, the document a double, so they may differ by the
+// double's rounding (beyond 15 significant digits) and no more.
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
 #include "domain/event.h"
+#include "domain/member.h"
+#include "domain/money.h"
 #include "fuzz/fuzz.h"
 #include "util/json_limits.h"
 
@@ -31,7 +36,18 @@ void check_same_event(const Event& a, const Event& b) {
   check(a.product_id == b.product_id, "one-pass parse: product_id differs");
   check(a.product_title == b.product_title, "one-pass parse: product_title differs");
   check(a.plan_id == b.plan_id, "one-pass parse: plan_id differs");
-  check(a.amount_cents == b.amount_cents, "one-pass parse: amount differs");
+  // a: from the text; b: from the double. At most 1e13 major units (domain/money.h), whose
+  // double is within 2^-52 relative, so a few minor units apart at the very top.
+  if (a.amount_cents && b.amount_cents) {
+    const double gap = std::fabs(static_cast<double>(*a.amount_cents - *b.amount_cents));
+    check(gap <= 1 + std::fabs(static_cast<double>(*b.amount_cents)) * 1e-14,
+          "one-pass parse: amount differs beyond a double's rounding");
+  } else if (a.amount_cents != b.amount_cents) {
+    // One side only: only at the edge of the largest amount accepted.
+    const int64_t v = a.amount_cents ? *a.amount_cents : *b.amount_cents;
+    check(std::fabs(static_cast<double>(v)) >= cs::domain::kMaxMajorAmount * 0.99,
+          "one-pass parse: an amount on one side only");
+  }
   check(a.currency == b.currency, "one-pass parse: currency differs");
   check(a.failure_message == b.failure_message, "one-pass parse: failure_message differs");
   check(a.manage_url == b.manage_url, "one-pass parse: manage_url differs");
@@ -64,7 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!one_pass.event, "one-pass parse: an event from invalid JSON");
     return 0;
   }
-  auto mapped = cs::domain::map_whop_event(*parsed, text);
+  const auto member = cs::domain::member_details(*parsed);
+  check(one_pass.member.name == member.name && one_pass.member.email == member.email &&
+            one_pass.member.username == member.username &&
+            one_pass.member.card_brand == member.card_brand &&
+            one_pass.member.card_last4 == member.card_last4,
+        "one-pass parse: member details differ");
+  auto mapped = cs::domain::map_whop_event(*parsed);
   check(one_pass.event.has_value() == static_cast<bool>(mapped),
         "one-pass parse: maps when the document path does not, or the reverse");
   if (mapped) {
