@@ -8,6 +8,7 @@
 
 #include "domain/event.h"
 #include "domain/member.h"
+#include "jobs/scheduler.h"
 #include "store/cases.h"
 #include "store/engine.h"
 #include "store/events.h"
@@ -58,27 +59,39 @@ std::pair<std::optional<domain::Experiment>, std::string> assign_new_case(
 
 /// Starts the engine's work on a newly opened case: nudge schedule and incentive intent, as its
 /// playbook says (the settings, or its experiment arm's; a held-out case gets neither).
-void start_engine(SQLite::Database& db, const std::string& case_id, int64_t first_failure_at,
-                  const domain::RecoverySettings& settings, const domain::Playbook& playbook) {
+/// A first reminder already due (T+0) is enqueued here, in the transaction that opens the case:
+/// the job runner that processed the event claims it next, with no scheduler pass in between.
+/// Returns whether a nudge job was enqueued.
+bool start_engine(SQLite::Database& db, const std::string& case_id, int64_t first_failure_at,
+                  const domain::RecoverySettings& settings, const domain::Playbook& playbook,
+                  int64_t now) {
   store::IncentiveState inc;
   if (playbook.holdout) {
     inc.state = domain::IncentiveState::Off;
     store::save_incentive(db, case_id, inc);
-    return;
+    return false;
   }
+  bool nudged = false;
   const auto& offsets = settings.reminder_offsets_days;
   if (!offsets.empty()) {
-    store::save_nudge_schedule(db, case_id, 0, first_failure_at + offsets[0] * 86400000LL);
+    const int64_t first_at = first_failure_at + offsets[0] * 86400000LL;
+    store::save_nudge_schedule(db, case_id, 0, first_at);
+    if (first_at <= now) {
+      TickResult r;
+      nudged = enqueue_due_nudge(db, settings, {case_id, first_failure_at, 0}, now, r);
+    }
   }
   inc.state =
       playbook.incentive_days > 0 ? domain::IncentiveState::Pending : domain::IncentiveState::Off;
   inc.days = playbook.incentive_days;
   store::save_incentive(db, case_id, inc);
+  return nudged;
 }
 
 struct Applied {
   int changed = 0;
   int opened = 0;
+  int nudges = 0;  // T+0 nudge jobs enqueued
 };
 
 /// Applies the episodes to the stored rows; writes a transition action per change.
@@ -133,8 +146,11 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
       // cases that were already closed when first seen would depend on the outcome.
       const auto [experiment, arm] = assign_new_case(db, row.id, now);
       if (row.status == domain::CaseStatus::Open) {
-        start_engine(db, row.id, row.first_failure_at, settings,
-                     domain::playbook_for(settings, experiment ? &*experiment : nullptr, arm));
+        if (start_engine(db, row.id, row.first_failure_at, settings,
+                         domain::playbook_for(settings, experiment ? &*experiment : nullptr, arm),
+                         now)) {
+          ++applied.nudges;
+        }
         ++applied.opened;
       }
     } else if (old_status != row.status) {
@@ -249,6 +265,7 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
                " changed";
     if (won_back > 0) out.note += ", " + std::to_string(won_back) + " other membership(s)";
     out.opened = applied.opened;
+    out.nudges = applied.nudges;
   }
   store::mark_event(db, event_id, out.state, out.note, now);
   return out;
@@ -265,8 +282,11 @@ PendingOutcome process_pending_events(SQLite::Database& db, const crypto::Keyrin
     }
     ++out.events;
     try {
-      store::in_savepoint(db,
-                          [&] { out.opened += process_event(db, keys, id, settings, now).opened; });
+      store::in_savepoint(db, [&] {
+        const auto one = process_event(db, keys, id, settings, now);
+        out.opened += one.opened;
+        out.nudges += one.nudges;
+      });
     } catch (const SQLite::Exception& e) {
       const int code = e.getErrorCode() & 0xff;
       if (code == SQLITE_READONLY || code == SQLITE_IOERR || code == SQLITE_FULL ||

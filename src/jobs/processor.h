@@ -17,7 +17,8 @@ namespace cs::jobs {
 struct ProcessOutcome {
   std::string state;  // "processed" | "ignored"
   std::string note;   // why ignored, or a short summary
-  int opened = 0;     // cases opened (the scheduler should look for a T+0 nudge)
+  int opened = 0;     // cases opened (the scheduler should look for pending incentives)
+  int nudges = 0;     // T+0 nudge jobs enqueued with them (the job runner should look)
 };
 
 /// The fold's policy from the creator's settings.
@@ -25,14 +26,16 @@ domain::RecoveryPolicy policy_of(const domain::RecoverySettings& s);
 
 /// Processes event `event_id`: re-folds its membership and writes case rows and transition
 /// actions. A newly opened case gets its nudge schedule (first reminder at first_failure_at +
-/// first offset) and, when free days are on, a pending incentive. Must run inside a write
-/// transaction. Throws on database errors.
+/// first offset; a reminder already due is enqueued as a nudge job at once, see
+/// jobs::enqueue_due_nudge) and, when free days are on, a pending incentive. Must run inside a
+/// write transaction. Throws on database errors.
 ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, int64_t event_id,
                              const domain::RecoverySettings& settings, int64_t now);
 
 struct PendingOutcome {
   int events = 0;        // events taken (processed, ignored or failed)
   int opened = 0;        // cases opened
+  int nudges = 0;        // T+0 nudge jobs enqueued
   bool yielded = false;  // stopped before `limit` because `yield` asked (more may be pending)
 };
 

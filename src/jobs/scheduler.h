@@ -39,8 +39,10 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& settings, 
 
 /// The tick's nudge work for one case whose next reminder is due at `now` (skipped attempts
 /// recorded, the latest due attempt enqueued as one job carrying the enabled channels, the
-/// schedule advanced), counted into `r`. Nothing while the scheduler or outbound notifications
-/// are switched off. Returns whether a job was enqueued.
+/// schedule advanced), counted into `r`. Event processing calls it for a case it opens whose
+/// first reminder is due at once (T+0), so that nudge is enqueued in the transaction that opens
+/// the case. Nothing while the scheduler or outbound notifications are switched off. Returns
+/// whether a job was enqueued.
 bool enqueue_due_nudge(SQLite::Database& db, const domain::RecoverySettings& settings,
                        const store::DueNudge& due, int64_t now, TickResult& r);
 

@@ -12,6 +12,7 @@
 #include "jobs/processor.h"
 #include "store/cases.h"
 #include "store/db.h"
+#include "store/engine.h"
 #include "store/events.h"
 #include "store/jobs.h"
 #include "store/migrations.h"
@@ -87,6 +88,34 @@ TEST_CASE("the processor takes pending events oldest first, at most the batch") 
   CHECK(store::list_pending_events(*f.db, 10) == std::vector<int64_t>{ids[2], ids[3], ids[4]});
   CHECK(jobs::process_pending_events(*f.db, f.keys, f.settings, kT0, 10).events == 3);
   CHECK(store::list_pending_events(*f.db, 10).empty());
+}
+
+TEST_CASE("a case opened with its first reminder due now has its nudge job in the same pass") {
+  // T+0: the worker that processed the event claims the nudge next, with no scheduler tick.
+  Fixture f;
+  auto id = *store::save_event(*f.db, failed_payment("msg_1", "mem_A"));
+  auto out = jobs::process_pending_events(*f.db, f.keys, f.settings, kT0 + 1000, 10);
+  CHECK(out.opened == 1);
+  CHECK(out.nudges == 1);
+  CHECK(state_of(*f.db, id) == "processed");
+  auto jobs = store::list_jobs(*f.db, "queued", 10);
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].kind == "nudge");
+  const auto case_id = store::list_cases_for_membership(*f.db, "mem_A").at(0).id;
+  CHECK(jobs[0].unique_key == jobs::nudge_job_key(case_id, "0"));
+  CHECK(nlohmann::json::parse(jobs[0].payload)["channels"] ==
+        nlohmann::json::array({"push", "dm"}));
+  // The schedule moved on to the day-2 reminder: a tick now enqueues nothing more.
+  CHECK(store::find_due_nudges(*f.db, kT0 + 1000, 10).empty());
+
+  // Outbound notifications switched off: the case opens, no nudge job.
+  Fixture off;
+  off.settings.notifications_enabled = false;
+  store::save_event(*off.db, failed_payment("msg_2", "mem_B"));
+  auto quiet = jobs::process_pending_events(*off.db, off.keys, off.settings, kT0 + 1000, 10);
+  CHECK(quiet.opened == 1);
+  CHECK(quiet.nudges == 0);
+  CHECK(store::list_jobs(*off.db, "queued", 10).empty());
 }
 
 TEST_CASE("a processing pass ends early, after at least one event, when a webhook waits") {
