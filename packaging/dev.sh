@@ -86,7 +86,10 @@ case "$cmd" in
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     BUILD_DIR=${ASAN_BUILD_DIR:-build-asan} build_sanitized address,undefined
-    (cd "${ASAN_BUILD_DIR:-build-asan}" && ctest --output-on-failure --timeout 1200 -j"$(nproc)")
+    # Not `package`: it installs the .deb of this binary with dpkg and lints it, which the plain
+    # suite does for the real binary; under ASan it was the longest group (126-359 s).
+    (cd "${ASAN_BUILD_DIR:-build-asan}" &&
+      ctest --output-on-failure --timeout 1200 -j"$(nproc)" -E '^package$')
     ;;
   tsan)
     # The concurrency tests under ThreadSanitizer (build-tsan/).
