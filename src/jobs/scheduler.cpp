@@ -52,6 +52,16 @@ bool enqueue_due_nudge(SQLite::Database& db, const domain::RecoverySettings& s,
   return r.nudges_enqueued > enqueued_before;
 }
 
+void enqueue_incentive(SQLite::Database& db, const std::string& case_id, int64_t now) {
+  auto job = make_job(IncentiveJob{case_id}, now, "incentive:" + case_id, 8);
+  store::enqueue_job(db, job, now);
+  auto inc = store::find_incentive(db, case_id);
+  if (inc) {
+    inc->state = domain::IncentiveState::Queued;
+    store::save_incentive(db, case_id, *inc);
+  }
+}
+
 TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t now, int limit) {
   TickResult r;
   if (!s.scheduler_enabled) {
@@ -64,13 +74,7 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& s, int64_t
     }
   }
   for (const auto& case_id : store::find_pending_incentives(db, limit)) {
-    auto job = make_job(IncentiveJob{case_id}, now, "incentive:" + case_id, 8);
-    store::enqueue_job(db, job, now);
-    auto inc = store::find_incentive(db, case_id);
-    if (inc) {
-      inc->state = domain::IncentiveState::Queued;
-      store::save_incentive(db, case_id, *inc);
-    }
+    enqueue_incentive(db, case_id, now);
     ++r.incentives_enqueued;
   }
   int64_t window_ms = static_cast<int64_t>(s.attribution_window_days) * 86400000LL;

@@ -46,6 +46,10 @@ TickResult tick(SQLite::Database& db, const domain::RecoverySettings& settings, 
 bool enqueue_due_nudge(SQLite::Database& db, const domain::RecoverySettings& settings,
                        const store::DueNudge& due, int64_t now, TickResult& r);
 
+/// Queues the free-days grant of a case whose incentive is pending (one job, unique key
+/// incentive:<case>) and marks the incentive queued.
+void enqueue_incentive(SQLite::Database& db, const std::string& case_id, int64_t now);
+
 class Scheduler {
  public:
   using SettingsFn = std::function<domain::RecoverySettings()>;

@@ -138,8 +138,11 @@ TEST_CASE("SIGKILL inside add_free_days: after restart one grant and no duplicat
   rig.start();
   REQUIRE(rig.deliver_failure() == 200);
 
-  // Kill the server while the fake is inside add_free_days.
+  // Kill the server while the fake is inside add_free_days. The T+0 nudge was queued ahead of
+  // the free days in the same transaction, so its push and DM have gone out by then.
   REQUIRE_MESSAGE(wait_for([&] { return rig.free_day_calls() == 1; }), tail(rig.server.log()));
+  CHECK(rig.pushes() == 1);
+  CHECK(rig.dms() == 1);
   rig.kill();
   CHECK(rig.whop.free_day_grants(kMembership) == std::vector<int>{3});
   CHECK(rig.db.incentive_state() == "granting");  // intent recorded before the call

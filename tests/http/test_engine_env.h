@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/time.h"
+#include "service/processing.h"
 #include "store/cases.h"
 #include "store/engine.h"
 #include "store/jobs.h"
@@ -92,6 +93,14 @@ struct Env {
 
   app::App& a() { return app->app(); }
   int drain() { return app->drain(); }
+  /// Processes the stored events and runs no job: what a runner pass does before it claims (a
+  /// case opened with its first reminder due has its nudge job already). Returns the events taken.
+  int process() {
+    auto out =
+        service::process_pending(a().services(), {[this] { return a().settings(); }, {}}, 100);
+    REQUIRE(out);
+    return out->events;
+  }
 
   /// Delivers a webhook signed at the app's (manual) time; returns the HTTP status.
   int deliver(const json& ev) {

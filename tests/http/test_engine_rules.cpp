@@ -101,11 +101,14 @@ TEST_CASE("never two sends per (case, attempt, channel): scheduler, queue, re-ru
   Env env;
   REQUIRE(env.fail(kMembership, env.start) == 200);
 
-  // The event is processed; then the scheduler runs twice before any nudge job runs.
-  REQUIRE(env.a().runner().run_once() == 1);
+  // The event is processed (the T+0 nudge, one job carrying push and DM, and the free days are
+  // queued with the case); then the scheduler runs twice before any job runs.
+  REQUIRE(env.process() == 1);
+  REQUIRE(env.jobs("nudge").size() == 1);
+  REQUIRE(env.jobs("incentive").size() == 1);
   auto first = env.a().scheduler().run_once();
-  CHECK(first.nudges_enqueued == 1);  // one job carrying push and DM
-  CHECK(first.incentives_enqueued == 1);
+  CHECK(first.nudges_enqueued == 0);  // already queued
+  CHECK(first.incentives_enqueued == 0);
   auto second = env.a().scheduler().run_once();
   CHECK(second.nudges_enqueued == 0);
   CHECK(second.incentives_enqueued == 0);

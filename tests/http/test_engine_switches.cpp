@@ -149,9 +149,8 @@ TEST_CASE("notifications switched off by the environment: nothing to members, fr
 TEST_CASE("notifications switched off in settings: queued nudges are skipped, not sent") {
   Env env;
   REQUIRE(env.fail(kMembership, env.start) == 200);
-  REQUIRE(env.a().runner().run_once() == 1);  // processed
-  auto r = env.a().scheduler().run_once();    // T+0 nudges queued
-  REQUIRE(r.nudges_enqueued == 1);            // one job: push and DM
+  REQUIRE(env.process() == 1);             // processed: the T+0 nudge is queued
+  REQUIRE(env.jobs("nudge").size() == 1);  // one job: push and DM
   auto c = env.only_case();
 
   env.settings([](domain::RecoverySettings& s) { s.notifications_enabled = false; });

@@ -91,22 +91,29 @@ TEST_CASE("the processor takes pending events oldest first, at most the batch") 
 }
 
 TEST_CASE("a case opened with its first reminder due now has its nudge job in the same pass") {
-  // T+0: the worker that processed the event claims the nudge next, with no scheduler tick.
+  // T+0: the worker that processed the event claims the nudge next, then the free days, with no
+  // scheduler tick.
   Fixture f;
+  REQUIRE(f.settings.incentive_days > 0);
   auto id = *store::save_event(*f.db, failed_payment("msg_1", "mem_A"));
   auto out = jobs::process_pending_events(*f.db, f.keys, f.settings, kT0 + 1000, 10);
   CHECK(out.opened == 1);
   CHECK(out.nudges == 1);
   CHECK(state_of(*f.db, id) == "processed");
-  auto jobs = store::list_jobs(*f.db, "queued", 10);
-  REQUIRE(jobs.size() == 1);
-  CHECK(jobs[0].kind == "nudge");
   const auto case_id = store::list_cases_for_membership(*f.db, "mem_A").at(0).id;
+  auto jobs = store::claim_jobs(*f.db, kT0 + 1000, 60000, 10);  // in the order a worker runs them
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].kind == "nudge");
   CHECK(jobs[0].unique_key == jobs::nudge_job_key(case_id, "0"));
   CHECK(nlohmann::json::parse(jobs[0].payload)["channels"] ==
         nlohmann::json::array({"push", "dm"}));
-  // The schedule moved on to the day-2 reminder: a tick now enqueues nothing more.
+  CHECK(jobs[1].kind == "incentive");
+  CHECK(jobs[1].unique_key == "incentive:" + case_id);
+  CHECK(store::find_incentive(*f.db, case_id)->state == domain::IncentiveState::Queued);
+  // The schedule moved on to the day-2 reminder and the free days are queued: a tick now
+  // enqueues nothing more.
   CHECK(store::find_due_nudges(*f.db, kT0 + 1000, 10).empty());
+  CHECK(store::find_pending_incentives(*f.db, 10).empty());
 
   // Outbound notifications switched off: the case opens, no nudge job.
   Fixture off;
@@ -115,7 +122,22 @@ TEST_CASE("a case opened with its first reminder due now has its nudge job in th
   auto quiet = jobs::process_pending_events(*off.db, off.keys, off.settings, kT0 + 1000, 10);
   CHECK(quiet.opened == 1);
   CHECK(quiet.nudges == 0);
-  CHECK(store::list_jobs(*off.db, "queued", 10).empty());
+  auto left = store::list_jobs(*off.db, "queued", 10);  // only the free days
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].kind == "incentive");
+
+  // The scheduler switched off (no nudges, incentives or expiries): the case opens with nothing
+  // queued, and its reminder and free days wait for the scheduler to be switched on.
+  Fixture stopped;
+  stopped.settings.scheduler_enabled = false;
+  store::save_event(*stopped.db, failed_payment("msg_3", "mem_C"));
+  auto held =
+      jobs::process_pending_events(*stopped.db, stopped.keys, stopped.settings, kT0 + 1000, 10);
+  CHECK(held.opened == 1);
+  CHECK(held.nudges == 0);
+  CHECK(store::list_jobs(*stopped.db, "queued", 10).empty());
+  CHECK(store::find_due_nudges(*stopped.db, kT0 + 1000, 10).size() == 1);
+  CHECK(store::find_pending_incentives(*stopped.db, 10).size() == 1);
 }
 
 TEST_CASE("a processing pass ends early, after at least one event, when a webhook waits") {
