@@ -14,6 +14,9 @@ namespace cs::domain {
 
 /// The length of one bucket.
 inline constexpr int64_t kRollupBucketMs = 15 * 60 * 1000;
+/// Buckets per UTC day: the day level of the rollup (schema/0011_rollup_days) is bucket / 96.
+inline constexpr int64_t kRollupBucketsPerDay = 86400000 / kRollupBucketMs;
+static_assert(kRollupBucketsPerDay * kRollupBucketMs == 86400000 && kRollupBucketsPerDay == 96);
 
 /// The bucket a time (unix ms, not negative) falls in.
 constexpr int64_t rollup_bucket(int64_t utc_ms) {

@@ -42,6 +42,24 @@ void add_sums(SQLite::Database& db, const std::string& sql, int64_t a, int64_t b
 
 constexpr int64_t kNoBound = INT64_MAX;
 
+/// The rows of a rollup table keyed by (`key`, currency) whose figures are not all zero.
+std::vector<FailureRow> list_figure_rows(SQLite::Database& db, const std::string& key,
+                                         const std::string& table) {
+  auto q = prepare(db, "SELECT " + key + ", currency, " + failure_list(false) + " FROM " + table +
+                           " ORDER BY " + key + ", currency");
+  std::vector<FailureRow> out;
+  while (q->executeStep()) {
+    FailureRow r;
+    r.bucket = q->getColumn(0).getInt64();
+    r.currency = q->getColumn(1).getString();
+    read_figures(*q, 2, r.figures);
+    if (std::any_of(r.figures.begin(), r.figures.end(), [](int64_t v) { return v != 0; })) {
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::array<const char*, kFailureFigureCount>& failure_figure_columns() {
@@ -81,14 +99,28 @@ FailureSums sum_failures(SQLite::Database& db, int64_t since, int64_t until) {
   const std::string from_cases = "SELECT currency, " + failure_list(true) +
                                  " FROM rollup_failure_source WHERE at >= ?1 AND at < ?2 "
                                  "GROUP BY currency";
+  const std::string from_buckets =
+      "SELECT currency, " + failure_list(true) +
+      " FROM rollup_failures WHERE bucket >= ?1 AND bucket < ?2 GROUP BY currency";
   // Whole buckets [lo, hi) from the rollup; the rest of [since, until) from the cases.
   const int64_t lo = domain::rollup_bucket_ceil(since);
   const int64_t hi = until == kNoBound ? kNoBound : domain::rollup_bucket(until);
   if (lo < hi) {
-    add_sums(db,
-             "SELECT currency, " + failure_list(true) +
-                 " FROM rollup_failures WHERE bucket >= ?1 AND bucket < ?2 GROUP BY currency",
-             lo, hi, sums);
+    // Of those, whole UTC days [dlo, dhi) from the day level; the quarter hours at either end
+    // from the buckets.
+    constexpr int64_t kPerDay = domain::kRollupBucketsPerDay;
+    const int64_t dlo = (lo + kPerDay - 1) / kPerDay;
+    const int64_t dhi = hi == kNoBound ? kNoBound : hi / kPerDay;
+    if (dlo < dhi) {
+      add_sums(db,
+               "SELECT currency, " + failure_list(true) +
+                   " FROM rollup_failures_day WHERE day >= ?1 AND day < ?2 GROUP BY currency",
+               dlo, dhi, sums);
+      add_sums(db, from_buckets, lo, dlo * kPerDay, sums);
+      if (dhi != kNoBound) add_sums(db, from_buckets, dhi * kPerDay, hi, sums);
+    } else {
+      add_sums(db, from_buckets, lo, hi, sums);
+    }
     add_sums(db, from_cases, since, domain::rollup_bucket_start(lo), sums);
     if (hi != kNoBound) add_sums(db, from_cases, domain::rollup_bucket_start(hi), until, sums);
   } else {
@@ -161,19 +193,11 @@ std::vector<RecoveryRow> list_recoveries_by_bucket(SQLite::Database& db, int64_t
 }
 
 std::vector<FailureRow> list_rollup_failures(SQLite::Database& db) {
-  auto q = prepare(db, "SELECT bucket, currency, " + failure_list(false) +
-                           " FROM rollup_failures ORDER BY bucket, currency");
-  std::vector<FailureRow> out;
-  while (q->executeStep()) {
-    FailureRow r;
-    r.bucket = q->getColumn(0).getInt64();
-    r.currency = q->getColumn(1).getString();
-    read_figures(*q, 2, r.figures);
-    if (std::any_of(r.figures.begin(), r.figures.end(), [](int64_t v) { return v != 0; })) {
-      out.push_back(std::move(r));
-    }
-  }
-  return out;
+  return list_figure_rows(db, "bucket", "rollup_failures");
+}
+
+std::vector<FailureRow> list_rollup_failure_days(SQLite::Database& db) {
+  return list_figure_rows(db, "day", "rollup_failures_day");
 }
 
 std::vector<RecoveryRow> list_rollup_recoveries(SQLite::Database& db) {
@@ -195,6 +219,9 @@ int64_t find_max_recovery_lag(SQLite::Database& db) {
 
 RollupSize rebuild_rollup(SQLite::Database& db) {
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  // The day level first: the buckets' triggers then find no day to subtract from, and the
+  // insert below sums the days again (schema/0011_rollup_days).
+  db.exec("DELETE FROM rollup_failures_day");
   db.exec("DELETE FROM rollup_failures");
   db.exec("DELETE FROM rollup_recoveries");
   // The same sums as the migration that created the rollup.

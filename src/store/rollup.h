@@ -68,6 +68,8 @@ std::vector<RecoveryRow> list_recoveries_by_bucket(SQLite::Database& db, int64_t
 
 /// The rollup as stored, rows whose figures are all zero left out (bucket, currency order).
 std::vector<FailureRow> list_rollup_failures(SQLite::Database& db);
+/// The day level (schema/0011_rollup_days) as stored, `bucket` holding the UTC day (bucket / 96).
+std::vector<FailureRow> list_rollup_failure_days(SQLite::Database& db);
 std::vector<RecoveryRow> list_rollup_recoveries(SQLite::Database& db);
 /// The longest first-failure-to-recovery time the rollup has seen (ms).
 int64_t find_max_recovery_lag(SQLite::Database& db);

@@ -206,6 +206,28 @@ void check_rollup(SQLite::Database& db, const Payments& paid, const std::string&
       CHECK(row.figures[i] == it->second[i]);
     }
   }
+  // The day level holds each UTC day's buckets summed (schema/0011_rollup_days).
+  std::map<std::pair<int64_t, std::string>, store::FailureFigures> want_days;
+  for (const auto& [key, figures] : want.failures) {
+    auto [it, fresh] =
+        want_days.try_emplace({key.first / domain::kRollupBucketsPerDay, key.second});
+    if (fresh) it->second.fill(0);
+    for (size_t i = 0; i < figures.size(); ++i) it->second[i] += figures[i];
+  }
+  std::erase_if(want_days, [](const auto& kv) {
+    return std::all_of(kv.second.begin(), kv.second.end(), [](int64_t v) { return v == 0; });
+  });
+  auto got_d = store::list_rollup_failure_days(db);
+  REQUIRE(got_d.size() == want_days.size());
+  for (const auto& row : got_d) {
+    auto it = want_days.find({row.bucket, row.currency});
+    REQUIRE(it != want_days.end());
+    for (size_t i = 0; i < row.figures.size(); ++i) {
+      INFO("day " << row.bucket << " " << row.currency << " figure "
+                  << store::failure_figure_columns()[i]);
+      CHECK(row.figures[i] == it->second[i]);
+    }
+  }
   auto got_r = store::list_rollup_recoveries(db);
   REQUIRE(got_r.size() == want.recoveries.size());
   for (const auto& row : got_r) {
