@@ -17,7 +17,7 @@ namespace cs::jobs {
 struct ProcessOutcome {
   std::string state;  // "processed" | "ignored"
   std::string note;   // why ignored, or a short summary
-  int opened = 0;     // cases opened (the scheduler should look for pending incentives)
+  int opened = 0;     // cases opened (the scheduler is woken for what was left to it)
   int nudges = 0;     // T+0 nudge jobs enqueued with them (the job runner should look)
 };
 
@@ -27,8 +27,9 @@ domain::RecoveryPolicy policy_of(const domain::RecoverySettings& s);
 /// Processes event `event_id`: re-folds its membership and writes case rows and transition
 /// actions. A newly opened case gets its nudge schedule (first reminder at first_failure_at +
 /// first offset; a reminder already due is enqueued as a nudge job at once, see
-/// jobs::enqueue_due_nudge) and, when free days are on, a pending incentive. Must run inside a
-/// write transaction. Throws on database errors.
+/// jobs::enqueue_due_nudge) and, when free days are on, an incentive, queued at once
+/// (jobs::enqueue_incentive) unless the scheduler is switched off. Must run inside a write
+/// transaction. Throws on database errors.
 ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, int64_t event_id,
                              const domain::RecoverySettings& settings, int64_t now);
 
