@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <zlib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "jobs/kinds.h"
@@ -16,6 +18,7 @@
 #include "store/events.h"
 #include "store/jobs.h"
 #include "store/migrations.h"
+#include "store/payload_dictionary.h"
 #include "support/test_app.h"
 #include "util/compress.h"
 #include "util/crypto.h"
@@ -252,4 +255,38 @@ TEST_CASE("stored payloads: deflated with the Whop dictionary, and the older for
   CHECK(*reopened == body);
   // Bound to its row: another webhook-id does not open it.
   CHECK_FALSE(store::open_event_payload(keys, sealed, "msg_2"));
+}
+
+TEST_CASE("stored payloads: bodies longer than the compression window, and rows written before") {
+  crypto::Keyring keys({crypto::Key{1, std::string(32, 'k')}});
+  // 200 KB of varied text, far beyond the 8 KB window the payloads are deflated with.
+  nlohmann::json big = {{"type", "payment.failed"}, {"data", nlohmann::json::array()}};
+  for (int i = 0; i < 4000; ++i) {
+    big["data"].push_back({{"id", "pay_" + std::to_string(i * 7919)}, {"n", i}});
+  }
+  const std::string body = big.dump();
+  REQUIRE(body.size() > 100000);
+  auto opened = store::open_event_payload(keys, store::seal_event_payload(keys, body, "m"), "m");
+  REQUIRE(opened);
+  CHECK(*opened == body);
+
+  // A row sealed with zlib's defaults (level 6, 32 KB window), as "d" payloads were written
+  // before the smaller window, still opens.
+  z_stream zs{};
+  REQUIRE(deflateInit(&zs, 6) == Z_OK);
+  REQUIRE(deflateSetDictionary(&zs,
+                               reinterpret_cast<const Bytef*>(store::kPayloadDictionaryV1.data()),
+                               static_cast<uInt>(store::kPayloadDictionaryV1.size())) == Z_OK);
+  std::string z(deflateBound(&zs, static_cast<uLong>(body.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  zs.avail_in = static_cast<uInt>(body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(z.data());
+  zs.avail_out = static_cast<uInt>(z.size());
+  REQUIRE(::deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  z.resize(z.size() - zs.avail_out);
+  deflateEnd(&zs);
+  const std::string old = crypto::seal(keys.current(), "d" + z, store::event_payload_aad("m"));
+  auto reopened = store::open_event_payload(keys, old, "m");
+  REQUIRE(reopened);
+  CHECK(*reopened == body);
 }
