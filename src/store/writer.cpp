@@ -7,9 +7,74 @@
 
 namespace cs::store {
 
+/// Runs PASSIVE checkpoints on its own connection and thread when the writer says the WAL has
+/// grown. A passive checkpoint takes no lock that the writer or the readers wait for: it copies
+/// the committed pages back into the database file while new commits append to the WAL.
+class WalCheckpointer {
+ public:
+  explicit WalCheckpointer(const std::string& path)
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX) {
+    db_.exec("PRAGMA synchronous = FULL");
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~WalCheckpointer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void request() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_one();
+  }
+  uint64_t runs() const { return runs_.load(); }
+
+ private:
+  void loop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || wanted_; });
+        if (stopping_) return;
+        wanted_ = false;
+      }
+      int rc = ::sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           nullptr, nullptr);
+      runs_.fetch_add(1);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log::warn("WAL checkpoint failed", {{"error", ::sqlite3_errstr(rc)}});
+      }
+    }
+  }
+
+  SQLite::Database db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;
+  bool stopping_ = false;
+  std::atomic<uint64_t> runs_{0};
+  std::thread thread_;
+};
+
 Writer::Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch)
     : db_(std::move(db)), max_batch_(max_batch) {
   enable_statement_cache(*db_);
+  // A database in a file, in WAL mode: checkpoints move to the checkpointer. The hook replaces
+  // SQLite's autocheckpoint (which is itself a WAL hook).
+  const char* file = ::sqlite3_db_filename(db_->getHandle(), "main");
+  if (file && *file && db_->execAndGet("PRAGMA journal_mode").getString() == "wal") {
+    try {
+      checkpointer_ = std::make_unique<WalCheckpointer>(file);
+      ::sqlite3_wal_hook(db_->getHandle(), &Writer::on_wal_commit, this);
+    } catch (const std::exception& e) {
+      log::warn("WAL checkpoints stay in the writer", {{"error", e.what()}});
+    }
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -20,7 +85,29 @@ Writer::~Writer() {
   }
   cv_.notify_all();
   thread_.join();
+  if (checkpointer_) {
+    ::sqlite3_wal_hook(db_->getHandle(), nullptr, nullptr);
+    ::sqlite3_wal_autocheckpoint(db_->getHandle(), kWalCheckpointPages);
+    checkpointer_.reset();
+  }
   forget_statements(*db_);
+}
+
+uint64_t Writer::background_checkpoints() const {
+  return checkpointer_ ? checkpointer_->runs() : 0;
+}
+
+int Writer::on_wal_commit(void* self, sqlite3* db, const char* schema, int pages) {
+  auto* w = static_cast<Writer*>(self);
+  if (pages >= kWalInlinePages) {
+    // The background checkpoints copied most of it; what is left is copied here, with nothing
+    // committed behind it, so the next transaction starts the WAL from its beginning again.
+    ::sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    w->inline_checkpoints_.fetch_add(1);
+  } else if (pages >= kWalCheckpointPages) {
+    w->checkpointer_->request();
+  }
+  return SQLITE_OK;
 }
 
 Status Writer::run(Task task, Priority priority) {

@@ -4,6 +4,10 @@
 // savepoint, commits with synchronous=FULL, and then wakes every caller. A task's effects are
 // durable when run() returns Ok; a failed task is rolled back alone; a failed commit fails all.
 //
+// WAL checkpoints run on a thread of their own (WalCheckpointer, writer.cpp) instead of inside the
+// commit that crossed SQLite's 1,000-page mark: copying the pages back and syncing the database
+// file no longer holds up the webhooks waiting for the next commit.
+//
 // Urgent tasks (webhook inserts: a sender waits for the 200) go first: a transaction runs the
 // urgent tasks queued before the normal ones, urgent tasks that arrive while it runs join it
 // before its commit, and a long normal task (event processing) can ask urgent_waiting() and end
@@ -20,9 +24,13 @@
 
 #include <SQLiteCpp/Database.h>
 
+struct sqlite3;
+
 #include "util/result.h"
 
 namespace cs::store {
+
+class WalCheckpointer;
 
 class Writer {
  public:
@@ -60,6 +68,16 @@ class Writer {
   }
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
+  /// Checkpoints run by the background checkpointer, and inline by the writer when the WAL grew
+  /// past kWalInlinePages because the background one could not keep up (for tests and metrics).
+  uint64_t background_checkpoints() const;
+  uint64_t inline_checkpoints() const { return inline_checkpoints_.load(); }
+  /// WAL size (pages) that wakes the background checkpointer: SQLite's own autocheckpoint mark.
+  static constexpr int kWalCheckpointPages = 1000;
+  /// WAL size (pages, 16 MiB) at which the writer checkpoints itself after a commit (what is left
+  /// after the background checkpoints; under constant writes the WAL only restarts from its
+  /// beginning after a checkpoint that nothing was committed behind).
+  static constexpr int kWalInlinePages = 4096;
   /// False after a commit that had something to write failed, until one succeeds (readiness and
   /// the "database_unwritable" alert read it; an empty transaction says nothing either way).
   bool last_commit_ok() const { return last_commit_ok_.load(); }
@@ -80,6 +98,8 @@ class Writer {
   void run_batch(std::deque<Pending>& batch);
   /// Moves queued urgent tasks into `batch` (up to the bound); false when there were none.
   bool take_urgent(std::deque<Pending>& batch);
+  /// sqlite3_wal_hook: after each commit, on the writer thread.
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
 
   std::unique_ptr<SQLite::Database> db_;
   size_t max_batch_;
@@ -95,6 +115,8 @@ class Writer {
   mutable std::mutex error_mu_;
   std::string last_commit_error_;
   bool last_failure_wrote_ = false;  // under error_mu_
+  std::atomic<uint64_t> inline_checkpoints_{0};
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // none for a database without a file
   std::thread thread_;
 };
 

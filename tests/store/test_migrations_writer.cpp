@@ -2,7 +2,9 @@
 // group-commit writer.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -172,6 +174,37 @@ TEST_CASE(
   // The webhook committed with the long task: one commit for both, one for the normal task.
   CHECK(writer.commits() == commits_before + 2);
   CHECK_FALSE(writer.urgent_waiting());
+}
+
+TEST_CASE("the WAL is checkpointed off the writer and stays bounded under constant writes") {
+  test::TempDir dir;
+  std::string path = dir.file("w.db");
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+  {
+    store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
+    // 600 commits of 10-30 pages each, past both marks (one commit may end past the inline one).
+    const std::string blob(40000, 'x');
+    std::uintmax_t largest_wal = 0;
+    for (int i = 0; i < 600; ++i) {
+      REQUIRE(writer.run([&](SQLite::Database& db) {
+        SQLite::Statement q(db, "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0)");
+        q.bind(1, "blob_" + std::to_string(i));
+        q.bind(2, blob);
+        q.exec();
+      }));
+      std::error_code ec;
+      largest_wal = std::max(largest_wal, std::filesystem::file_size(path + "-wal", ec));
+    }
+    // Checkpoints ran (SQLite's own autocheckpoint is replaced), and the WAL never held much more
+    // than the inline mark: the file restarts from its beginning instead of growing.
+    CHECK(writer.background_checkpoints() + writer.inline_checkpoints() > 0);
+    CHECK(largest_wal <= (store::Writer::kWalInlinePages + 40) * (4096 + 24) + 32);
+  }
+  auto db = store::open_connection(path, store::ConnectionRole::Reader);
+  CHECK(db->execAndGet("SELECT count(*) FROM settings WHERE key LIKE 'blob_%'").getInt() == 600);
 }
 
 TEST_CASE("a failing task is rolled back alone; a failed commit fails every task in it") {
