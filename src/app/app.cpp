@@ -217,15 +217,18 @@ Status App::start() {
       read_only_.empty() ? nullptr : &memory_sessions_});
   // Stored events are processed from the events table, a batch per write transaction; a batch
   // ends early when a webhook's insert waits for the writer (it then commits with the batch).
-  runner_->set_pending_work([this, pending] {
+  // The batch runs in the runner's claim transaction (the T+0 nudge it enqueues is claimed by the
+  // same commit). Switched off or failed: looked at again on the next pass.
+  runner_->set_pending_work([this, pending]() -> jobs::PendingPass {
     const uint64_t announced = pending->announced.load();
-    if (announced == pending->drained.load()) return 0;  // nothing stored since the last pass
+    if (announced == pending->drained.load()) return {};  // nothing stored since the last pass
     constexpr int kBatch = 8;
-    auto taken = service::process_pending(
-        *services_, {[this] { return settings(); }, [this] { scheduler_->wake(); }}, kBatch);
-    if (!taken) return 0;  // switched off or failed: look again on the next pass
-    if (taken->events < kBatch && !taken->yielded) pending->drained.store(announced);
-    return taken->events;
+    return service::pending_pass(*services_,
+                                 {[this] { return settings(); }, [this] { scheduler_->wake(); }},
+                                 kBatch, [pending, announced](const jobs::PendingOutcome& taken) {
+                                   if (taken.events < kBatch && !taken.yielded)
+                                     pending->drained.store(announced);
+                                 });
   });
   runner_->on<jobs::ProcessEventJob>([this](const store::Job&, const jobs::ProcessEventJob& p) {
     return service::process_event(

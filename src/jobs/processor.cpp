@@ -60,8 +60,9 @@ std::pair<std::optional<domain::Experiment>, std::string> assign_new_case(
 /// Starts the engine's work on a newly opened case: nudge schedule and incentive intent, as its
 /// playbook says (the settings, or its experiment arm's; a held-out case gets neither).
 /// A first reminder already due (T+0) and the free days are enqueued here, in the transaction that
-/// opens the case, nudge first: the job runner that processed the event claims both next, with no
-/// scheduler pass in between. Returns whether a nudge job was enqueued.
+/// opens the case, nudge first: the job runner whose pass processed the event claims both in the
+/// same commit (jobs::PendingPass), with no scheduler pass in between. Returns whether a nudge job
+/// was enqueued.
 bool start_engine(SQLite::Database& db, const std::string& case_id, int64_t first_failure_at,
                   const domain::RecoverySettings& settings, const domain::Playbook& playbook,
                   int64_t now) {

@@ -41,14 +41,20 @@ void JobRunner::wake() {
 }
 
 int JobRunner::run_once() {
-  const int pending = pending_work_ ? pending_work_() : 0;
-  int64_t now = clock_.now_ms();
+  PendingPass pass = pending_work_ ? pending_work_() : PendingPass{};
+  int pending = 0;
+  // One commit for the pending work and the claim: a nudge the processing enqueued due now is
+  // claimed here, without a transaction (and a sync to disk) of its own.
   auto claimed = writer_.run_value<std::vector<store::Job>>([&](SQLite::Database& db) {
+    pending = pass.run ? pass.run(db) : 0;
+    // Read after the pending work: what it enqueued due now is due at this time too.
+    const int64_t now = clock_.now_ms();
     return store::claim_jobs(db, now, opts_.lease_ms, opts_.batch);
   });
+  if (pass.done) pass.done(static_cast<bool>(claimed));
   if (!claimed) {
     log::error("could not claim jobs", {{"error", claimed.error()}});
-    return pending;
+    return 0;
   }
   {
     std::lock_guard<std::mutex> lock(held_mu_);

@@ -40,6 +40,15 @@ struct JobOutcome {
   }
 };
 
+/// One pass of the work that is not a job row (the stored events waiting to be processed). `run`
+/// is done in the write transaction that claims the pass's jobs, before the claim, so that a job
+/// it enqueues due now (a case's first nudge) is claimed by the same commit; it returns how many
+/// items it did. `done` is told after the transaction whether it committed.
+struct PendingPass {
+  std::function<int(SQLite::Database&)> run;  // empty: nothing to do in this pass
+  std::function<void(bool committed)> done;
+};
+
 struct RunnerOptions {
   int workers = 2;
   int64_t lease_ms = 120 * 1000;  // longer than the longest Whop call with its retries
@@ -69,16 +78,16 @@ class JobRunner {
       return h(job, *payload);
     };
   }
-  /// Work that is not a job row, done at the start of every pass before jobs are claimed (the
-  /// stored events waiting to be processed): returns how many items it did. Set before start().
-  void set_pending_work(std::function<int()> work) { pending_work_ = std::move(work); }
+  /// Work that is not a job row, asked for at the start of every pass (outside the writer) and
+  /// done in the pass's claim transaction (PendingPass). Set before start().
+  void set_pending_work(std::function<PendingPass()> work) { pending_work_ = std::move(work); }
   void start();
   /// Stops claiming; waits for running handlers to finish.
   void stop();
   /// Wakes idle workers (new work was enqueued).
   void wake();
-  /// Does the pending work, then claims and runs one batch of jobs on the calling thread; returns
-  /// how many events and jobs it took. For tests.
+  /// Does the pending work and claims one batch of jobs in one write transaction, then runs them
+  /// on the calling thread; returns how many events and jobs it took. For tests.
   int run_once();
   /// Extends the leases of every job this runner holds (claimed, not yet finished) to now + lease,
   /// so a job that runs long (slow Whop answers, retries) or waits behind others of its batch is
@@ -100,7 +109,7 @@ class JobRunner {
   RunnerOptions opts_;
   using Handler = std::function<JobOutcome(const store::Job&)>;
   std::map<domain::JobKind, Handler> handlers_;
-  std::function<int()> pending_work_;
+  std::function<PendingPass()> pending_work_;
   std::vector<std::thread> threads_;
   std::thread keeper_;
   std::condition_variable keeper_cv_;

@@ -17,7 +17,8 @@ namespace cs::service {
 struct ProcessingHooks {
   /// The settings in force (environment kill switches applied).
   std::function<domain::RecoverySettings()> settings;
-  /// Called when a case was opened (a first reminder may be due right now).
+  /// Called when a case was opened without its first nudge enqueued with it (the scheduler plans
+  /// what is left).
   std::function<void()> case_opened;
 };
 
@@ -32,5 +33,11 @@ jobs::JobOutcome process_event(Context& ctx, const ProcessingHooks& hooks, int64
 /// transaction failed (they stay pending and a later pass takes them).
 std::optional<jobs::PendingOutcome> process_pending(Context& ctx, const ProcessingHooks& hooks,
                                                     int limit);
+
+/// The same pass as the job runner's pending work (jobs::PendingPass): it runs in the runner's
+/// claim transaction, and after that commits, the hooks run and `committed` gets what it took.
+/// An empty pass while processing is switched off.
+jobs::PendingPass pending_pass(Context& ctx, const ProcessingHooks& hooks, int limit,
+                               std::function<void(const jobs::PendingOutcome&)> committed);
 
 }  // namespace cs::service

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "store/db.h"
 #include "store/statements.h"
 #include "util/log.h"
 
@@ -13,8 +14,7 @@ namespace cs::store {
 class WalCheckpointer {
  public:
   explicit WalCheckpointer(const std::string& path)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX) {
-    db_.exec("PRAGMA synchronous = FULL");
+      : db_(open_connection(path, ConnectionRole::Writer)) {
     thread_ = std::thread([this] { loop(); });
   }
   ~WalCheckpointer() {
@@ -43,7 +43,7 @@ class WalCheckpointer {
         if (stopping_) return;
         wanted_ = false;
       }
-      int rc = ::sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+      int rc = ::sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                            nullptr, nullptr);
       runs_.fetch_add(1);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
@@ -52,7 +52,7 @@ class WalCheckpointer {
     }
   }
 
-  SQLite::Database db_;
+  std::unique_ptr<SQLite::Database> db_;  // used by this thread only
   std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false;
@@ -64,10 +64,10 @@ class WalCheckpointer {
 Writer::Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch)
     : db_(std::move(db)), max_batch_(max_batch) {
   enable_statement_cache(*db_);
-  // A database in a file, in WAL mode: checkpoints move to the checkpointer. The hook replaces
-  // SQLite's autocheckpoint (which is itself a WAL hook).
+  // A database in a file (in WAL mode, as every connection opens it): checkpoints move to the
+  // checkpointer. The hook replaces SQLite's autocheckpoint (which is itself a WAL hook).
   const char* file = ::sqlite3_db_filename(db_->getHandle(), "main");
-  if (file && *file && db_->execAndGet("PRAGMA journal_mode").getString() == "wal") {
+  if (file && *file) {
     try {
       checkpointer_ = std::make_unique<WalCheckpointer>(file);
       ::sqlite3_wal_hook(db_->getHandle(), &Writer::on_wal_commit, this);

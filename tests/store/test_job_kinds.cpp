@@ -99,3 +99,41 @@ TEST_CASE("job kinds: a malformed payload or an unknown kind is dead without cal
     CHECK(unknown->last_error == "no handler for job kind slow");
   }));
 }
+
+TEST_CASE("the runner's pending work and its claim share one commit") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("k.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  store::Writer writer(std::move(db));
+  ManualClock clock(1'000'000);
+  jobs::JobRunner runner(writer, clock);
+  uint64_t commits_when_run = 0;
+  runner.on<jobs::IncentiveJob>([&](const store::Job&, const jobs::IncentiveJob&) {
+    commits_when_run = writer.commits();
+    return jobs::JobOutcome::success();
+  });
+  // The pending work enqueues a job due now (as processing does a case's first nudge), or throws.
+  bool fail = false;
+  std::vector<bool> done;
+  runner.set_pending_work([&] {
+    return jobs::PendingPass{
+        [&](SQLite::Database& d) {
+          if (fail) throw std::runtime_error("disk gone");
+          store::enqueue_job(d,
+                             jobs::make_job(jobs::IncentiveJob{"c"}, clock.now_ms(), std::nullopt),
+                             clock.now_ms());
+          return 1;
+        },
+        [&](bool committed) { done.push_back(committed); }};
+  });
+  const uint64_t before = writer.commits();
+  CHECK(runner.run_once() == 2);  // one item of pending work, one job
+  // The job ran after ONE commit: the work's and the claim's.
+  CHECK(commits_when_run == before + 1);
+  CHECK(done == std::vector<bool>{true});
+
+  // Failing work rolls back with its claim: the pass is told, nothing is taken.
+  fail = true;
+  CHECK(runner.run_once() == 0);
+  CHECK(done == std::vector<bool>{true, false});
+}
