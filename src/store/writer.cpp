@@ -99,13 +99,22 @@ uint64_t Writer::background_checkpoints() const {
 
 int Writer::on_wal_commit(void* self, sqlite3* db, const char* schema, int pages) {
   auto* w = static_cast<Writer*>(self);
-  if (pages >= kWalInlinePages) {
-    // The background checkpoints copied most of it; what is left is copied here, with nothing
-    // committed behind it, so the next transaction starts the WAL from its beginning again.
+  // One cycle per run of the WAL from its beginning: past 1,000 pages the checkpointer copies
+  // what is committed then; once it is done, the next commit copies the few pages committed
+  // meanwhile itself, and the transaction after it starts the WAL from its beginning again.
+  // (Asking the checkpointer again after every commit would copy the same hot pages over and
+  // over, and the WAL would never restart under constant writes.)
+  if (pages < w->wal_pages_) w->wal_asked_ = false;  // the WAL restarted
+  w->wal_pages_ = pages;
+  const bool background_done = w->wal_asked_ && w->checkpointer_->runs() > w->wal_runs_when_asked_;
+  if (background_done || pages >= kWalInlinePages) {
     ::sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     w->inline_checkpoints_.fetch_add(1);
-  } else if (pages >= kWalCheckpointPages) {
+    w->wal_asked_ = false;
+  } else if (pages >= kWalCheckpointPages && !w->wal_asked_) {
+    w->wal_runs_when_asked_ = w->checkpointer_->runs();
     w->checkpointer_->request();
+    w->wal_asked_ = true;
   }
   return SQLITE_OK;
 }

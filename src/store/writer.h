@@ -68,15 +68,14 @@ class Writer {
   }
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
-  /// Checkpoints run by the background checkpointer, and inline by the writer when the WAL grew
-  /// past kWalInlinePages because the background one could not keep up (for tests and metrics).
+  /// Checkpoints run by the background checkpointer, and inline by the writer: the pages
+  /// committed while the background one ran, or all of it past kWalInlinePages (for tests).
   uint64_t background_checkpoints() const;
   uint64_t inline_checkpoints() const { return inline_checkpoints_.load(); }
   /// WAL size (pages) that wakes the background checkpointer: SQLite's own autocheckpoint mark.
   static constexpr int kWalCheckpointPages = 1000;
-  /// WAL size (pages, 16 MiB) at which the writer checkpoints itself after a commit (what is left
-  /// after the background checkpoints; under constant writes the WAL only restarts from its
-  /// beginning after a checkpoint that nothing was committed behind).
+  /// WAL size (pages, 16 MiB) at which the writer checkpoints itself after a commit whatever the
+  /// checkpointer is doing (a reader that holds an old snapshot can keep either from finishing).
   static constexpr int kWalInlinePages = 4096;
   /// False after a commit that had something to write failed, until one succeeds (readiness and
   /// the "database_unwritable" alert read it; an empty transaction says nothing either way).
@@ -116,6 +115,11 @@ class Writer {
   std::string last_commit_error_;
   bool last_failure_wrote_ = false;  // under error_mu_
   std::atomic<uint64_t> inline_checkpoints_{0};
+  // The WAL cycle (on_wal_commit, writer thread only): its last size, whether the checkpointer
+  // was asked in this cycle, and its run count then.
+  int wal_pages_ = 0;
+  bool wal_asked_ = false;
+  uint64_t wal_runs_when_asked_ = 0;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // none for a database without a file
   std::thread thread_;
 };
