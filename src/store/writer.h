@@ -24,9 +24,9 @@
 
 #include <SQLiteCpp/Database.h>
 
-struct sqlite3;
-
 #include "util/result.h"
+
+struct sqlite3;
 
 namespace cs::store {
 

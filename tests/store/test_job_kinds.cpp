@@ -12,6 +12,22 @@
 
 using namespace cs;
 
+namespace {
+/// A migrated database file, its writer, a manual clock at 1,000,000 ms and a job runner.
+struct RunnerOnDisk {
+  test::TempDir dir;
+  store::Writer writer{migrated(dir.file("k.db"))};
+  ManualClock clock{1'000'000};
+  jobs::JobRunner runner{writer, clock};
+
+  static std::unique_ptr<SQLite::Database> migrated(const std::string& path) {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+    return db;
+  }
+};
+}  // namespace
+
 TEST_CASE("job kinds: every kind has one stored name, and payloads survive the round trip") {
   for (auto k : {domain::JobKind::ProcessEvent, domain::JobKind::Nudge, domain::JobKind::Incentive,
                  domain::JobKind::WhopCancel}) {
@@ -65,12 +81,9 @@ TEST_CASE("job kinds: every kind has one stored name, and payloads survive the r
 }
 
 TEST_CASE("job kinds: a malformed payload or an unknown kind is dead without calling a handler") {
-  test::TempDir dir;
-  auto db = store::open_connection(dir.file("k.db"), store::ConnectionRole::Writer);
-  REQUIRE(store::migrate_up(*db));
-  store::Writer writer(std::move(db));
-  ManualClock clock(1'000'000);
-  jobs::JobRunner runner(writer, clock);
+  RunnerOnDisk r;
+  auto& writer = r.writer;
+  auto& runner = r.runner;
   std::vector<std::string> handled;
   runner.on<jobs::IncentiveJob>([&](const store::Job&, const jobs::IncentiveJob& p) {
     handled.push_back(p.case_id);
@@ -101,12 +114,10 @@ TEST_CASE("job kinds: a malformed payload or an unknown kind is dead without cal
 }
 
 TEST_CASE("the runner's pending work and its claim share one commit") {
-  test::TempDir dir;
-  auto db = store::open_connection(dir.file("k.db"), store::ConnectionRole::Writer);
-  REQUIRE(store::migrate_up(*db));
-  store::Writer writer(std::move(db));
-  ManualClock clock(1'000'000);
-  jobs::JobRunner runner(writer, clock);
+  RunnerOnDisk r;
+  auto& writer = r.writer;
+  auto& clock = r.clock;
+  auto& runner = r.runner;
   uint64_t commits_when_run = 0;
   runner.on<jobs::IncentiveJob>([&](const store::Job&, const jobs::IncentiveJob&) {
     commits_when_run = writer.commits();
