@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "store/db.h"
 #include "store/statements.h"
 #include "util/log.h"
@@ -33,6 +35,8 @@ class WalCheckpointer {
     cv_.notify_one();
   }
   uint64_t runs() const { return runs_.load(); }
+  /// WAL frames copied into the database file as of the last run (0 when it could not tell).
+  int backfilled() const { return backfilled_.load(); }
 
  private:
   void loop() {
@@ -43,9 +47,12 @@ class WalCheckpointer {
         if (stopping_) return;
         wanted_ = false;
       }
+      int log_frames = -1;
+      int copied = -1;
       int rc = ::sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                           nullptr, nullptr);
-      runs_.fetch_add(1);
+                                           &log_frames, &copied);
+      backfilled_.store(rc == SQLITE_OK ? std::max(copied, 0) : 0);
+      runs_.fetch_add(1);  // after backfilled_: a reader that sees the run sees its count
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         log::warn("WAL checkpoint failed", {{"error", ::sqlite3_errstr(rc)}});
       }
@@ -58,6 +65,7 @@ class WalCheckpointer {
   bool wanted_ = false;
   bool stopping_ = false;
   std::atomic<uint64_t> runs_{0};
+  std::atomic<int> backfilled_{0};
   std::thread thread_;
 };
 
@@ -100,18 +108,26 @@ uint64_t Writer::background_checkpoints() const {
 int Writer::on_wal_commit(void* self, sqlite3* db, const char* schema, int pages) {
   auto* w = static_cast<Writer*>(self);
   // One cycle per run of the WAL from its beginning: past 1,000 pages the checkpointer copies
-  // what is committed then; once it is done, the next commit copies the few pages committed
-  // meanwhile itself, and the transaction after it starts the WAL from its beginning again.
-  // (Asking the checkpointer again after every commit would copy the same hot pages over and
-  // over, and the WAL would never restart under constant writes.)
+  // what is committed then. Once it is done, the next commit copies what is left itself when that
+  // is little (the pages committed meanwhile), and the transaction after it starts the WAL from
+  // its beginning again; when much is left (a reader held an old snapshot, e.g. a backup's
+  // VACUUM INTO, and the WAL grew past it), the checkpointer is asked again: the writer never
+  // copies a backlog while webhooks wait for its next commit. (Asking after every commit would
+  // copy the same hot pages over and over, and the WAL would never restart under constant
+  // writes.)
   if (pages < w->wal_pages_) w->wal_asked_ = false;  // the WAL restarted
   w->wal_pages_ = pages;
-  const bool background_done = w->wal_asked_ && w->checkpointer_->runs() > w->wal_runs_when_asked_;
-  if (background_done || pages >= kWalInlinePages) {
-    ::sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    w->inline_checkpoints_.fetch_add(1);
+  if (w->wal_asked_ && w->checkpointer_->runs() > w->wal_runs_when_asked_) {
     w->wal_asked_ = false;
-  } else if (pages >= kWalCheckpointPages && !w->wal_asked_) {
+    const int left = std::max(pages - w->checkpointer_->backfilled(), 0);
+    if (left <= kWalInlineMaxPages) {
+      ::sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      w->inline_checkpoints_.fetch_add(1);
+      if (left > w->largest_inline_checkpoint_.load()) w->largest_inline_checkpoint_.store(left);
+      return SQLITE_OK;
+    }
+  }
+  if (pages >= kWalCheckpointPages && !w->wal_asked_) {
     w->wal_runs_when_asked_ = w->checkpointer_->runs();
     w->checkpointer_->request();
     w->wal_asked_ = true;

@@ -69,14 +69,16 @@ class Writer {
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
   /// Checkpoints run by the background checkpointer, and inline by the writer: the pages
-  /// committed while the background one ran, or all of it past kWalInlinePages (for tests).
+  /// committed while the background one ran, when fewer than kWalCheckpointPages (for tests).
   uint64_t background_checkpoints() const;
   uint64_t inline_checkpoints() const { return inline_checkpoints_.load(); }
+  /// The most WAL pages an inline checkpoint had left to copy (for tests).
+  int largest_inline_checkpoint() const { return largest_inline_checkpoint_.load(); }
   /// WAL size (pages) that wakes the background checkpointer: SQLite's own autocheckpoint mark.
   static constexpr int kWalCheckpointPages = 1000;
-  /// WAL size (pages, 16 MiB) at which the writer checkpoints itself after a commit whatever the
-  /// checkpointer is doing (a reader that holds an old snapshot can keep either from finishing).
-  static constexpr int kWalInlinePages = 4096;
+  /// The most pages (1 MiB) the writer copies itself after a background run; with more left,
+  /// the checkpointer runs again.
+  static constexpr int kWalInlineMaxPages = 256;
   /// False after a commit that had something to write failed, until one succeeds (readiness and
   /// the "database_unwritable" alert read it; an empty transaction says nothing either way).
   bool last_commit_ok() const { return last_commit_ok_.load(); }
@@ -115,6 +117,7 @@ class Writer {
   std::string last_commit_error_;
   bool last_failure_wrote_ = false;  // under error_mu_
   std::atomic<uint64_t> inline_checkpoints_{0};
+  std::atomic<int> largest_inline_checkpoint_{0};
   // The WAL cycle (on_wal_commit, writer thread only): its last size, whether the checkpointer
   // was asked in this cycle, and its run count then.
   int wal_pages_ = 0;

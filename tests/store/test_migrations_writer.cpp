@@ -176,6 +176,30 @@ TEST_CASE(
   CHECK_FALSE(writer.urgent_waiting());
 }
 
+namespace {
+
+/// Commits `n` rows of 40 KB (10-30 WAL pages each) through `writer`, one per commit; returns the
+/// largest size the -wal file reached.
+std::uintmax_t commit_blobs(store::Writer& writer, const std::string& path, int from, int n) {
+  const std::string blob(40000, 'x');
+  std::uintmax_t largest_wal = 0;
+  for (int i = from; i < from + n; ++i) {
+    REQUIRE(writer.run([&](SQLite::Database& db) {
+      SQLite::Statement q(db, "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0)");
+      q.bind(1, "blob_" + std::to_string(i));
+      q.bind(2, blob);
+      q.exec();
+    }));
+    std::error_code ec;
+    largest_wal = std::max(largest_wal, std::filesystem::file_size(path + "-wal", ec));
+  }
+  return largest_wal;
+}
+
+constexpr std::uintmax_t kWalFrameBytes = 4096 + 24;
+
+}  // namespace
+
 TEST_CASE("the WAL is checkpointed off the writer and stays bounded under constant writes") {
   test::TempDir dir;
   std::string path = dir.file("w.db");
@@ -185,26 +209,45 @@ TEST_CASE("the WAL is checkpointed off the writer and stays bounded under consta
   }
   {
     store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
-    // 600 commits of 10-30 pages each, past both marks (one commit may end past the inline one).
-    const std::string blob(40000, 'x');
-    std::uintmax_t largest_wal = 0;
-    for (int i = 0; i < 600; ++i) {
-      REQUIRE(writer.run([&](SQLite::Database& db) {
-        SQLite::Statement q(db, "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0)");
-        q.bind(1, "blob_" + std::to_string(i));
-        q.bind(2, blob);
-        q.exec();
-      }));
-      std::error_code ec;
-      largest_wal = std::max(largest_wal, std::filesystem::file_size(path + "-wal", ec));
-    }
-    // Checkpoints ran (SQLite's own autocheckpoint is replaced), and the WAL never held much more
-    // than the inline mark: the file restarts from its beginning instead of growing.
-    CHECK(writer.background_checkpoints() + writer.inline_checkpoints() > 0);
-    CHECK(largest_wal <= (store::Writer::kWalInlinePages + 40) * (4096 + 24) + 32);
+    // 600 commits, about 6,000 pages in all: without checkpoints the WAL would hold them all.
+    std::uintmax_t largest_wal = commit_blobs(writer, path, 0, 600);
+    // Checkpoints ran (SQLite's own autocheckpoint is replaced), and the WAL restarted from its
+    // beginning instead of growing: it never held much more than the checkpoint mark.
+    CHECK(writer.background_checkpoints() > 0);
+    CHECK(writer.inline_checkpoints() > 0);
+    CHECK(largest_wal <= (4 * store::Writer::kWalCheckpointPages + 40) * kWalFrameBytes + 32);
   }
   auto db = store::open_connection(path, store::ConnectionRole::Reader);
   CHECK(db->execAndGet("SELECT count(*) FROM settings WHERE key LIKE 'blob_%'").getInt() == 600);
+}
+
+TEST_CASE("after a reader held an old snapshot, the backlog is copied off the writer") {
+  test::TempDir dir;
+  std::string path = dir.file("w.db");
+  {
+    auto db = store::open_connection(path, store::ConnectionRole::Writer);
+    REQUIRE(store::migrate_up(*db));
+  }
+  store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
+  {
+    // A reader in a transaction (as a backup's VACUUM INTO is for minutes): no checkpoint can copy
+    // past its snapshot, so the WAL grows to about 4,000 pages.
+    auto reader = store::open_connection(path, store::ConnectionRole::Reader);
+    reader->exec("BEGIN");
+    CHECK(reader->execAndGet("SELECT count(*) FROM settings").getInt() >= 0);
+    std::uintmax_t grown = commit_blobs(writer, path, 0, 400);
+    CHECK(grown > 3 * store::Writer::kWalCheckpointPages * kWalFrameBytes);
+    reader->exec("COMMIT");
+  }
+  // Once it lets go, the checkpointer copies the backlog; the writer copies only what is left
+  // after a background run when that is at most kWalInlineMaxPages (before, it copied the
+  // whole backlog inside a commit that webhooks waited for).
+  commit_blobs(writer, path, 400, 300);
+  CHECK(writer.background_checkpoints() > 0);
+  CHECK(writer.inline_checkpoints() > 0);
+  CHECK(writer.largest_inline_checkpoint() <= store::Writer::kWalInlineMaxPages);
+  auto db = store::open_connection(path, store::ConnectionRole::Reader);
+  CHECK(db->execAndGet("SELECT count(*) FROM settings WHERE key LIKE 'blob_%'").getInt() == 700);
 }
 
 TEST_CASE("a failing task is rolled back alone; a failed commit fails every task in it") {
