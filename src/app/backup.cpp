@@ -86,9 +86,10 @@ DatabaseLock::~DatabaseLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<int> validate_database_file(const std::string& path) {
+Result<int> validate_database_file(const std::string& path, const std::atomic<bool>* stop) {
   try {
     auto db = store::open_for_maintenance(path);
+    store::interrupt_on(*db, stop);
     // A self-contained file: no -wal belongs to it, so copying the one file is enough.
     store::use_rollback_journal(*db);
     auto report = store::check_database(*db, false);
@@ -107,22 +108,26 @@ Result<int> validate_database_file(const std::string& path) {
   }
 }
 
-Result<BackupResult> backup_database(const std::string& db_path, const std::string& dest) {
+Result<BackupResult> backup_database(const std::string& db_path, const std::string& dest,
+                                     const std::atomic<bool>* stop) {
   auto started = steady_ms();
   if (!fs::exists(db_path)) return Error{"no database at " + db_path};
   if (fs::exists(dest)) return Error{dest + " already exists; choose a new file name"};
   std::string tmp = dest + ".tmp-" + crypto::random_hex(4);
   try {
     auto db = store::open_for_maintenance(db_path);
+    store::interrupt_on(*db, stop);
     store::vacuum_into(*db, tmp);  // one step: a consistent snapshot while serve writes
   } catch (const std::exception& e) {
     remove_quietly(tmp);
+    if (stop && stop->load()) return Error{kBackupStopped};
     return Error{std::string("backup failed: ") + e.what()};
   }
   ::chmod(tmp.c_str(), 0600);
-  auto valid = validate_database_file(tmp);
+  auto valid = validate_database_file(tmp, stop);
   if (!valid) {
     remove_quietly(tmp);
+    if (stop && stop->load()) return Error{kBackupStopped};
     return Error{"the backup did not pass its check (" + valid.error() + "); nothing was kept"};
   }
   std::error_code ec;
@@ -175,7 +180,7 @@ std::vector<BackupFile> list_backups(const std::string& dir) {
 }
 
 Result<BackupResult> backup_to_dir(const std::string& db_path, const std::string& dir, int keep,
-                                   int64_t now_ms) {
+                                   int64_t now_ms, const std::atomic<bool>* stop) {
   std::error_code ec;
   if (!fs::exists(dir)) {
     fs::create_directories(dir, ec);
@@ -183,7 +188,7 @@ Result<BackupResult> backup_to_dir(const std::string& db_path, const std::string
     ::chmod(dir.c_str(), 0700);
   }
   std::string dest = dir + "/churn-saver-" + compact_utc(now_ms) + ".db";
-  auto r = backup_database(db_path, dest);
+  auto r = backup_database(db_path, dest, stop);
   if (!r) return r;
   auto all = list_backups(dir);
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {

@@ -7,6 +7,7 @@
 //   can refuse while the service runs (a directory, not the database file: closing another
 //   descriptor of the database file would drop SQLite's own POSIX locks);
 // - a restore validates the file before it touches anything and keeps the database it replaces.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,11 +43,18 @@ struct BackupResult {
 /// foreign_key_check, has a schema this binary knows (not newer) exactly as the migrations made
 /// it, and is self-contained (journal_mode=DELETE, so no -wal belongs to it). It may write to the
 /// file: call it on a copy. Returns the schema version, or an error naming the first problem.
-Result<int> validate_database_file(const std::string& path);
+/// `stop` (may be null): gives up with an error soon after it turns true.
+Result<int> validate_database_file(const std::string& path,
+                                   const std::atomic<bool>* stop = nullptr);
 
 /// Copies the live database at `db_path` into `dest` (which must not exist) and checks the copy.
-/// The file is made 0600.
-Result<BackupResult> backup_database(const std::string& db_path, const std::string& dest);
+/// The file is made 0600. `stop` (may be null): gives up soon after it turns true (serve is
+/// stopping), leaving nothing behind.
+Result<BackupResult> backup_database(const std::string& db_path, const std::string& dest,
+                                     const std::atomic<bool>* stop = nullptr);
+
+/// backup_database's error when `stop` ended it.
+inline constexpr const char* kBackupStopped = "backup stopped: the service is shutting down";
 
 /// A backup made by serve's daily job: <dir>/churn-saver-YYYYMMDDTHHMMSSZ.db.
 struct BackupFile {
@@ -60,7 +68,7 @@ std::vector<BackupFile> list_backups(const std::string& dir);
 /// Backs up into `dir` (created 0700 if missing) under a name made from `now_ms`, then deletes
 /// the oldest of serve's backups beyond `keep`. Never touches other files.
 Result<BackupResult> backup_to_dir(const std::string& db_path, const std::string& dir, int keep,
-                                   int64_t now_ms);
+                                   int64_t now_ms, const std::atomic<bool>* stop = nullptr);
 
 struct RestoreResult {
   std::string previous;  // where the replaced database was kept ("" when there was none)

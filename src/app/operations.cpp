@@ -168,6 +168,7 @@ void Operations::stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  stop_requested_.store(true);
   cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
   if (maintenance_.joinable()) maintenance_.join();
@@ -279,7 +280,13 @@ http::BackupStatus Operations::backup_now() {
     b.last_error = "no backup directory configured";
     return b;
   }
-  auto r = backup_to_dir(app_.config().db_path, b.dir, app_.config().backup_keep, now);
+  auto r =
+      backup_to_dir(app_.config().db_path, b.dir, app_.config().backup_keep, now, &stop_requested_);
+  if (!r && stop_requested_.load()) {
+    // Not a failure: the next start makes it (it is still due).
+    log::info("backup stopped: the service is stopping; it runs again after the restart");
+    return b;
+  }
   if (r) {
     b.last_ok = true;
     b.last_error.clear();
@@ -316,9 +323,10 @@ http::RetentionStatus Operations::retention_now() {
   // Never close a case that is still inside the attribution window in force (the settings page
   // may have widened it since start).
   policy.case_days = std::max(policy.case_days, app_.settings().attribution_window_days + 1);
-  auto r = run_retention(app_.writer(), app_.reads(), app_.config().db_path, policy, now);
+  auto r = run_retention(app_.writer(), app_.reads(), app_.config().db_path, policy, now,
+                         &stop_requested_);
   state_.set_retention(r);
-  if (r.last_error.empty()) {
+  if (r.last_error.empty() && !r.stopped) {
     last_retention_ms_ = now;
     auto st = app_.writer().run([&](SQLite::Database& db) {
       store::save_engine_state(db, "ops.retention_last_run", std::to_string(now), now);

@@ -9,9 +9,13 @@ namespace cs::app {
 
 http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& reads,
                                     const std::string& db_path, const RetentionPolicy& policy,
-                                    int64_t now) {
+                                    int64_t now, const std::atomic<bool>* stop) {
   http::RetentionStatus r;
   r.last_run_ms = now;
+  auto stopping = [&] {
+    if (stop && stop->load()) r.stopped = true;
+    return r.stopped;
+  };
   try {
     // 1. Encrypted payloads.
     int64_t cutoff = now - policy.payload_days * kDayMs;
@@ -20,7 +24,7 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
       auto db = reads.lease();
       upto = store::find_last_event_id_before(*db, cutoff);
     }
-    for (int64_t after = 0;;) {
+    for (int64_t after = 0; !stopping();) {
       std::vector<int64_t> ids;
       {
         auto db = reads.lease();
@@ -38,7 +42,7 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
       auto db = reads.lease();
       upto = store::find_last_event_id_before(*db, cutoff);
     }
-    for (int64_t after = 0;;) {
+    for (int64_t after = 0; !stopping();) {
       std::vector<int64_t> ids;
       {
         auto db = reads.lease();
@@ -52,7 +56,7 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
     }
     // 3. Cases left open far past any attribution window.
     cutoff = now - policy.case_days * kDayMs;
-    for (int round = 0; round < 1000; ++round) {
+    for (int round = 0; round < 1000 && !stopping(); ++round) {
       std::vector<std::string> ids;
       {
         auto db = reads.lease();
@@ -68,12 +72,14 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
       if (closed == 0) break;
     }
     // 4. Finished jobs.
-    auto st = writer.run([&](SQLite::Database& db) {
-      r.jobs_purged = store::purge_done_jobs(db, now - policy.job_days * kDayMs);
-    });
-    if (!st) throw std::runtime_error(st.error());
+    if (!stopping()) {
+      auto st = writer.run([&](SQLite::Database& db) {
+        r.jobs_purged = store::purge_done_jobs(db, now - policy.job_days * kDayMs);
+      });
+      if (!st) throw std::runtime_error(st.error());
+    }
     // 5. Let the WAL go, so removed bytes do not linger there.
-    if (r.payloads_stripped + r.events_deleted + r.jobs_purged > 0) {
+    if (!stopping() && r.payloads_stripped + r.events_deleted + r.jobs_purged > 0) {
       auto db = store::open_for_maintenance(db_path);
       store::checkpoint_truncate(*db, 5);
     }
@@ -84,7 +90,9 @@ http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& read
                            {"events_deleted", r.events_deleted},
                            {"cases_closed", r.cases_closed},
                            {"jobs_purged", r.jobs_purged}};
-  if (r.last_error.empty()) {
+  if (r.stopped && r.last_error.empty()) {
+    log::info("retention pass stopped: the service is stopping (the next pass carries on)", fields);
+  } else if (r.last_error.empty()) {
     log::info("retention pass", fields);
   } else {
     fields["error"] = r.last_error;

@@ -3,6 +3,7 @@
 // after 60 (except what an open case still needs), close cases left open far past their window,
 // purge finished jobs; then checkpoint so the WAL does not keep what was removed. Ids are read on
 // a read connection and changed in small writer batches, so webhooks never wait long.
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -21,8 +22,10 @@ struct RetentionPolicy {
 };
 
 /// One retention pass at `now` (unix ms). Errors are reported in the result, not thrown.
+/// `stop` (may be null) is read between batches: once it is true the pass ends where it is, with
+/// `stopped` set (the next pass carries on; a first pass over a year of events takes minutes).
 http::RetentionStatus run_retention(store::Writer& writer, store::ReadPool& reads,
                                     const std::string& db_path, const RetentionPolicy& policy,
-                                    int64_t now);
+                                    int64_t now, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace cs::app

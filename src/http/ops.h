@@ -93,6 +93,7 @@ struct RetentionStatus {
   int64_t cases_closed = 0;
   int64_t jobs_purged = 0;
   std::string last_error;
+  bool stopped = false;  // ended early because the service is stopping
 };
 
 /// What the health, readiness and metrics routes read.

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "store/cases.h"
@@ -18,6 +19,14 @@ std::unique_ptr<SQLite::Database> open_for_maintenance(const std::string& path) 
   db->exec("PRAGMA busy_timeout = 5000");
   db->exec("PRAGMA foreign_keys = ON");
   return db;
+}
+
+void interrupt_on(SQLite::Database& db, const std::atomic<bool>* stop) {
+  // Asked every 1,000 virtual-machine steps (tens of microseconds apart).
+  ::sqlite3_progress_handler(
+      db.getHandle(), stop ? 1000 : 0,
+      [](void* flag) { return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0; },
+      const_cast<std::atomic<bool>*>(stop));
 }
 
 void vacuum_into(SQLite::Database& db, const std::string& dest) {

@@ -1,6 +1,7 @@
 #pragma once
 // Database maintenance (issue 5): consistent copies, integrity checks, retention and the erasure
 // of one member. The SQL lives here; app/backup, app/retention and the CLI decide when to run it.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,11 @@ namespace cs::store {
 /// maintenance: backup, check, erase). busy_timeout as everywhere else; foreign keys on.
 /// Throws SQLite::Exception.
 std::unique_ptr<SQLite::Database> open_for_maintenance(const std::string& path);
+
+/// Makes every statement on `db` give up (SQLITE_INTERRUPT, thrown as SQLite::Exception) soon
+/// after `*stop` turns true: a backup's VACUUM INTO or integrity check of a large database takes
+/// minutes, and a service that is asked to stop should not wait for them. Null: never.
+void interrupt_on(SQLite::Database& db, const std::atomic<bool>* stop);
 
 /// Writes a transactionally consistent copy of the whole database into `dest` in ONE step
 /// (`VACUUM INTO`, never step-wise: SECURITY.md). `dest` must not exist. Safe while another

@@ -317,3 +317,49 @@ TEST_CASE("daily backups: one a day, the last N kept, a failure alerts and clear
   hook.stop();
   hook_thread.join();
 }
+
+TEST_CASE("a service that is stopping gives up its backup at once: no file left, no failure") {
+  test::TempDir dir;
+  const std::string backups = dir.file("backups");
+  test::TestApp::Options o;
+  o.db_path = dir.file("cs.db");
+  o.configure = [&](app::Config& c) {
+    c.backup_dir = backups;
+    c.alert_disk_free_percent = 0;
+  };
+  test::TestApp app(o);
+  for (int i = 0; i < 20; ++i) {
+    std::string body = failed_body("Stop" + std::to_string(i));
+    auto res = app.client().Post(
+        "/webhooks/whop",
+        test::v1_headers(test::kTestSecret, "msg_stop_" + std::to_string(i), body), body,
+        "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  }
+  app.drain();
+
+  // The copy and its check are interrupted when the flag turns (here: before they start), and
+  // neither the backup nor its temporary file is left behind.
+  std::atomic<bool> stop{true};
+  auto r = app::backup_database(app.db_path(), dir.file("copy.db"), &stop);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == app::kBackupStopped);
+  for (const auto& f : fs::directory_iterator(fs::path(app.db_path()).parent_path())) {
+    INFO(f.path().string());
+    CHECK(f.path().filename().string().find("copy.db") == std::string::npos);
+  }
+  stop = false;
+  CHECK(app::backup_database(app.db_path(), dir.file("copy.db"), &stop));
+
+  // serve's daily backup: once stop() is called, a backup that runs records no failure (and so
+  // raises no alert); it is still due, so the next start makes it.
+  auto& ops = app.app().operations();
+  ops.stop();
+  auto b = ops.backup_now();
+  CHECK(b.last_error.empty());
+  CHECK(ops.state().backup().last_ok);
+  CHECK(ops.state().backup().last_attempt_ms == 0);
+  CHECK(app::list_backups(backups).empty());
+  CHECK(ops.evaluate_alerts_now().empty());
+}
