@@ -353,6 +353,19 @@ TEST_CASE("the route table: every route it declares is served, and nothing outsi
   CHECK(http::body_limit_for("POST", "/webhooks/whop") == 1024 * 1024);
   CHECK(http::body_limit_for("POST", "/settings/recovery") == 64 * 1024);
   CHECK(http::body_limit_for("GET", "/settings") == 0);
+  // Near misses of literal and pattern routes match nothing (the matcher tells paths apart by
+  // their literal start before it runs a route's regex).
+  for (const char* path : {"/webhooks/whop/", "/webhooks/who", "/cases/xyz", "/cases/", "/Cases",
+                           "/static/app.css/x", "/experiments/1/results.csvx", "//"}) {
+    INFO(path);
+    CHECK(http::find_route("GET", path) == nullptr);
+    CHECK(http::find_route("POST", path) == nullptr);
+    CHECK_FALSE(http::path_needs_session(path));
+  }
+  CHECK(http::path_needs_session("/cases/abc123"));
+  CHECK(http::path_needs_session("/"));
+  CHECK_FALSE(http::path_needs_session("/webhooks/whop"));
+  CHECK_FALSE(http::path_needs_session("/healthz"));
 }
 
 TEST_CASE("sign-in redirects only to a path on this site, from the link and from the form") {
