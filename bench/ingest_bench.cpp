@@ -374,10 +374,10 @@ int main(int argc, char** argv) {
     // The daily maintenance (a backup 30 s after start, and on a seeded database a first
     // retention pass over a year of events) is not part of ingest: off, so that it neither runs
     // into the timed phases nor copies a 10 GB database into the bench directory.
-    std::vector<std::string> env = {
-        "CHURN_SAVER_LOG_LEVEL=info", "CHURN_SAVER_BACKUP_DIR=off",
-        "CHURN_SAVER_RETENTION_PAYLOAD_DAYS=3650", "CHURN_SAVER_RETENTION_EVENT_DAYS=3650",
-        "CHURN_SAVER_RETENTION_CASE_DAYS=3650"};
+    std::vector<std::string> env = {"CHURN_SAVER_LOG_LEVEL=info", "CHURN_SAVER_BACKUP_DIR=off",
+                                    "CHURN_SAVER_RETENTION_PAYLOAD_DAYS=3650",
+                                    "CHURN_SAVER_RETENTION_EVENT_DAYS=3650",
+                                    "CHURN_SAVER_RETENTION_CASE_DAYS=3650"};
     env.insert(env.end(), extra_env.begin(), extra_env.end());
     ServerProcess server(db, log, env);
     double ready_fresh_ms = start_and_wait(server);

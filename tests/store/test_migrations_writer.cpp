@@ -198,15 +198,19 @@ std::uintmax_t commit_blobs(store::Writer& writer, const std::string& path, int 
 
 constexpr std::uintmax_t kWalFrameBytes = 4096 + 24;
 
+/// A migrated database file in `dir`; returns its path.
+std::string migrated_file(const test::TempDir& dir) {
+  std::string path = dir.file("w.db");
+  auto db = store::open_connection(path, store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  return path;
+}
+
 }  // namespace
 
 TEST_CASE("the WAL is checkpointed off the writer and stays bounded under constant writes") {
   test::TempDir dir;
-  std::string path = dir.file("w.db");
-  {
-    auto db = store::open_connection(path, store::ConnectionRole::Writer);
-    REQUIRE(store::migrate_up(*db));
-  }
+  const std::string path = migrated_file(dir);
   {
     store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
     // 600 commits, about 6,000 pages in all: without checkpoints the WAL would hold them all.
@@ -223,11 +227,7 @@ TEST_CASE("the WAL is checkpointed off the writer and stays bounded under consta
 
 TEST_CASE("after a reader held an old snapshot, the backlog is copied off the writer") {
   test::TempDir dir;
-  std::string path = dir.file("w.db");
-  {
-    auto db = store::open_connection(path, store::ConnectionRole::Writer);
-    REQUIRE(store::migrate_up(*db));
-  }
+  const std::string path = migrated_file(dir);
   store::Writer writer(store::open_connection(path, store::ConnectionRole::Writer));
   {
     // A reader in a transaction (as a backup's VACUUM INTO is for minutes): no checkpoint can copy
