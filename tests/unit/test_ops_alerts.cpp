@@ -87,7 +87,7 @@ TEST_CASE("alert conditions: each fires on its own and not before its threshold"
        {"disk_low"}},
   };
   for (const auto& r : rows) {
-    INFO(r.name);
+    INFO(std::string(r.name));
     auto in = healthy();
     r.change(in);
     CHECK(codes(app::evaluate_alerts(in, p)) == r.expect);
