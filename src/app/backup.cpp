@@ -114,20 +114,21 @@ Result<BackupResult> backup_database(const std::string& db_path, const std::stri
   if (!fs::exists(db_path)) return Error{"no database at " + db_path};
   if (fs::exists(dest)) return Error{dest + " already exists; choose a new file name"};
   std::string tmp = dest + ".tmp-" + crypto::random_hex(4);
+  auto stopped = [&] { return stop != nullptr && stop->load(); };
   try {
     auto db = store::open_for_maintenance(db_path);
     store::interrupt_on(*db, stop);
     store::vacuum_into(*db, tmp);  // one step: a consistent snapshot while serve writes
   } catch (const std::exception& e) {
     remove_quietly(tmp);
-    if (stop && stop->load()) return Error{kBackupStopped};
+    if (stopped()) return Error{kBackupStopped};
     return Error{std::string("backup failed: ") + e.what()};
   }
   ::chmod(tmp.c_str(), 0600);
   auto valid = validate_database_file(tmp, stop);
   if (!valid) {
     remove_quietly(tmp);
-    if (stop && stop->load()) return Error{kBackupStopped};
+    if (stopped()) return Error{kBackupStopped};
     return Error{"the backup did not pass its check (" + valid.error() + "); nothing was kept"};
   }
   std::error_code ec;

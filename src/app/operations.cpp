@@ -168,7 +168,6 @@ void Operations::stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  stop_requested_.store(true);
   cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
   if (maintenance_.joinable()) maintenance_.join();
@@ -233,7 +232,8 @@ void Operations::monitor_loop() {
   for (;;) {
     probe_now();
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::milliseconds(every), [this] { return stopping_; })) return;
+    if (cv_.wait_for(lock, std::chrono::milliseconds(every), [this] { return stopping_.load(); }))
+      return;
   }
 }
 
@@ -244,12 +244,12 @@ void Operations::maintenance_loop() {
   auto first = std::min<std::chrono::milliseconds>(every, std::chrono::seconds(30));
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, first, [this] { return stopping_; })) return;
+    if (cv_.wait_for(lock, first, [this] { return stopping_.load(); })) return;
   }
   for (;;) {
     maintenance_pass();
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, every, [this] { return stopping_; })) return;
+    if (cv_.wait_for(lock, every, [this] { return stopping_.load(); })) return;
   }
 }
 
@@ -280,9 +280,8 @@ http::BackupStatus Operations::backup_now() {
     b.last_error = "no backup directory configured";
     return b;
   }
-  auto r =
-      backup_to_dir(app_.config().db_path, b.dir, app_.config().backup_keep, now, &stop_requested_);
-  if (!r && stop_requested_.load()) {
+  auto r = backup_to_dir(app_.config().db_path, b.dir, app_.config().backup_keep, now, &stopping_);
+  if (!r && stopping_.load()) {
     // Not a failure: the next start makes it (it is still due).
     log::info("backup stopped: the service is stopping; it runs again after the restart");
     return b;
@@ -323,8 +322,8 @@ http::RetentionStatus Operations::retention_now() {
   // Never close a case that is still inside the attribution window in force (the settings page
   // may have widened it since start).
   policy.case_days = std::max(policy.case_days, app_.settings().attribution_window_days + 1);
-  auto r = run_retention(app_.writer(), app_.reads(), app_.config().db_path, policy, now,
-                         &stop_requested_);
+  auto r =
+      run_retention(app_.writer(), app_.reads(), app_.config().db_path, policy, now, &stopping_);
   state_.set_retention(r);
   if (r.last_error.empty() && !r.stopped) {
     last_retention_ms_ = now;

@@ -83,10 +83,9 @@ class Operations {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;
-  /// stopping_, read by a backup or retention pass in progress so that stop() need not wait
-  /// minutes for it.
-  std::atomic<bool> stop_requested_{false};
+  /// Set under mu_ (for cv_); also read without it by a backup or retention pass in progress,
+  /// so that stop() need not wait minutes for it.
+  std::atomic<bool> stopping_{false};
   bool started_ = false;
   std::thread monitor_;
   std::thread maintenance_;

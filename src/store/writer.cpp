@@ -47,10 +47,9 @@ class WalCheckpointer {
         if (stopping_) return;
         wanted_ = false;
       }
-      int log_frames = -1;
       int copied = -1;
       int rc = ::sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                           &log_frames, &copied);
+                                           nullptr, &copied);
       backfilled_.store(rc == SQLITE_OK ? std::max(copied, 0) : 0);
       runs_.fetch_add(1);  // after backfilled_: a reader that sees the run sees its count
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {

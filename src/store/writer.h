@@ -68,8 +68,8 @@ class Writer {
   }
   /// Number of commits made (for tests and metrics).
   uint64_t commits() const { return commits_.load(); }
-  /// Checkpoints run by the background checkpointer, and inline by the writer: the pages
-  /// committed while the background one ran, when fewer than kWalCheckpointPages (for tests).
+  /// Checkpoints run by the background checkpointer, and inline by the writer: what a background
+  /// run left, when at most kWalInlineMaxPages (for tests).
   uint64_t background_checkpoints() const;
   uint64_t inline_checkpoints() const { return inline_checkpoints_.load(); }
   /// The most WAL pages an inline checkpoint had left to copy (for tests).
