@@ -1,5 +1,6 @@
 // The JSON depth pre-scan (src/util/json_limits.cpp) and the Whop event mapper
 // (src/domain/event.cpp) on hostile bodies, and the webhook's one-pass parser against them.
+// The plain scan that sax_parse_limited runs for ordinary bodies gives nlohmann's SAX events.
 // Invariants: nothing crashes or recurses without bound; whatever parses is shallow enough to
 // copy and dump; the mapper never throws; parse_whop_event (the SAX pass the webhook uses) gives
 // what parse_json_limited + map_whop_event + member_details give for the same body: the same
@@ -14,6 +15,7 @@
 #include "domain/member.h"
 #include "domain/money.h"
 #include "fuzz/fuzz.h"
+#include "support/sax_recorder.h"
 #include "util/json_limits.h"
 
 namespace {
@@ -59,6 +61,15 @@ void check_same_event(const Event& a, const Event& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+
+  // The plain scan (util/json_limits.cpp: the webhook's fast path) against nlohmann's own SAX
+  // parse: whatever it scans, nlohmann accepts, with exactly the same events.
+  if (cs::plain_json(text)) {
+    cs::test::SaxRecorder reference, ours;
+    check(cs::test::reference_sax_parse(text, reference), "plain_json accepted invalid JSON");
+    check(static_cast<bool>(cs::sax_parse_limited(text, ours)), "plain scan: parse failed");
+    check(ours.log == reference.log, "plain scan: events differ from nlohmann's");
+  }
 
   // The document path at a small depth: copying and dumping stay bounded.
   if (auto shallow = cs::parse_json_limited(text, 8)) {
