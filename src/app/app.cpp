@@ -16,6 +16,7 @@
 #include "store/migrations.h"
 #include "store/settings.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::app {
 
@@ -283,6 +284,7 @@ Status App::start() {
 
   if (background_check_) {
     check_thread_ = std::thread([this] {
+      name_this_thread("cs-start-check");
       // Idle priority: the check yields the CPU to serving and the writer.
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
       try {

@@ -12,6 +12,7 @@
 #include "store/engine.h"
 #include "store/ops_stats.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::app {
 namespace {
@@ -158,8 +159,15 @@ void Operations::start(bool background) {
     }
   }
   state_.started.store(true);
-  monitor_ = std::thread([this] { monitor_loop(); });
-  if (background) maintenance_ = std::thread([this] { maintenance_loop(); });
+  monitor_ = std::thread([this] {
+    name_this_thread("cs-monitor");
+    monitor_loop();
+  });
+  if (background)
+    maintenance_ = std::thread([this] {
+      name_this_thread("cs-maintenance");
+      maintenance_loop();
+    });
 }
 
 void Operations::stop() {

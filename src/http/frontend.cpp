@@ -19,6 +19,7 @@
 #include "http/route_table.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::http {
 namespace {
@@ -343,9 +344,15 @@ Frontend::Frontend(ConnectionLimits limits) : limits_(limits) {
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  reactor_ = std::thread([this] { reactor_loop(); });
+  reactor_ = std::thread([this] {
+    name_this_thread("cs-http-reactor");
+    reactor_loop();
+  });
   for (int i = 0; i < std::max(1, limits_.workers); ++i) {
-    workers_.emplace_back([this] { worker_loop(); });
+    workers_.emplace_back([this] {
+      name_this_thread("cs-http");
+      worker_loop();
+    });
   }
 }
 

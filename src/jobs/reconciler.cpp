@@ -7,6 +7,7 @@
 #include "store/events.h"
 #include "store/jobs.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::jobs {
 namespace {
@@ -45,7 +46,10 @@ Reconciler::~Reconciler() {
 }
 
 void Reconciler::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("cs-reconciler");
+    loop();
+  });
 }
 
 void Reconciler::stop() {

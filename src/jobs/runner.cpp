@@ -5,6 +5,7 @@
 
 #include "domain/backoff.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::jobs {
 
@@ -16,8 +17,15 @@ JobRunner::~JobRunner() {
 }
 
 void JobRunner::start() {
-  for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
-  keeper_ = std::thread([this] { keeper_loop(); });
+  for (int i = 0; i < opts_.workers; ++i)
+    threads_.emplace_back([this] {
+      name_this_thread("cs-jobs");
+      worker_loop();
+    });
+  keeper_ = std::thread([this] {
+    name_this_thread("cs-jobs-keeper");
+    keeper_loop();
+  });
 }
 
 void JobRunner::stop() {

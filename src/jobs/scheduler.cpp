@@ -10,6 +10,7 @@
 #include "store/engine.h"
 #include "store/jobs.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::jobs {
 namespace {
@@ -97,7 +98,10 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("cs-scheduler");
+    loop();
+  });
 }
 
 void Scheduler::stop() {

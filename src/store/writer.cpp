@@ -7,6 +7,7 @@
 #include "store/db.h"
 #include "store/statements.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 namespace cs::store {
 
@@ -17,7 +18,10 @@ class WalCheckpointer {
  public:
   explicit WalCheckpointer(const std::string& path)
       : db_(open_connection(path, ConnectionRole::Writer)) {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      name_this_thread("cs-checkpoint");
+      loop();
+    });
   }
   ~WalCheckpointer() {
     {
@@ -82,7 +86,10 @@ Writer::Writer(std::unique_ptr<SQLite::Database> db, size_t max_batch)
       log::warn("WAL checkpoints stay in the writer", {{"error", e.what()}});
     }
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("cs-writer");
+    loop();
+  });
 }
 
 Writer::~Writer() {

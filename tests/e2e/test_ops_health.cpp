@@ -4,12 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "e2e/ops_support.h"
 #include "store/settings.h"
 #include "support/fake_whop.h"
+#include "support/server_process.h"
 #include "support/test_app.h"
 #include "support/webhook_client.h"
 
@@ -109,6 +114,27 @@ TEST_CASE("health: /healthz, /readyz and /api/health[/db|/webhooks] while ready"
   CHECK(wh["backlog"]["process_jobs_waiting"] == 0);
   app.drain();
   CHECK(get_json(app, "/api/health/webhooks", 200)["backlog"]["pending_events"] == 0);
+}
+
+TEST_CASE("the service's threads carry names that top -H and ps -L show") {
+  test::TempDir dir;
+  test::ServerProcess server(dir.file("cs.db"), dir.file("server.log"));
+  server.start();
+  REQUIRE_MESSAGE(server.wait_ready(), test::tail(server.log()));
+  std::multiset<std::string> names;
+  const std::string tasks = "/proc/" + std::to_string(server.pid()) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream in(task.path() / "comm");
+    std::string name;
+    std::getline(in, name);
+    names.insert(name);
+  }
+  for (const char* name : {"cs-writer", "cs-checkpoint", "cs-http-reactor", "cs-http", "cs-jobs",
+                           "cs-jobs-keeper", "cs-scheduler", "cs-monitor", "cs-maintenance"}) {
+    INFO(std::string(name));
+    CHECK(names.count(name) >= 1);
+  }
+  CHECK(names.count("cs-http") >= 2);  // the worker pool
 }
 
 TEST_CASE("health: each kill switch says whether it is on, and what switched it off") {
