@@ -162,7 +162,9 @@ std::string jobs_page(const Chrome& c, const JobsModel& m) {
     }
     set(r, "state_label", waiting != nullptr ? std::string(waiting) : capitalize(j.state));
     set(r, "attempts", std::to_string(j.attempts) + " of " + std::to_string(j.max_attempts));
-    set(r, "run_at", j.state == "done" ? "" : relative(j.run_at, m.now));
+    // Done and dead jobs do not run again (a dead one only when retried): no "Next run".
+    const bool finished = j.state == "done" || j.state == "dead";
+    set(r, "run_at", finished ? "" : relative(j.run_at, m.now));
     set(r, "updated", relative(j.updated_at, m.now));
     set(r, "error", waiting != nullptr ? std::string() : j.last_error);
     set(r, "retryable", j.state == "dead" || j.state == "failed");

@@ -621,6 +621,8 @@ TEST_CASE("jobs: dead jobs show their error and can be retried") {
   auto page = w.get("/jobs?state=dead");
   REQUIRE(page);
   CHECK(page->body.find("Whop said: membership not found") != std::string::npos);
+  // A dead job will not run again unless retried: no "Next run" (it said "just now").
+  CHECK(page->body.find("data-label=\"Next run\"") == std::string::npos);
   auto retry = w.post("/jobs/" + std::to_string(id) + "/retry", {{"csrf_token", w.csrf()}});
   CHECK(retry->status == 303);
   auto db = t.app().reads().lease();
