@@ -67,18 +67,17 @@ struct Deflater {
 /// The output is byte for byte what a reset stream given the same dictionary writes.
 struct PrimedDeflater {
   Deflater base;
-  std::string dictionary;  // what `base` has read ("" until primed)
-  bool primed = false;
+  std::string dictionary;  // what `base` has read: "" until primed (dictionaries are never "")
   std::unique_ptr<Arena> arena;  // on the heap: a thread that never deflates does not carry it
 
   bool prime(std::string_view dict) {
-    if (primed && dict == dictionary) return true;
+    if (!dictionary.empty() && dict == dictionary) return true;
     if (!arena) arena = std::make_unique<Arena>();
-    primed = base.ok && deflateReset(&base.zs) == Z_OK &&
-             deflateSetDictionary(&base.zs, reinterpret_cast<const Bytef*>(dict.data()),
-                                  static_cast<uInt>(dict.size())) == Z_OK;
-    dictionary.assign(primed ? dict : std::string_view());
-    return primed;
+    const bool ok = base.ok && deflateReset(&base.zs) == Z_OK &&
+                    deflateSetDictionary(&base.zs, reinterpret_cast<const Bytef*>(dict.data()),
+                                         static_cast<uInt>(dict.size())) == Z_OK;
+    dictionary.assign(ok ? dict : std::string_view());
+    return ok;
   }
   /// A copy of the primed stream in `out` (arena memory; no deflateEnd needed), or false.
   bool copy(z_stream& out) {
