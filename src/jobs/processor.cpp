@@ -254,7 +254,7 @@ ProcessOutcome process_event(SQLite::Database& db, const crypto::Keyring& keys, 
   } else {
     domain::MemberDetails member;
     auto details = load_details(db, keys, *ev, member);
-    if (!member.empty()) store::index_member(db, keys, event_id, member);
+    if (!member.empty()) store::index_member(db, keys, event_id, ev->membership_id, member);
     auto episodes =
         domain::fold_membership(membership_facts(db, ev->membership_id), policy_of(settings), now);
     auto applied = apply_episodes(db, ev->membership_id, episodes, details ? &*details : nullptr,

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/cases.h"
+#include "store/member_search.h"
 #include "store/statements.h"
 
 namespace cs::store {
@@ -116,10 +117,14 @@ std::vector<int64_t> list_events_with_payload_before(SQLite::Database& db, int64
 }
 
 int64_t strip_payloads(SQLite::Database& db, const std::vector<int64_t>& ids) {
-  // The search hashes of the member's details go with the payload they were made from.
-  for_each_event(db, "DELETE FROM member_search WHERE event_id = ?", ids);
-  return for_each_event(db, "UPDATE events SET payload = NULL WHERE id = ? AND payload IS NOT NULL",
-                        ids);
+  // The search hashes of the member's details go with the last payload they were made from.
+  const auto sets = search_sets_of(db, ids);
+  const int64_t n = for_each_event(
+      db,
+      "UPDATE events SET payload = NULL, search_set = NULL WHERE id = ? AND payload IS NOT NULL",
+      ids);
+  release_search_sets(db, sets);
+  return n;
 }
 
 std::vector<int64_t> list_expired_events(SQLite::Database& db, int64_t before, int64_t after,
@@ -131,7 +136,10 @@ std::vector<int64_t> list_expired_events(SQLite::Database& db, int64_t before, i
 }
 
 int64_t delete_events(SQLite::Database& db, const std::vector<int64_t>& ids) {
-  return for_each_event(db, "DELETE FROM events WHERE id = ?", ids);
+  const auto sets = search_sets_of(db, ids);
+  const int64_t n = for_each_event(db, "DELETE FROM events WHERE id = ?", ids);
+  release_search_sets(db, sets);
+  return n;
 }
 
 std::vector<std::string> list_stale_open_cases(SQLite::Database& db, int64_t before, int limit) {
@@ -203,6 +211,7 @@ ErasureReport erase_member(SQLite::Database& db, const std::string& user_id, int
     auto q = prepare(db, "DELETE FROM events WHERE membership_id = ?");
     q->bind(1, m);
     r.events_deleted += q->exec();
+    delete_search_sets(db, m);  // the search hashes of their details
   }
 
   // Jobs that name the member, their memberships or their cases (a running one finishes).

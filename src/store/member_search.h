@@ -1,7 +1,9 @@
 #pragma once
-// The keyed search index of members' names, emails and usernames (schema/0007_member_search):
-// the fragments of the details are stored only as keyed hashes, so the database file alone
-// reveals no email. Written when an event is processed; read by the cases search.
+// The keyed search index of members' names, emails and usernames (schema/0007_member_search,
+// 0012_member_search_sets): the fragments of the details are stored only as keyed hashes, so the
+// database file alone reveals no email. One set of fragments per membership and distinct details;
+// each event points at the set of its details. Written when an event is processed; read by the
+// cases search; released with the payloads they were made from.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,17 +26,28 @@ struct SearchTokens {
 };
 SearchTokens search_tokens(const crypto::Keyring& keys, std::string_view text);
 
-/// Replaces the index rows of event `event_id` with the fragments of `m` (current key).
+/// Points event `event_id` of membership `membership_id` at the set of the fragments of `m` under
+/// the current key, writing the set first if the membership has none with these fragments. The
+/// set the event pointed at before goes if no other event points at it. Without a key the event
+/// points at none.
 void index_member(SQLite::Database& db, const crypto::Keyring& keys, int64_t event_id,
-                  const domain::MemberDetails& m);
-/// SQL condition on a table with a membership_id column: the membership has an event whose
-/// details contain every fragment of `t`. Precondition: !t.empty(). The tokens are written as hex
-/// blob literals (they are our own hashes).
-std::string member_search_condition(const SearchTokens& t);
+                  const std::string& membership_id, const domain::MemberDetails& m);
 
-/// Events with a payload and no index rows, id above `after_id`, ascending (the backfill of
-/// events stored before the index existed).
-std::vector<int64_t> unindexed_events(SQLite::Database& db, int64_t after_id, int limit);
+/// A set an event pointed at: its membership and its id.
+struct SearchSetRef {
+  std::string membership_id;
+  int64_t set_id = 0;
+};
+/// The sets events `ids` point at (before their payloads or rows go).
+std::vector<SearchSetRef> search_sets_of(SQLite::Database& db, const std::vector<int64_t>& ids);
+/// Deletes those of `sets` that no event points at any more, with their fragments.
+void release_search_sets(SQLite::Database& db, const std::vector<SearchSetRef>& sets);
+/// Deletes every set of `membership_id` with its fragments (erasure).
+void delete_search_sets(SQLite::Database& db, const std::string& membership_id);
+/// SQL condition on a table with a membership_id column: the membership has a set (an event's
+/// details) that contains every fragment of `t`. Precondition: !t.empty(). The tokens are written
+/// as hex blob literals (they are our own hashes).
+std::string member_search_condition(const SearchTokens& t);
 
 }  // namespace cs::store
 

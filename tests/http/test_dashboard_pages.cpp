@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/member.h"
 #include "http/dashboard_support.h"
 #include "jobs/kinds.h"
 #include "store/connection.h"
@@ -254,6 +255,90 @@ TEST_CASE("cases: search by name, email and username fragments; email never stor
   }));
   CHECK(found_usernames(w, "mailbox") == "");
   CHECK(found_usernames(w, "wonder") == "wonderland7");  // the username prefix stays
+}
+
+TEST_CASE(
+    "cases search: one set of hashes per membership and details, gone with its last payload") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms();
+  test::FakeWhop::PaymentSpec alice;
+  alice.membership_id = "mem_Alice0000001";
+  alice.user_id = "user_Alice00001";
+  alice.username = "wonderland7";
+  alice.name = "Alice Martin";
+  alice.email = "alice.martin@mailbox.example";
+  test::FakeWhop::PaymentSpec moved = alice;  // the same member, a new email
+  moved.email = "alice@newhome.example";
+  test::FakeWhop::PaymentSpec carol = alice;  // another member with the same name and email
+  carol.membership_id = "mem_Carol0000001";
+  carol.user_id = "user_Carol00001";
+  carol.username = "carol_c";
+  int n = 0;
+  auto deliver = [&](test::FakeWhop::PaymentSpec s) {
+    s.payment_id = "pay_" + std::to_string(++n) + "000000000000";
+    s.time_ms = now - 3600000 + n * 60000;
+    REQUIRE(fake.deliver(test::FakeWhop::payment_event("payment.failed", s), once()).status == 200);
+  };
+  for (int i = 0; i < 3; ++i) deliver(alice);  // Whop's retries repeat the member's details
+  deliver(carol);
+  deliver(moved);
+  t.drain();
+  auto count = [&](const std::string& sql) {
+    auto db = t.app().reads().lease();
+    return db->execAndGet(sql).getInt64();
+  };
+  auto sets_of = [&](const std::string& membership) {
+    return count("SELECT count(*) FROM member_search_sets WHERE membership_id = '" + membership +
+                 "'");
+  };
+  // Alice's three retries wrote their fragments once; her new email made a second set.
+  CHECK(sets_of(alice.membership_id) == 2);
+  CHECK(sets_of(carol.membership_id) == 1);
+  auto fragments = [](const test::FakeWhop::PaymentSpec& s) {
+    return static_cast<int64_t>(
+        domain::member_trigrams({s.name, s.email, s.username, "", ""}).size());
+  };
+  CHECK(count("SELECT count(*) FROM member_search_tokens") ==
+        fragments(alice) + fragments(moved) + fragments(carol));
+  test::WebClient w(t);
+  REQUIRE(w.sign_in());
+  CHECK(found_usernames(w, "mailbox") == "carol_c,wonderland7");
+  CHECK(found_usernames(w, "newhome") == "wonderland7");
+  CHECK(found_usernames(w, "Alice Martin") == "carol_c,wonderland7");
+
+  std::vector<int64_t> ids;  // Alice's events, oldest first: three with the old email, one new
+  {
+    auto db = t.app().reads().lease();
+    SQLite::Statement q(*db, "SELECT id FROM events WHERE membership_id = ? ORDER BY id");
+    q.bind(1, alice.membership_id);
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+  }
+  REQUIRE(ids.size() == 4);
+  auto on_writer = [&](auto fn) { REQUIRE(t.app().writer().run(fn)); };
+  // Retention strips two of the three payloads with the old email: the third still has it.
+  on_writer([&](SQLite::Database& db) { store::strip_payloads(db, {ids[0], ids[1]}); });
+  CHECK(found_usernames(w, "mailbox") == "carol_c,wonderland7");
+  CHECK(sets_of(alice.membership_id) == 2);
+  // The last one goes: so do the hashes of the old email, and only Carol's match it.
+  on_writer([&](SQLite::Database& db) { store::strip_payloads(db, {ids[2]}); });
+  CHECK(found_usernames(w, "mailbox") == "carol_c");
+  CHECK(found_usernames(w, "newhome") == "wonderland7");
+  CHECK(sets_of(alice.membership_id) == 1);
+  // Deleting the event with the new email takes its set too.
+  on_writer([&](SQLite::Database& db) { store::delete_events(db, {ids[3]}); });
+  CHECK(found_usernames(w, "newhome") == "");
+  CHECK(sets_of(alice.membership_id) == 0);
+  // Erasing Carol leaves no hash at all.
+  {
+    auto db = store::open_for_maintenance(t.db_path());
+    CHECK(store::erase_member(*db, carol.user_id, now).events_deleted == 1);
+  }
+  CHECK(found_usernames(w, "mailbox") == "");
+  CHECK(count("SELECT count(*) FROM member_search_sets") == 0);
+  CHECK(count("SELECT count(*) FROM member_search_tokens") == 0);
 }
 
 TEST_CASE("case page: the member's name, email and card from the payload; who acted") {

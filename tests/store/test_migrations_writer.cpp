@@ -14,6 +14,7 @@
 #include "store/dashboard.h"
 #include "store/db.h"
 #include "store/events.h"
+#include "store/member_search.h"
 #include "store/migrations.h"
 #include "store/rollup.h"
 #include "store/writer.h"
@@ -412,4 +413,67 @@ TEST_CASE("migration 10 fills last_paid_at and 'paid after the window' from the 
   // Migration 11 summed the day level from the buckets: a window of whole days reads it.
   CHECK(store::list_rollup_failure_days(*db).size() == 1);
   CHECK(store::find_kpis(*db, t0 - day, t0 + day).lost == 4);
+}
+
+TEST_CASE("migration 12 keeps every event's search hashes as a set of its own, and back") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("m.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::migrate_down(*db, store::binary_schema_version() - 11));
+  REQUIRE(store::schema_version(*db) == 11);
+  // What schema 11 stored: one row per fragment hash and event; an event without details.
+  for (int i = 1; i <= 3; ++i) {
+    SQLite::Statement e(*db,
+                        "INSERT INTO events (id, webhook_id, type, event_time, received_at, "
+                        "membership_id, payload, process_state) VALUES (?, ?, 'payment.failed', "
+                        "1, 1, ?, X'00', 'processed')");
+    e.bind(1, i);
+    e.bind(2, "msg_" + std::to_string(i));
+    e.bind(3, i == 3 ? "mem_2" : "mem_1");
+    e.exec();
+  }
+  const std::vector<std::pair<std::string, int>> rows = {
+      {"aaaaaaaa", 1}, {"bbbbbbbb", 1}, {"aaaaaaaa", 2}, {"cccccccc", 2}};
+  for (const auto& [token, event] : rows) {
+    SQLite::Statement r(*db, "INSERT INTO member_search (token, event_id) VALUES (?, ?)");
+    r.bind(1, token.data(), static_cast<int>(token.size()));
+    r.bind(2, event);
+    r.exec();
+  }
+  auto strings = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    SQLite::Statement q(*db, sql);
+    while (q.executeStep()) {
+      std::string row;
+      for (int c = 0; c < q.getColumnCount(); ++c)
+        row += (c ? " " : "") + q.getColumn(c).getString();
+      out.push_back(row);
+    }
+    return out;
+  };
+
+  REQUIRE(store::migrate_up(*db));
+  REQUIRE(store::verify_schema(*db));
+  CHECK(strings("SELECT id, membership_id FROM member_search_sets ORDER BY id") ==
+        std::vector<std::string>{"1 mem_1", "2 mem_1"});
+  CHECK(strings("SELECT id, coalesce(search_set, 'none') FROM events ORDER BY id") ==
+        std::vector<std::string>{"1 1", "2 2", "3 none"});
+  CHECK(strings("SELECT set_id, token FROM member_search_tokens ORDER BY set_id, token") ==
+        std::vector<std::string>{"1 aaaaaaaa", "1 bbbbbbbb", "2 aaaaaaaa", "2 cccccccc"});
+  // A search needs all its fragments in one event's set: a and c only in event 2's.
+  store::SearchTokens both;
+  both.per_key = 2;
+  both.tokens = {"aaaaaaaa", "cccccccc"};
+  CHECK(strings("SELECT DISTINCT membership_id FROM events WHERE " +
+                store::member_search_condition(both)) == std::vector<std::string>{"mem_1"});
+  both.tokens = {"bbbbbbbb", "cccccccc"};
+  CHECK(strings("SELECT DISTINCT membership_id FROM events WHERE " +
+                store::member_search_condition(both))
+            .empty());
+
+  // Down to 11: the same rows as before.
+  REQUIRE(store::migrate_down(*db, store::binary_schema_version() - 11));
+  REQUIRE(store::verify_schema(*db));
+  CHECK(strings("SELECT event_id, token FROM member_search ORDER BY event_id, token") ==
+        std::vector<std::string>{"1 aaaaaaaa", "1 bbbbbbbb", "2 aaaaaaaa", "2 cccccccc"});
 }
