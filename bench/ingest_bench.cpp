@@ -98,10 +98,11 @@ struct Delivery {
 };
 
 /// Makes unique signed payment.failed deliveries from one body template: the webhook-id (also the
-/// envelope "id"), payment id, membership id and its member's user id are fixed-width fields
-/// patched in place. Each membership has its own user: with one user for all 5,000 memberships,
-/// every event's win-back lookup (other memberships of the same user and product) read every
-/// stored event, and the benchmark measured that instead of ingest.
+/// envelope "id"), payment id, membership id and its member's user id, name, email and username
+/// are fixed-width fields patched in place. Each membership has its own member: with one user for
+/// all 5,000 memberships, every event's win-back lookup (other memberships of the same user and
+/// product) read every stored event, and with one name and email the search index wrote the same
+/// few fragments again and again, which a creator's real members do not.
 class DeliveryFactory {
  public:
   DeliveryFactory() {
@@ -109,6 +110,9 @@ class DeliveryFactory {
     spec.payment_id = std::string("pay_") + std::string(kPayWidth, '#');
     spec.membership_id = std::string("mem_") + std::string(kMemWidth, '%');
     spec.user_id = std::string("user_") + std::string(kMemWidth, '^');
+    spec.name = std::string(kNameWidth, '~');
+    spec.email = std::string(kNameWidth, '`') + "@example.com";
+    spec.username = std::string(kNameWidth, '|');
     auto ev = cs::test::FakeWhop::payment_event("payment.failed", spec);
     ev["id"] = std::string("msg_") + std::string(kIdWidth, '@');
     body_ = ev.dump();
@@ -116,8 +120,13 @@ class DeliveryFactory {
     pay_at_ = body_.find(std::string(kPayWidth, '#'));
     mem_at_ = body_.find(std::string(kMemWidth, '%'));
     user_at_ = body_.find(std::string(kMemWidth, '^'));
+    name_at_ = body_.find(std::string(kNameWidth, '~'));
+    email_at_ = body_.find(std::string(kNameWidth, '`'));
+    username_at_ = body_.find(std::string(kNameWidth, '|'));
     if (id_at_ == std::string::npos || pay_at_ == std::string::npos ||
-        mem_at_ == std::string::npos || user_at_ == std::string::npos) {
+        mem_at_ == std::string::npos || user_at_ == std::string::npos ||
+        name_at_ == std::string::npos || email_at_ == std::string::npos ||
+        username_at_ == std::string::npos) {
       throw std::logic_error("body template lacks a placeholder");
     }
   }
@@ -130,6 +139,9 @@ class DeliveryFactory {
     put_digits(body, pay_at_, kPayWidth, n);
     put_digits(body, mem_at_, kMemWidth, n % 5000);   // failures spread over 5,000 memberships
     put_digits(body, user_at_, kMemWidth, n % 5000);  // each with its own user
+    put_letters(body, name_at_, n % 5000, 1);         // and its own name, email, username
+    put_letters(body, email_at_, n % 5000, 2);
+    put_letters(body, username_at_, n % 5000, 3);
     std::string id = body.substr(id_at_ - 4, kIdWidth + 4);
     Delivery d{cs::test::v1_headers(kTestSecret, id, body, ts), std::move(body)};
     return d;
@@ -138,7 +150,17 @@ class DeliveryFactory {
   size_t body_size() const { return body_.size(); }
 
  private:
-  static constexpr size_t kIdWidth = 24, kPayWidth = 16, kMemWidth = 16;
+  static constexpr size_t kIdWidth = 24, kPayWidth = 16, kMemWidth = 16, kNameWidth = 12;
+  /// kNameWidth letters that look random, the same for the same member and field.
+  static void put_letters(std::string& s, size_t at, uint64_t member, uint64_t field) {
+    uint64_t x = (member + 1) * 0x9E3779B97F4A7C15ULL ^ field * 0xBF58476D1CE4E5B9ULL;
+    for (size_t i = 0; i < kNameWidth; ++i) {
+      x ^= x >> 31;
+      x *= 0x94D049BB133111EBULL;
+      x ^= x >> 29;
+      s[at + i] = static_cast<char>('a' + x % 26);
+    }
+  }
   static void put_digits(std::string& s, size_t at, size_t width, uint64_t n) {
     for (size_t i = 0; i < width; ++i) {
       s[at + width - 1 - i] = static_cast<char>('0' + n % 10);
@@ -146,7 +168,8 @@ class DeliveryFactory {
     }
   }
   std::string body_;
-  size_t id_at_ = 0, pay_at_ = 0, mem_at_ = 0, user_at_ = 0;
+  size_t id_at_ = 0, pay_at_ = 0, mem_at_ = 0, user_at_ = 0, name_at_ = 0, email_at_ = 0,
+         username_at_ = 0;
   std::atomic<uint64_t> seq_{0};
 };
 
@@ -488,6 +511,24 @@ int main(int argc, char** argv) {
     server.signal_and_reap(SIGTERM);
     const int64_t db_closed = file_size(db), wal_closed = file_size(db + "-wal");
     double ready_existing_ms = start_and_wait(server);
+    // Processing yields to waiting webhooks, so under saturation most events wait, pending. After
+    // the restart nothing else runs: how fast the backlog goes, over at most 20 s.
+    auto pending_events = [&] {
+      SQLite::Database sdb(db, SQLite::OPEN_READONLY);
+      sdb.setBusyTimeout(10000);
+      return sdb.execAndGet("SELECT COUNT(*) FROM events WHERE process_state = 'pending'")
+          .getInt64();
+    };
+    const int64_t backlog = pending_events();
+    int64_t left = backlog;
+    const auto drain_start = Clock::now();
+    double drain_s = 0;
+    while (left > 0 && drain_s < 20) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      left = pending_events();
+      drain_s = std::chrono::duration<double>(Clock::now() - drain_start).count();
+    }
+    const double drain_eps = drain_s > 0 ? static_cast<double>(backlog - left) / drain_s : 0;
     server.signal_and_reap(SIGTERM);
 
     const double bpe_live =
@@ -507,12 +548,16 @@ int main(int argc, char** argv) {
                 wal_closed / 1e6, bpe_closed);
     std::printf("restart on the existing database: ready %.1f ms after fork\n", ready_existing_ms);
     std::printf(
+        "processing after the restart: %lld of %lld pending events in %.1f s = %.0f events/s\n",
+        static_cast<long long>(backlog - left), static_cast<long long>(backlog), drain_s,
+        drain_eps);
+    std::printf(
         "\ningest_ratio %.2f  noop_rps %.0f  ingest_rps %.0f  p99_ms %.2f  "
         "p99_sched_ms %.2f  rss_idle_mb %.0f  rss_load_mb %.0f  bytes_per_event %.0f  "
-        "bytes_per_event_live %.0f  ready_ms %.0f\n",
+        "bytes_per_event_live %.0f  ready_ms %.0f  processing_eps %.0f\n",
         med_ratio, med_noop, med_ingest, percentile(lat.service_ms, 99),
         percentile(lat.schedule_ms, 99), rss_idle_kb / 1024.0, rss_load_kb / 1024.0, bpe_closed,
-        bpe_live, ready_existing_ms);
+        bpe_live, ready_existing_ms, drain_eps);
     if (keep) {
       std::string kept = dir->path() + "-kept";
       std::rename(dir->path().c_str(), kept.c_str());
