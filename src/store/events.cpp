@@ -247,7 +247,7 @@ std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
 
 std::vector<int64_t> list_pending_events(SQLite::Database& db, int limit) {
   auto q = prepare(db,
-                   "SELECT id FROM events INDEXED BY events_pending "
+                   "SELECT id FROM events INDEXED BY events_state "
                    "WHERE process_state = 'pending' ORDER BY id LIMIT ?");
   q->bind(1, limit);
   std::vector<int64_t> out;

@@ -98,7 +98,7 @@ std::vector<std::string> list_memberships_to_win_back(SQLite::Database& db,
                                                       const std::string& exclude_membership,
                                                       int64_t from, int64_t to);
 /// Ids of stored events not processed yet, oldest first, at most `limit` (the work of the event
-/// processor; events_pending is the partial index of exactly these rows).
+/// processor; events_state (process_state, id) reads exactly these rows, in order).
 std::vector<int64_t> list_pending_events(SQLite::Database& db, int limit);
 /// Runs `fn` in a savepoint of the caller's transaction: when it throws, its writes are rolled
 /// back and the exception passes on.

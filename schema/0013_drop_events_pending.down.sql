@@ -1,0 +1,1 @@
+CREATE INDEX events_pending ON events (id) WHERE process_state = 'pending';
