@@ -243,7 +243,8 @@ std::vector<domain::StoredEvent> list_contact_events(SQLite::Database& db,
 }
 
 bool has_open_case(SQLite::Database& db, const std::string& membership_id) {
-  auto q = prepare(db, "SELECT 1 FROM cases WHERE membership_id = ? AND status = 'open' LIMIT 1");
+  // `+status`: without it SQLite reads every open case through cases_status_amount_id.
+  auto q = prepare(db, "SELECT 1 FROM cases WHERE membership_id = ? AND +status = 'open' LIMIT 1");
   q->bind(1, membership_id);
   return q->executeStep();
 }
@@ -251,7 +252,7 @@ bool has_open_case(SQLite::Database& db, const std::string& membership_id) {
 bool has_pending_failure(SQLite::Database& db, const std::string& membership_id) {
   auto q = prepare(db,
                    "SELECT 1 FROM events WHERE membership_id = ? AND type = 'payment.failed' "
-                   "AND process_state = 'pending' LIMIT 1");
+                   "AND +process_state = 'pending' LIMIT 1");  // events_membership, not all pending
   q->bind(1, membership_id);
   return q->executeStep();
 }

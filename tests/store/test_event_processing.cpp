@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
+#include <sqlite3.h>
 #include <zlib.h>
 
 #include <nlohmann/json.hpp>
@@ -289,4 +291,55 @@ TEST_CASE("stored payloads: bodies longer than the compression window, and rows 
   auto reopened = store::open_event_payload(keys, old, "m");
   REQUIRE(reopened);
   CHECK(*reopened == body);
+}
+
+TEST_CASE(
+    "per-membership lookups read that membership's rows, not every open case or pending event") {
+  test::TempDir dir;
+  auto db = store::open_connection(dir.file("q.db"), store::ConnectionRole::Writer);
+  REQUIRE(store::migrate_up(*db));
+  // 3,000 open cases and 3,000 pending failures, one per membership.
+  db->exec("BEGIN");
+  for (int i = 0; i < 3000; ++i) {
+    const std::string m = "mem_" + std::to_string(i);
+    SQLite::Statement c(*db,
+                        "INSERT INTO cases (id, membership_id, user_id, product_id, status, "
+                        "first_failure_at, last_failure_at, amount_due_cents, currency, "
+                        "created_at, updated_at) VALUES (?, ?, 'user', 'prod', 'open', ?, ?, 100, "
+                        "'usd', 1, 1)");
+    c.bind(1, "case_" + std::to_string(i));
+    c.bind(2, m);
+    c.bind(3, 1000 + i);
+    c.bind(4, 1000 + i);
+    c.exec();
+    SQLite::Statement e(*db,
+                        "INSERT INTO events (webhook_id, type, event_time, received_at, "
+                        "membership_id) VALUES (?, 'payment.failed', ?, ?, ?)");
+    e.bind(1, "msg_" + std::to_string(i));
+    e.bind(2, 1000 + i);
+    e.bind(3, 1000 + i);
+    e.bind(4, m);
+    e.exec();
+  }
+  db->exec("COMMIT");
+  // The virtual machine's steps a call takes: a lookup through the membership's index takes a
+  // few dozen; reading every open case or pending event takes tens of thousands.
+  auto steps = [&](const std::function<void()>& fn) {
+    static int64_t n = 0;
+    n = 0;
+    ::sqlite3_progress_handler(
+        db->getHandle(), 1, [](void*) { return ++n, 0; }, nullptr);
+    fn();
+    ::sqlite3_progress_handler(db->getHandle(), 0, nullptr, nullptr);
+    return n;
+  };
+  bool open = false, pending = false;
+  CHECK(steps([&] { open = store::has_open_case(*db, "mem_2500"); }) < 300);
+  CHECK(open);
+  CHECK(steps([&] { pending = store::has_pending_failure(*db, "mem_2500"); }) < 300);
+  CHECK(pending);
+  CHECK_FALSE(store::has_open_case(*db, "mem_none"));
+  std::vector<int64_t> first;
+  CHECK(steps([&] { first = store::list_pending_events(*db, 8); }) < 300);
+  CHECK(first == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
 }
