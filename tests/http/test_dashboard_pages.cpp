@@ -195,14 +195,8 @@ std::string found_usernames(test::WebClient& w, const std::string& q) {
   return joined;
 }
 
-}  // namespace
-
-TEST_CASE("cases: search by name, email and username fragments; email never stored in plaintext") {
-  test::TestApp t;
-  test::set_admin(t);
-  test::FakeWhop fake(test::kTestSecret);
-  fake.set_webhook_target(t.webhook_url());
-  const int64_t now = SystemClock().now_ms();
+/// Alice, the member the search tests look for, whose payment failed an hour before `now`.
+test::FakeWhop::PaymentSpec alice_spec(int64_t now) {
   test::FakeWhop::PaymentSpec alice;
   alice.payment_id = "pay_Alice0000001";
   alice.membership_id = "mem_Alice0000001";
@@ -211,6 +205,18 @@ TEST_CASE("cases: search by name, email and username fragments; email never stor
   alice.name = "Alice Martin";
   alice.email = "alice.martin@mailbox.example";
   alice.time_ms = now - 3600000;
+  return alice;
+}
+
+}  // namespace
+
+TEST_CASE("cases: search by name, email and username fragments; email never stored in plaintext") {
+  test::TestApp t;
+  test::set_admin(t);
+  test::FakeWhop fake(test::kTestSecret);
+  fake.set_webhook_target(t.webhook_url());
+  const int64_t now = SystemClock().now_ms();
+  const auto alice = alice_spec(now);
   test::FakeWhop::PaymentSpec bob = alice;
   bob.payment_id = "pay_Bob000000001";
   bob.membership_id = "mem_Bob000000001";
@@ -264,12 +270,7 @@ TEST_CASE(
   test::FakeWhop fake(test::kTestSecret);
   fake.set_webhook_target(t.webhook_url());
   const int64_t now = SystemClock().now_ms();
-  test::FakeWhop::PaymentSpec alice;
-  alice.membership_id = "mem_Alice0000001";
-  alice.user_id = "user_Alice00001";
-  alice.username = "wonderland7";
-  alice.name = "Alice Martin";
-  alice.email = "alice.martin@mailbox.example";
+  const auto alice = alice_spec(now);
   test::FakeWhop::PaymentSpec moved = alice;  // the same member, a new email
   moved.email = "alice@newhome.example";
   test::FakeWhop::PaymentSpec carol = alice;  // another member with the same name and email
