@@ -21,7 +21,6 @@ CREATE TABLE member_search_tokens (
   set_id INTEGER NOT NULL REFERENCES member_search_sets (id) ON DELETE CASCADE,
   PRIMARY KEY (token, set_id)
 ) WITHOUT ROWID;
-CREATE INDEX member_search_tokens_set ON member_search_tokens (set_id);
 -- The set of the event's member details; NULL when it has none indexed (no payload, no details).
 ALTER TABLE events ADD COLUMN search_set INTEGER;
 
@@ -33,5 +32,6 @@ INSERT INTO member_search_sets (id, membership_id, digest)
   WHERE id IN (SELECT event_id FROM member_search);
 UPDATE events SET search_set = id WHERE id IN (SELECT id FROM member_search_sets);
 INSERT INTO member_search_tokens (token, set_id) SELECT token, event_id FROM member_search;
+CREATE INDEX member_search_tokens_set ON member_search_tokens (set_id);  -- after the copy: faster
 DROP INDEX member_search_event;
 DROP TABLE member_search;
