@@ -110,6 +110,7 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
   for (size_t i = 0; i < episodes.size(); ++i) {
     const auto& ep = episodes[i];
     store::CaseRow row;
+    const store::CaseRow* stored = nullptr;  // the row as it is in the database
     bool is_new = ids[i].empty();
     if (is_new) {
       row.id = crypto::random_hex(16);
@@ -117,8 +118,9 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
       row.created_at = now;
     } else {
       for (const auto& r : rows) {
-        if (r.id == ids[i]) row = r;
+        if (r.id == ids[i]) stored = &r;
       }
+      if (stored) row = *stored;
     }
     const domain::CaseStatus old_status = row.status;  // of the stored row (unused when new)
     int old_failures = row.failures;
@@ -135,7 +137,11 @@ Applied apply_episodes(SQLite::Database& db, const std::string& membership_id,
     row.recovery_payment_id = ep.recovery_payment_id;
     row.refunded_cents = ep.refunded_cents;
     row.updated_at = now;
-    store::save_case(db, row);
+    if (stored) {
+      store::update_case(db, *stored, row);
+    } else {
+      store::save_case(db, row);
+    }
 
     const std::string status = domain::status_name(row.status);
     nlohmann::json meta = {{"status", status}};

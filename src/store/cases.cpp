@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include <variant>
+
 #include "store/statements.h"
 
 namespace cs::store {
@@ -132,6 +134,56 @@ void save_case(SQLite::Database& db, const CaseRow& c) {
   bind_opt(*q, i++, c.cancelled_at);
   q->bind(i++, c.created_at);
   q->bind(i++, c.updated_at);
+  q->exec();
+}
+
+void update_case(SQLite::Database& db, const CaseRow& before, const CaseRow& c) {
+  using Value = std::variant<std::string, int64_t, std::optional<int64_t>>;
+  std::string sql = "UPDATE cases SET ";
+  std::vector<Value> values;
+  auto col = [&](const char* name, const auto& old_value, const auto& new_value, Value v) {
+    if (old_value == new_value) return;
+    sql += name;
+    sql += " = ?, ";
+    values.push_back(std::move(v));
+  };
+  col("membership_id", before.membership_id, c.membership_id, c.membership_id);
+  col("user_id", before.user_id, c.user_id, c.user_id);
+  col("username", before.username, c.username, c.username);
+  col("company_id", before.company_id, c.company_id, c.company_id);
+  col("product_id", before.product_id, c.product_id, c.product_id);
+  col("product_title", before.product_title, c.product_title, c.product_title);
+  col("plan_id", before.plan_id, c.plan_id, c.plan_id);
+  col("status", before.status, c.status, std::string(domain::status_name(c.status)));
+  col("resolution", before.resolution, c.resolution,
+      std::string(domain::resolution_name(c.resolution)));
+  col("first_failure_at", before.first_failure_at, c.first_failure_at, c.first_failure_at);
+  col("last_failure_at", before.last_failure_at, c.last_failure_at, c.last_failure_at);
+  col("failures", before.failures, c.failures, static_cast<int64_t>(c.failures));
+  col("amount_due_cents", before.amount_due_cents, c.amount_due_cents, c.amount_due_cents);
+  col("currency", before.currency, c.currency, c.currency);
+  col("failure_message", before.failure_message, c.failure_message, c.failure_message);
+  col("resolved_at", before.resolved_at, c.resolved_at, c.resolved_at);
+  col("recovered_cents", before.recovered_cents, c.recovered_cents, c.recovered_cents);
+  col("recovery_payment_id", before.recovery_payment_id, c.recovery_payment_id,
+      c.recovery_payment_id);
+  col("refunded_cents", before.refunded_cents, c.refunded_cents, c.refunded_cents);
+  col("cancelled_at", before.cancelled_at, c.cancelled_at, c.cancelled_at);
+  col("created_at", before.created_at, c.created_at, c.created_at);
+  sql += "updated_at = ? WHERE id = ?";
+  auto q = prepare(db, sql);
+  int i = 1;
+  for (const auto& v : values) {
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      q->bind(i++, *s);
+    } else if (const auto* n = std::get_if<int64_t>(&v)) {
+      q->bind(i++, *n);
+    } else {
+      bind_opt(*q, i++, std::get<std::optional<int64_t>>(v));
+    }
+  }
+  q->bind(i++, c.updated_at);
+  q->bind(i, c.id);
   q->exec();
 }
 

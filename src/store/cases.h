@@ -39,6 +39,11 @@ std::vector<CaseRow> list_cases_for_membership(SQLite::Database& db,
 std::optional<CaseRow> find_case(SQLite::Database& db, const std::string& id);
 /// Inserts or updates by id (every column).
 void save_case(SQLite::Database& db, const CaseRow& c);
+/// Writes the columns of `c` that differ from `before` (the stored row of the same case), and
+/// updated_at. SQLite rewrites the entries of every index on cases that has a column the UPDATE
+/// names, and runs the rollup triggers for them, changed or not: naming only the changed ones
+/// keeps a case that gains one more failure from rewriting a dozen index entries.
+void update_case(SQLite::Database& db, const CaseRow& before, const CaseRow& c);
 
 struct CaseFilter {
   std::optional<domain::CaseStatus> status;  // nullopt = any

@@ -343,3 +343,52 @@ TEST_CASE(
   CHECK(steps([&] { first = store::list_pending_events(*db, 8); }) < 300);
   CHECK(first == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
 }
+
+TEST_CASE("a case update writes what changed, and the row reads back as if saved in full") {
+  Fixture f;
+  store::CaseRow a;
+  a.id = std::string(32, 'c');
+  a.membership_id = "mem_A";
+  a.user_id = "user_A";
+  a.first_failure_at = a.last_failure_at = kT0;
+  a.amount_due_cents = 1000;
+  a.currency = "usd";
+  a.created_at = a.updated_at = kT0;
+  store::save_case(*f.db, a);
+
+  store::CaseRow b = a;
+  b.username = "alice";
+  b.status = domain::CaseStatus::Recovered;
+  b.resolution = domain::Resolution::Payment;
+  b.last_failure_at = kT0 + 1000;
+  b.failures = 2;
+  b.resolved_at = kT0 + 2000;
+  b.recovered_cents = 1000;
+  b.recovery_payment_id = "pay_B";
+  b.updated_at = kT0 + 3000;
+  store::update_case(*f.db, a, b);
+  store::CaseRow c = b;  // nothing but the time changes
+  c.updated_at = kT0 + 4000;
+  store::update_case(*f.db, b, c);
+
+  auto got = store::find_case(*f.db, a.id);
+  REQUIRE(got);
+  CHECK(got->username == "alice");
+  CHECK(got->user_id == "user_A");
+  CHECK(got->status == domain::CaseStatus::Recovered);
+  CHECK(got->resolution == domain::Resolution::Payment);
+  CHECK(got->first_failure_at == kT0);
+  CHECK(got->last_failure_at == kT0 + 1000);
+  CHECK(got->failures == 2);
+  CHECK(got->amount_due_cents == 1000);
+  CHECK(got->resolved_at == kT0 + 2000);
+  CHECK(got->recovered_cents == 1000);
+  CHECK(got->recovery_payment_id == "pay_B");
+  CHECK_FALSE(got->cancelled_at);
+  CHECK(got->updated_at == kT0 + 4000);
+  // The rollup moved with the status: one recovered case, none open.
+  SQLite::Statement q(*f.db, "SELECT sum(open_cases), sum(recovered) FROM rollup_failures");
+  REQUIRE(q.executeStep());
+  CHECK(q.getColumn(0).getInt64() == 0);
+  CHECK(q.getColumn(1).getInt64() == 1);
+}
