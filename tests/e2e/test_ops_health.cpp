@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "support/fake_whop.h"
 #include "support/server_process.h"
 #include "support/test_app.h"
+#include "support/wait.h"
 #include "support/webhook_client.h"
 
 using namespace cs;
@@ -121,17 +123,28 @@ TEST_CASE("the service's threads carry names that top -H and ps -L show") {
   test::ServerProcess server(dir.file("cs.db"), dir.file("server.log"));
   server.start();
   REQUIRE_MESSAGE(server.wait_ready(), test::tail(server.log()));
+  const std::vector<std::string> expected = {"cs-writer",    "cs-checkpoint", "cs-http-reactor",
+                                             "cs-http",      "cs-jobs",       "cs-jobs-keeper",
+                                             "cs-scheduler", "cs-monitor",    "cs-maintenance"};
   std::multiset<std::string> names;
-  const std::string tasks = "/proc/" + std::to_string(server.pid()) + "/task";
-  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-    std::ifstream in(task.path() / "comm");
-    std::string name;
-    std::getline(in, name);
-    names.insert(name);
-  }
-  for (const char* name : {"cs-writer", "cs-checkpoint", "cs-http-reactor", "cs-http", "cs-jobs",
-                           "cs-jobs-keeper", "cs-scheduler", "cs-monitor", "cs-maintenance"}) {
-    INFO(std::string(name));
+  auto read_names = [&] {
+    names.clear();
+    const std::string tasks = "/proc/" + std::to_string(server.pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream in(task.path() / "comm");
+      std::string name;
+      std::getline(in, name);
+      names.insert(name);
+    }
+    for (const auto& name : expected) {
+      if (names.count(name) == 0) return false;
+    }
+    return true;
+  };
+  // A thread names itself when it starts, which may be just after the server answers.
+  test::wait_for(read_names, std::chrono::milliseconds(5000));
+  for (const auto& name : expected) {
+    INFO(name);
     CHECK(names.count(name) >= 1);
   }
   CHECK(names.count("cs-http") >= 2);  // the worker pool
