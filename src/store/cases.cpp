@@ -139,37 +139,43 @@ void save_case(SQLite::Database& db, const CaseRow& c) {
 
 void update_case(SQLite::Database& db, const CaseRow& before, const CaseRow& c) {
   using Value = std::variant<std::string, int64_t, std::optional<int64_t>>;
+  struct As {  // a field as its column stores it
+    Value operator()(const std::string& v) const { return v; }
+    Value operator()(int64_t v) const { return v; }
+    Value operator()(int v) const { return static_cast<int64_t>(v); }
+    Value operator()(const std::optional<int64_t>& v) const { return v; }
+    Value operator()(domain::CaseStatus v) const { return std::string(domain::status_name(v)); }
+    Value operator()(domain::Resolution v) const { return std::string(domain::resolution_name(v)); }
+  };
   std::string sql = "UPDATE cases SET ";
   std::vector<Value> values;
-  auto col = [&](const char* name, const auto& old_value, const auto& new_value, Value v) {
+  auto col = [&](const char* name, const auto& old_value, const auto& new_value) {
     if (old_value == new_value) return;
     sql += name;
     sql += " = ?, ";
-    values.push_back(std::move(v));
+    values.push_back(As{}(new_value));
   };
-  col("membership_id", before.membership_id, c.membership_id, c.membership_id);
-  col("user_id", before.user_id, c.user_id, c.user_id);
-  col("username", before.username, c.username, c.username);
-  col("company_id", before.company_id, c.company_id, c.company_id);
-  col("product_id", before.product_id, c.product_id, c.product_id);
-  col("product_title", before.product_title, c.product_title, c.product_title);
-  col("plan_id", before.plan_id, c.plan_id, c.plan_id);
-  col("status", before.status, c.status, std::string(domain::status_name(c.status)));
-  col("resolution", before.resolution, c.resolution,
-      std::string(domain::resolution_name(c.resolution)));
-  col("first_failure_at", before.first_failure_at, c.first_failure_at, c.first_failure_at);
-  col("last_failure_at", before.last_failure_at, c.last_failure_at, c.last_failure_at);
-  col("failures", before.failures, c.failures, static_cast<int64_t>(c.failures));
-  col("amount_due_cents", before.amount_due_cents, c.amount_due_cents, c.amount_due_cents);
-  col("currency", before.currency, c.currency, c.currency);
-  col("failure_message", before.failure_message, c.failure_message, c.failure_message);
-  col("resolved_at", before.resolved_at, c.resolved_at, c.resolved_at);
-  col("recovered_cents", before.recovered_cents, c.recovered_cents, c.recovered_cents);
-  col("recovery_payment_id", before.recovery_payment_id, c.recovery_payment_id,
-      c.recovery_payment_id);
-  col("refunded_cents", before.refunded_cents, c.refunded_cents, c.refunded_cents);
-  col("cancelled_at", before.cancelled_at, c.cancelled_at, c.cancelled_at);
-  col("created_at", before.created_at, c.created_at, c.created_at);
+  col("membership_id", before.membership_id, c.membership_id);
+  col("user_id", before.user_id, c.user_id);
+  col("username", before.username, c.username);
+  col("company_id", before.company_id, c.company_id);
+  col("product_id", before.product_id, c.product_id);
+  col("product_title", before.product_title, c.product_title);
+  col("plan_id", before.plan_id, c.plan_id);
+  col("status", before.status, c.status);
+  col("resolution", before.resolution, c.resolution);
+  col("first_failure_at", before.first_failure_at, c.first_failure_at);
+  col("last_failure_at", before.last_failure_at, c.last_failure_at);
+  col("failures", before.failures, c.failures);
+  col("amount_due_cents", before.amount_due_cents, c.amount_due_cents);
+  col("currency", before.currency, c.currency);
+  col("failure_message", before.failure_message, c.failure_message);
+  col("resolved_at", before.resolved_at, c.resolved_at);
+  col("recovered_cents", before.recovered_cents, c.recovered_cents);
+  col("recovery_payment_id", before.recovery_payment_id, c.recovery_payment_id);
+  col("refunded_cents", before.refunded_cents, c.refunded_cents);
+  col("cancelled_at", before.cancelled_at, c.cancelled_at);
+  col("created_at", before.created_at, c.created_at);
   sql += "updated_at = ? WHERE id = ?";
   auto q = prepare(db, sql);
   int i = 1;
