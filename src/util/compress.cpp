@@ -122,7 +122,7 @@ class PrimedPool {
     ~Lease() { pool_.give(std::move(d_)); }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
-    PrimedDeflater& operator*() const { return *d_; }
+    PrimedDeflater* operator->() const { return d_.get(); }
 
    private:
     PrimedPool& pool_;
@@ -152,7 +152,7 @@ std::string deflate(std::string_view data, std::string_view dictionary) {
     static PrimedPool pool;
     PrimedPool::Lease primed(pool);
     z_stream copy;
-    if ((*primed).prime(dictionary) && (*primed).copy(copy)) return finish(copy, data);
+    if (primed->prime(dictionary) && primed->copy(copy)) return finish(copy, data);
   }
   thread_local Deflater d;
   if (!d.ok || deflateReset(&d.zs) != Z_OK) throw std::runtime_error("zlib init failed");
